@@ -1,0 +1,165 @@
+package dev.lakeforge.lakehouse;
+
+import dev.lakeforge.core.TableName;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.StringJoiner;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Creates or evolves the tables declared by a set of specs, all or nothing at the planning stage: every spec is
+ * compared with its table first, and if any plan has a breaking change the job fails naming each one and changes no
+ * table. Re-applying an unchanged spec runs no statement, so it makes no new table version.
+ *
+ * @param specs the specs to apply
+ */
+public record ApplyTablesJob(List<TableSpec> specs) {
+  public ApplyTablesJob {
+    Objects.requireNonNull(specs, "specs is null");
+    specs = List.copyOf(specs);
+  }
+
+  /** What happened to one table. */
+  public enum Action {
+    CREATED,
+    EVOLVED,
+    UNCHANGED
+  }
+
+  /**
+   * The outcome for one table.
+   *
+   * @param table the table
+   * @param format its format
+   * @param action what was done
+   * @param changes one line per change made
+   * @param version the table version after the job
+   */
+  public record TableOutcome(
+      TableName table, TableFormat format, Action action, List<String> changes, long version) {}
+
+  /** The outcome of the job, per table, in spec order. */
+  public record Result(List<TableOutcome> tables) {}
+
+  public Result run(SparkSession spark) {
+    Lakehouse lh = Lakehouse.open(spark);
+    List<Optional<SchemaEvolution.Plan>> plans = new ArrayList<>();
+    StringJoiner refused = new StringJoiner("\n");
+    for (TableSpec spec : specs) {
+      Optional<SchemaEvolution.Plan> plan = plan(lh, spec);
+      plans.add(plan);
+      plan.ifPresent(p -> p.problems().forEach(pr -> refused.add(String.format("  - %s: %s", spec.name(), pr))));
+    }
+    if (refused.length() > 0) {
+      throw new LakehouseException(
+          specs.size() == 1 ? specs.get(0).name() : null,
+          "Refusing to apply the table specs; no table was changed:\n" + refused);
+    }
+    List<TableOutcome> outcomes = new ArrayList<>();
+    for (int i = 0; i < specs.size(); i++) {
+      TableSpec spec = specs.get(i);
+      SchemaEvolution.Plan plan = plans.get(i).orElse(null);
+      TableOperations ops = lh.operations(spec.format());
+      Action action;
+      if (plan == null) {
+        create(lh, spec);
+        action = Action.CREATED;
+      } else if (plan.unchanged()) {
+        action = Action.UNCHANGED;
+      } else {
+        spark.sparkContext().setJobDescription("lakeforge: evolve " + spec.name());
+        plan.statements().forEach(spark::sql);
+        action = Action.EVOLVED;
+      }
+      lh.register(spec);
+      outcomes.add(
+          new TableOutcome(
+              spec.name(),
+              spec.format(),
+              action,
+              plan == null ? List.of("create") : plan.changes(),
+              ops.currentVersion(spec.name())));
+    }
+    spark.sparkContext().setJobDescription(null);
+    return new Result(List.copyOf(outcomes));
+  }
+
+  /** The evolution plan, or empty if the table does not exist yet. */
+  private static Optional<SchemaEvolution.Plan> plan(Lakehouse lh, TableSpec spec) {
+    var registered = lh.registry().find(spec.name());
+    if (registered.isPresent() && !registered.get().format().equals(spec.format().label())) {
+      return Optional.of(
+          new SchemaEvolution.Plan(
+              List.of(),
+              List.of(),
+              List.of(
+                  String.format(
+                      "format changes from %s to %s: a table cannot change format in place. Create a new table.",
+                      registered.get().format(), spec.format()))));
+    }
+    if (!lh.exists(spec.name(), spec.format())) {
+      return Optional.empty();
+    }
+    TableState state = lh.state(spec.name(), spec.format());
+    SchemaEvolution.Plan plan =
+        SchemaEvolution.plan(spec, state, lh.sqlName(spec), lh.operations(spec.format()));
+    if (spec.location().isPresent()
+        && !normalize(spec.location().get()).equals(normalize(state.property("location").orElse("")))) {
+      List<String> problems = new ArrayList<>(plan.problems());
+      problems.add(
+          String.format(
+              "location changes from %s to %s: moving a table is not done in place.",
+              state.property("location").orElse("?"), spec.location().get()));
+      return Optional.of(new SchemaEvolution.Plan(plan.changes(), plan.statements(), problems));
+    }
+    return Optional.of(plan);
+  }
+
+  private static String normalize(String location) {
+    String s = location.startsWith("file:") ? location.substring("file:".length()) : location;
+    while (s.startsWith("//")) {
+      s = s.substring(1);
+    }
+    return s.endsWith("/") ? s.substring(0, s.length() - 1) : s;
+  }
+
+  private static void create(Lakehouse lh, TableSpec spec) {
+    SparkSession spark = lh.spark();
+    spark.sparkContext().setJobDescription("lakeforge: create " + spec.name());
+    String catalog = spec.format() == TableFormat.DELTA ? "spark_catalog" : lh.platform().icebergCatalog();
+    spark.sql(
+        String.format(
+            "CREATE NAMESPACE IF NOT EXISTS %s.%s", catalog, Sql.ident(spec.name().namespace())));
+    StringBuilder ddl = new StringBuilder("CREATE TABLE ").append(lh.sqlName(spec)).append(" (");
+    StringJoiner cols = new StringJoiner(", ");
+    for (ColumnSpec c : spec.columns()) {
+      cols.add(
+          Sql.ident(c.name())
+              + " "
+              + c.dataType().sql()
+              + (c.nullable() ? "" : " NOT NULL")
+              + c.comment().map(cm -> " COMMENT " + Sql.literal(cm)).orElse(""));
+    }
+    ddl.append(cols).append(") USING ").append(spec.format().label());
+    if (!spec.partitionBy().isEmpty()) {
+      StringJoiner parts = new StringJoiner(", ", " PARTITIONED BY (", ")");
+      spec.partitionBy().forEach(p -> parts.add(Sql.ident(p)));
+      ddl.append(parts);
+    }
+    spec.description().ifPresent(d -> ddl.append(" COMMENT ").append(Sql.literal(d)));
+    if (spec.format() == TableFormat.DELTA || spec.location().isPresent()) {
+      ddl.append(" LOCATION ").append(Sql.literal(lh.location(spec)));
+    }
+    Map<String, String> props = new java.util.TreeMap<>(spec.tableProperties());
+    if (spec.format() == TableFormat.ICEBERG) {
+      props.putIfAbsent("format-version", "2");
+    }
+    StringJoiner tp = new StringJoiner(", ", " TBLPROPERTIES (", ")");
+    props.forEach((k, v) -> tp.add(Sql.literal(k) + " = " + Sql.literal(v)));
+    ddl.append(tp);
+    spark.sql(ddl.toString());
+  }
+}

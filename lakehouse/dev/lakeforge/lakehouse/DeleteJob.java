@@ -1,0 +1,62 @@
+package dev.lakeforge.lakehouse;
+
+import dev.lakeforge.core.SpecException;
+import dev.lakeforge.core.TableName;
+import java.util.Objects;
+import java.util.Optional;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Deletes the rows of a table that match a predicate. The predicate is checked against the table first (an unknown
+ * column or a syntax error fails before anything is deleted).
+ *
+ * @param table the table
+ * @param predicate a Spark SQL boolean expression over the table's columns, e.g. {@code order_date < '2024-01-01'}
+ */
+public record DeleteJob(TableName table, String predicate) {
+  public DeleteJob {
+    Objects.requireNonNull(table, "table is null");
+    if (predicate == null || predicate.isBlank()) {
+      throw new SpecException(
+          "Delete needs a predicate (--where \"...\"). To empty a table, say so: --where \"true\".");
+    }
+  }
+
+  /**
+   * @param table the table
+   * @param rowsDeleted rows that matched the predicate
+   * @param versionBefore version before
+   * @param versionAfter version after (unchanged when no row matched)
+   */
+  public record Result(TableName table, long rowsDeleted, long versionBefore, long versionAfter) {}
+
+  public Result run(SparkSession spark) {
+    Lakehouse lh = Lakehouse.open(spark);
+    TableSpec spec = lh.spec(table);
+    TableOperations ops = lh.operations(spec.format());
+    String name = lh.sqlName(spec);
+    long matching;
+    try {
+      matching = spark.table(name).where(predicate).count();
+    } catch (Exception e) {
+      throw new LakehouseException(
+          table,
+          String.format(
+              "Cannot delete from %s: the predicate \"%s\" is not valid for the table: %s",
+              table, predicate, firstLine(e.getMessage())),
+          e);
+    }
+    long before = ops.currentVersion(table);
+    if (matching > 0) {
+      spark.sparkContext().setJobDescription("lakeforge: delete from " + table);
+      ops.writeBatch(spark.newSession(), table, Optional.empty(), "DELETE FROM " + name + " WHERE " + predicate);
+      spark.sparkContext().setJobDescription(null);
+    }
+    return new Result(table, matching, before, ops.currentVersion(table));
+  }
+
+  private static String firstLine(String s) {
+    int nl = s == null ? -1 : s.indexOf('\n');
+    return s == null ? "" : nl < 0 ? s : s.substring(0, nl);
+  }
+}

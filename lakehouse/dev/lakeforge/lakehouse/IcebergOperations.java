@@ -1,0 +1,197 @@
+package dev.lakeforge.lakehouse;
+
+import dev.lakeforge.core.TableName;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import org.apache.iceberg.Snapshot;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.spark.CommitMetadata;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Apache Iceberg behind {@link TableOperations}. A batch id is written into the snapshot summary ({@value
+ * #BATCH_PROPERTY}) of the commit that carries it, and a write first checks the table's snapshots for it. Expiring a
+ * snapshot forgets its batch id, so retention bounds how long a re-run is recognised.
+ */
+final class IcebergOperations implements TableOperations {
+  static final String BATCH_PROPERTY = "lakeforge.batch-id";
+  /** Orphan files younger than this may belong to a write still in flight; they are never removed. */
+  static final Duration ORPHAN_MIN_AGE = Duration.ofHours(24);
+
+  private static final DateTimeFormatter TS =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSS").withZone(ZoneOffset.UTC);
+  private static final List<String> SUMMARY_KEYS =
+      List.of("added-records", "deleted-records", "added-data-files", "deleted-data-files", "total-records");
+
+  private final SparkSession spark;
+  private final String catalog;
+  private final java.util.function.Supplier<org.apache.iceberg.catalog.Catalog> icebergCatalog;
+
+  IcebergOperations(
+      SparkSession spark, String catalog, java.util.function.Supplier<org.apache.iceberg.catalog.Catalog> icebergCatalog) {
+    this.spark = spark;
+    this.catalog = catalog;
+    this.icebergCatalog = icebergCatalog;
+  }
+
+  @Override
+  public TableFormat format() {
+    return TableFormat.ICEBERG;
+  }
+
+  private Table load(TableName t) {
+    try {
+      Table loaded =
+          icebergCatalog.get().loadTable(org.apache.iceberg.catalog.TableIdentifier.of(t.namespace(), t.table()));
+      // Spark's Iceberg catalog caches tables; another session (or process) may have committed since.
+      loaded.refresh();
+      return loaded;
+    } catch (RuntimeException e) {
+      throw new LakehouseException(
+          t, String.format("Cannot load Iceberg table %s: %s", t, e.getMessage()), e);
+    }
+  }
+
+  @Override
+  public long currentVersion(TableName table) {
+    Snapshot s = load(table).currentSnapshot();
+    return s == null ? -1L : s.snapshotId();
+  }
+
+  @Override
+  public boolean containsBatch(TableName table, String batchId) {
+    for (Snapshot s : load(table).snapshots()) {
+      if (batchId.equals(s.summary().get(BATCH_PROPERTY))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  @Override
+  public void writeBatch(SparkSession session, TableName table, Optional<String> batchId, String write) {
+    Map<String, String> props = batchId.map(id -> Map.of(BATCH_PROPERTY, id)).orElse(Map.of());
+    CommitMetadata.withCommitProperties(
+        props, () -> session.sql(write).collectAsList(), RuntimeException.class);
+  }
+
+  @Override
+  public List<HistoryEntry> history(TableName table) {
+    List<HistoryEntry> out = new ArrayList<>();
+    List<Snapshot> snapshots = new ArrayList<>();
+    load(table).snapshots().forEach(snapshots::add);
+    snapshots.sort(Comparator.comparingLong(Snapshot::timestampMillis).reversed());
+    for (Snapshot s : snapshots) {
+      Map<String, String> details = new TreeMap<>();
+      for (String k : SUMMARY_KEYS) {
+        if (s.summary().containsKey(k)) {
+          details.put(k, s.summary().get(k));
+        }
+      }
+      out.add(
+          new HistoryEntry(
+              s.snapshotId(),
+              Instant.ofEpochMilli(s.timestampMillis()),
+              s.operation(),
+              Optional.ofNullable(s.summary().get(BATCH_PROPERTY)),
+              details.toString()));
+    }
+    return out;
+  }
+
+  @Override
+  public FileStats fileStats(TableName table) {
+    Snapshot s = load(table).currentSnapshot();
+    if (s == null) {
+      return new FileStats(0, 0);
+    }
+    return new FileStats(
+        Long.parseLong(s.summary().getOrDefault("total-data-files", "0")),
+        Long.parseLong(s.summary().getOrDefault("total-files-size", "0")));
+  }
+
+  @Override
+  public List<String> beforeTypeChange(TableName table) {
+    return List.of();
+  }
+
+  @Override
+  public String compact(TableName table, boolean dryRun) {
+    if (dryRun) {
+      return String.format("rewrite_data_files would bin-pack the %d live files", fileStats(table).files());
+    }
+    Row r =
+        spark
+            .sql(
+                String.format(
+                    "CALL %s.system.rewrite_data_files(table => '%s.%s', options => map('min-input-files', '2'))",
+                    catalog, catalog, table))
+            .first();
+    return String.format(
+        "rewrite_data_files rewrote %d files into %d", r.getInt(0), r.getInt(1));
+  }
+
+  @Override
+  public List<String> expire(TableName table, Retention retention, boolean dryRun) {
+    Instant now = Instant.now();
+    Instant olderThan = now.minus(retention.age());
+    Instant orphansOlderThan = now.minus(ORPHAN_MIN_AGE).isBefore(olderThan) ? now.minus(ORPHAN_MIN_AGE) : olderThan;
+    List<String> lines = new ArrayList<>();
+    if (dryRun) {
+      List<Long> expiring = expiringSnapshots(load(table), olderThan, retention.versions());
+      lines.add(
+          String.format(
+              "expire_snapshots would expire %d snapshots %s (keeping those within %d days and the last %d)",
+              expiring.size(), expiring, retention.days(), retention.versions()));
+    } else {
+      Row r =
+          spark
+              .sql(
+                  String.format(
+                      "CALL %s.system.expire_snapshots(table => '%s.%s', older_than => TIMESTAMP '%s',"
+                          + " retain_last => %d)",
+                      catalog, catalog, table, TS.format(olderThan), retention.versions()))
+              .first();
+      lines.add(
+          String.format(
+              "expire_snapshots deleted %d data files and %d manifest lists",
+              r.getLong(0), r.getLong(4)));
+    }
+    long orphans =
+        spark
+            .sql(
+                String.format(
+                    "CALL %s.system.remove_orphan_files(table => '%s.%s', older_than => TIMESTAMP '%s',"
+                        + " dry_run => %s)",
+                    catalog, catalog, table, TS.format(orphansOlderThan), dryRun))
+            .count();
+    lines.add(
+        String.format(
+            "remove_orphan_files %s %d files older than %s",
+            dryRun ? "would remove" : "removed", orphans, TS.format(orphansOlderThan)));
+    return lines;
+  }
+
+  /** Snapshots that expire_snapshots would remove: older than the horizon and not among the last {@code keep}. */
+  static List<Long> expiringSnapshots(Table table, Instant olderThan, int keep) {
+    List<Snapshot> snapshots = new ArrayList<>();
+    table.snapshots().forEach(snapshots::add);
+    snapshots.sort(Comparator.comparingLong(Snapshot::timestampMillis).reversed());
+    List<Long> out = new ArrayList<>();
+    for (int i = keep; i < snapshots.size(); i++) {
+      if (snapshots.get(i).timestampMillis() < olderThan.toEpochMilli()) {
+        out.add(snapshots.get(i).snapshotId());
+      }
+    }
+    return out;
+  }
+}

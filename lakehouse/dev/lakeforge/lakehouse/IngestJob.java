@@ -1,0 +1,391 @@
+package dev.lakeforge.lakehouse;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.concat;
+import static org.apache.spark.sql.functions.concat_ws;
+import static org.apache.spark.sql.functions.length;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.when;
+
+import dev.lakeforge.core.SpecException;
+import dev.lakeforge.core.TableName;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.StringJoiner;
+import java.util.TreeSet;
+import java.util.UUID;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads raw files and writes them into a Lakeforge table.
+ *
+ * <p>Every row is checked against the table's types before anything is written: a value that does not cast, a null
+ * in a NOT NULL column or a malformed JSON line makes the row bad. By default one bad row fails the job and the table
+ * is unchanged; with a bad-rows path the bad rows (with the reason) are written there and the rest proceeds. A column
+ * in the file that the table lacks is an error (nothing is silently dropped).
+ *
+ * <p>With a batch id the write is idempotent: a batch already committed to the table is skipped, so a re-run never
+ * duplicates rows (Delta records the batch as a transaction in the same commit; Iceberg in the snapshot summary).
+ *
+ * @param table the target table (its spec must have been applied)
+ * @param source path or URI of a file or folder ({@code s3a://} works when S3A is configured)
+ * @param sourceFormat csv (with header), json (one object per line) or parquet
+ * @param mode merge (upsert on the primary key), append or overwrite
+ * @param batchId identifies the batch for idempotent re-runs
+ * @param badRowsPath where to write rejected rows instead of failing
+ */
+public record IngestJob(
+    TableName table,
+    String source,
+    SourceFormat sourceFormat,
+    WriteMode mode,
+    Optional<String> batchId,
+    Optional<String> badRowsPath) {
+  private static final Logger LOG = LoggerFactory.getLogger(IngestJob.class);
+  static final String ERROR_COLUMN = "_lakeforge_error";
+  private static final String CORRUPT = "_corrupt_record";
+
+  public IngestJob {
+    Objects.requireNonNull(table, "table is null");
+    Objects.requireNonNull(sourceFormat, "sourceFormat is null");
+    Objects.requireNonNull(mode, "mode is null");
+    if (source == null || source.isBlank()) {
+      throw new SpecException("Ingest needs a source path (--from PATH).");
+    }
+    batchId = batchId == null ? Optional.empty() : batchId;
+    badRowsPath = badRowsPath == null ? Optional.empty() : badRowsPath;
+    batchId.ifPresent(
+        id -> {
+          if (!id.matches("[A-Za-z0-9._:/-]{1,200}")) {
+            throw new SpecException(
+                String.format(
+                    "batch id '%s' is invalid: use 1 to 200 letters, digits or . _ : / -, e.g. 2026-11-24.", id));
+          }
+        });
+  }
+
+  /** Starts an ingest of {@code source} into {@code table}; the defaults are merge mode, no batch id, no bad-rows path. */
+  public static Builder builder(TableName table, String source, SourceFormat format) {
+    return new Builder(table, source, format);
+  }
+
+  /**
+   * What the ingest did.
+   *
+   * @param table the table
+   * @param mode the write mode
+   * @param rowsRead rows in the source
+   * @param rowsWritten rows merged, appended or written
+   * @param rowsRejected bad rows (written to the bad-rows path)
+   * @param versionBefore the table version before
+   * @param versionAfter the table version after (equal to before when nothing was written)
+   * @param skipped true when the batch id had already been committed
+   * @param duration wall time
+   */
+  public record Result(
+      TableName table,
+      WriteMode mode,
+      long rowsRead,
+      long rowsWritten,
+      long rowsRejected,
+      long versionBefore,
+      long versionAfter,
+      boolean skipped,
+      Duration duration) {}
+
+  public Result run(SparkSession spark) {
+    long start = System.nanoTime();
+    Lakehouse lh = Lakehouse.open(spark);
+    TableSpec spec = lh.spec(table);
+    TableOperations ops = lh.operations(spec.format());
+    if (mode == WriteMode.MERGE && spec.primaryKey().isEmpty()) {
+      throw new LakehouseException(
+          table,
+          String.format(
+              "Cannot merge into %s: its spec has no primary-key. Add `primary-key: [...]` to the spec and re-apply"
+                  + " it, or ingest with --mode append.",
+              table));
+    }
+    long before = ops.currentVersion(table);
+    if (batchId.isPresent() && ops.containsBatch(table, batchId.get())) {
+      LOG.info("Batch {} is already in {}: nothing to write", batchId.get(), table);
+      return new Result(table, mode, 0, 0, 0, before, before, true, elapsed(start));
+    }
+    spark.sparkContext().setJobDescription("lakeforge: ingest " + table + " from " + source);
+    Dataset<Row> raw = read(spark);
+    List<String> tableColumns = new ArrayList<>();
+    for (StructField f : lh.state(table, spec.format()).schema().fields()) {
+      tableColumns.add(f.name());
+    }
+    Dataset<Row> annotated = annotate(raw, spec).persist(StorageLevel.MEMORY_AND_DISK());
+    String view = "lakeforge_ingest_" + UUID.randomUUID().toString().replace("-", "");
+    try {
+      Map<Boolean, Long> counts = new LinkedHashMap<>();
+      for (Row r : annotated.groupBy(col(ERROR_COLUMN).isNull()).count().collectAsList()) {
+        counts.put(r.getBoolean(0), r.getLong(1));
+      }
+      long good = counts.getOrDefault(true, 0L);
+      long bad = counts.getOrDefault(false, 0L);
+      Dataset<Row> badRows = annotated.where(col(ERROR_COLUMN).isNotNull());
+      if (bad > 0) {
+        if (badRowsPath.isEmpty()) {
+          throw new LakehouseException(
+              table,
+              String.format(
+                  "Cannot ingest %s into %s: %d of %d rows do not fit the table, e.g. %s. Nothing was written."
+                      + " Fix the file, or pass --bad-rows PATH to write the rejected rows there and load the rest.",
+                  source, table, bad, good + bad, example(badRows.first())));
+        }
+        badRows.write().mode("overwrite").json(badRowsPath.get());
+        LOG.warn("{} rows rejected; written with the reason to {}", bad, badRowsPath.get());
+      }
+      Dataset<Row> rows = annotated.where(col(ERROR_COLUMN).isNull()).select(casts(raw, spec));
+      if (mode == WriteMode.MERGE) {
+        checkUniqueKeys(rows, spec);
+      }
+      rows.createOrReplaceGlobalTempView(view);
+      String sql = writeStatement(lh.sqlName(spec), "global_temp." + view, spec, tableColumns);
+      SparkSession session = spark.newSession();
+      long t0 = System.nanoTime();
+      ops.writeBatch(session, table, batchId, sql);
+      long after = ops.currentVersion(table);
+      boolean skipped = batchId.isPresent() && after == before && good > 0;
+      double secs = Math.max(1e-3, (System.nanoTime() - t0) / 1e9);
+      LOG.info(
+          "{} {}: {} rows in {} s ({} rows/s), version {} -> {}",
+          mode,
+          table,
+          good,
+          String.format(Locale.ROOT, "%.1f", secs),
+          Math.round(good / secs),
+          before,
+          after);
+      return new Result(
+          table, mode, good + bad, skipped ? 0 : good, bad, before, after, skipped, elapsed(start));
+    } finally {
+      spark.catalog().dropGlobalTempView(view);
+      annotated.unpersist();
+      spark.sparkContext().setJobDescription(null);
+    }
+  }
+
+  private Dataset<Row> read(SparkSession spark) {
+    checkLocalSource();
+    try {
+      var reader = spark.read();
+      return switch (sourceFormat) {
+        case CSV -> reader.option("header", "true").option("mode", "PERMISSIVE").csv(source);
+        case JSON -> reader.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT).json(source);
+        case PARQUET -> reader.parquet(source);
+      };
+    } catch (Exception e) {
+      throw new LakehouseException(
+          table,
+          String.format(
+              "Cannot read %s as %s for ingest into %s: %s. Check the path and --format.",
+              source, sourceFormat, table, firstLine(e.getMessage())),
+          e);
+    }
+  }
+
+  private void checkLocalSource() {
+    URI uri = URI.create(source.replace(" ", "%20"));
+    if (uri.getScheme() == null || uri.getScheme().equals("file")) {
+      Path p = uri.getScheme() == null ? Path.of(source) : Path.of(uri);
+      if (!Files.exists(p)) {
+        throw new LakehouseException(
+            table, String.format("Cannot ingest into %s: source %s does not exist. Check --from.", table, source));
+      }
+      if (!Files.isReadable(p)) {
+        throw new LakehouseException(
+            table, String.format("Cannot ingest into %s: source %s is not readable. Check its permissions.", table, source));
+      }
+    }
+  }
+
+  /** The raw rows plus the error column: null for a good row, the reasons for a bad one. */
+  private Dataset<Row> annotate(Dataset<Row> raw, TableSpec spec) {
+    Set<String> specColumns = new TreeSet<>();
+    spec.columns().forEach(c -> specColumns.add(c.name()));
+    List<String> extra = new ArrayList<>();
+    Set<String> present = new TreeSet<>();
+    for (String c : raw.columns()) {
+      if (c.equals(CORRUPT)) {
+        continue;
+      }
+      present.add(c);
+      if (!specColumns.contains(c)) {
+        extra.add(c);
+      }
+    }
+    if (!extra.isEmpty()) {
+      throw new LakehouseException(
+          table,
+          String.format(
+              "Cannot ingest %s into %s: the file has columns the table does not have: %s. Add them to the table"
+                  + " spec (nullable) and re-apply it, or remove them from the file. Table columns: %s.",
+              source, table, extra, specColumns));
+    }
+    List<String> missing = new ArrayList<>();
+    for (ColumnSpec c : spec.columns()) {
+      if (!c.nullable() && !present.contains(c.name())) {
+        missing.add(c.name());
+      }
+    }
+    if (!missing.isEmpty()) {
+      throw new LakehouseException(
+          table,
+          String.format(
+              "Cannot ingest %s into %s: the file lacks the NOT NULL columns %s. Add them to the file.",
+              source, table, missing));
+    }
+    List<Column> reasons = new ArrayList<>();
+    if (List.of(raw.columns()).contains(CORRUPT)) {
+      reasons.add(when(col(CORRUPT).isNotNull(), lit("malformed " + sourceFormat + " record")));
+    }
+    for (ColumnSpec c : spec.columns()) {
+      if (!present.contains(c.name())) {
+        continue;
+      }
+      Column src = col(c.name());
+      Column cast = src.try_cast(c.dataType());
+      reasons.add(
+          when(
+              src.isNotNull().and(cast.isNull()),
+              concat(
+                  lit("column `" + c.name() + "`: value '"),
+                  src.cast("string"),
+                  lit("' is not a valid " + c.dataType().sql()))));
+      if (!c.nullable()) {
+        reasons.add(when(src.isNull(), lit("column `" + c.name() + "` is null but NOT NULL in the table")));
+      }
+    }
+    Column joined = concat_ws("; ", reasons.toArray(Column[]::new));
+    return raw.withColumn(ERROR_COLUMN, when(length(joined).gt(0), joined));
+  }
+
+  private static Column[] casts(Dataset<Row> raw, TableSpec spec) {
+    Set<String> present = Set.of(raw.columns());
+    return spec.columns().stream()
+        .map(
+            c ->
+                (present.contains(c.name()) ? col(c.name()).try_cast(c.dataType()) : lit(null).cast(c.dataType()))
+                    .as(c.name()))
+        .toArray(Column[]::new);
+  }
+
+  private void checkUniqueKeys(Dataset<Row> rows, TableSpec spec) {
+    Column[] key = spec.primaryKey().stream().map(org.apache.spark.sql.functions::col).toArray(Column[]::new);
+    Dataset<Row> dups = rows.groupBy(key).count().where(col("count").gt(1));
+    List<Row> sample = dups.limit(1).collectAsList();
+    if (!sample.isEmpty()) {
+      long n = dups.count();
+      Row r = sample.get(0);
+      StringJoiner k = new StringJoiner(", ");
+      for (int i = 0; i < key.length; i++) {
+        k.add(spec.primaryKey().get(i) + "=" + r.get(i));
+      }
+      throw new LakehouseException(
+          table,
+          String.format(
+              "Cannot merge %s into %s: %d keys appear more than once in the batch (e.g. %s appears %d times)."
+                  + " Merge needs one row per primary key. Deduplicate the file, or ingest with --mode append."
+                  + " Nothing was written.",
+              source, table, n, k, r.getLong(key.length)));
+    }
+  }
+
+  private String writeStatement(String target, String view, TableSpec spec, List<String> tableColumns) {
+    StringJoiner cols = new StringJoiner(", ");
+    tableColumns.forEach(c -> cols.add(Sql.ident(c)));
+    return switch (mode) {
+      case APPEND -> String.format("INSERT INTO %s SELECT %s FROM %s", target, cols, view);
+      case OVERWRITE -> String.format("INSERT OVERWRITE %s SELECT %s FROM %s", target, cols, view);
+      case MERGE -> {
+        StringJoiner on = new StringJoiner(" AND ");
+        spec.primaryKey().forEach(k -> on.add("t." + Sql.ident(k) + " = s." + Sql.ident(k)));
+        yield String.format(
+            "MERGE INTO %s t USING %s s ON %s WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *",
+            target, view, on);
+      }
+    };
+  }
+
+  private static String example(Row bad) {
+    StringJoiner values = new StringJoiner(", ", "{", "}");
+    String reason = "";
+    for (int i = 0; i < bad.length(); i++) {
+      String name = bad.schema().fields()[i].name();
+      if (name.equals(ERROR_COLUMN)) {
+        reason = bad.getString(i);
+      } else if (!name.equals(CORRUPT) || !bad.isNullAt(i)) {
+        values.add(name + "=" + bad.get(i));
+      }
+    }
+    return values + " (" + reason + ")";
+  }
+
+  private static String firstLine(String s) {
+    if (s == null) {
+      return "";
+    }
+    int nl = s.indexOf('\n');
+    return nl < 0 ? s : s.substring(0, nl);
+  }
+
+  private static Duration elapsed(long startNanos) {
+    return Duration.ofNanos(System.nanoTime() - startNanos);
+  }
+
+  /** Builds an {@link IngestJob}: {@code opt*} methods set the optional parts. */
+  public static final class Builder {
+    private final TableName table;
+    private final String source;
+    private final SourceFormat format;
+    private WriteMode mode = WriteMode.MERGE;
+    private Optional<String> batchId = Optional.empty();
+    private Optional<String> badRows = Optional.empty();
+
+    private Builder(TableName table, String source, SourceFormat format) {
+      this.table = table;
+      this.source = source;
+      this.format = format;
+    }
+
+    public Builder optMode(WriteMode mode) {
+      this.mode = mode;
+      return this;
+    }
+
+    public Builder optBatchId(String batchId) {
+      this.batchId = Optional.ofNullable(batchId);
+      return this;
+    }
+
+    public Builder optBadRowsPath(String path) {
+      this.badRows = Optional.ofNullable(path);
+      return this;
+    }
+
+    public IngestJob build() {
+      return new IngestJob(table, source, format, mode, batchId, badRows);
+    }
+  }
+}

@@ -1,0 +1,168 @@
+package dev.lakeforge.lakehouse;
+
+import dev.lakeforge.catalog.CatalogDatabase;
+import dev.lakeforge.catalog.RegisteredTable;
+import dev.lakeforge.catalog.TableRegistry;
+import dev.lakeforge.core.Platform;
+import dev.lakeforge.core.TableName;
+import dev.lakeforge.core.YamlSpecReader;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.connector.catalog.Identifier;
+import org.apache.spark.sql.connector.catalog.Table;
+import org.apache.spark.sql.connector.catalog.TableCatalog;
+import org.apache.spark.sql.connector.expressions.NamedReference;
+import org.apache.spark.sql.connector.expressions.Transform;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The lakehouse of one SparkSession: the platform it was built for, the table registry, and the per-format
+ * operations. Opening it re-attaches every registered Delta table to the session, which is what makes
+ * {@code select ... from shop.orders} work in a new process without a metastore.
+ */
+public final class Lakehouse {
+  private static final Logger LOG = LoggerFactory.getLogger(Lakehouse.class);
+
+  private final SparkSession spark;
+  private final Platform platform;
+  private final TableRegistry registry;
+  private final Map<TableFormat, TableOperations> operations;
+
+  private Lakehouse(SparkSession spark, Platform platform, TableRegistry registry) {
+    this.spark = spark;
+    this.platform = platform;
+    this.registry = registry;
+    this.operations =
+        Map.of(
+            TableFormat.DELTA, new DeltaOperations(spark),
+            TableFormat.ICEBERG,
+            new IcebergOperations(
+                spark,
+                platform.icebergCatalog(),
+                () -> ((org.apache.iceberg.spark.SparkCatalog) catalog(TableFormat.ICEBERG)).icebergCatalog()));
+  }
+
+  /** Opens the lakehouse of {@code spark} (a session built by {@code SessionFactory}). */
+  public static Lakehouse open(SparkSession spark) {
+    Platform platform = Platform.of(spark);
+    Lakehouse lh = new Lakehouse(spark, platform, new TableRegistry(CatalogDatabase.of(platform)));
+    lh.attachDeltaTables();
+    return lh;
+  }
+
+  public SparkSession spark() {
+    return spark;
+  }
+
+  public Platform platform() {
+    return platform;
+  }
+
+  public TableRegistry registry() {
+    return registry;
+  }
+
+  /** The applied spec of {@code table}; an error naming the fix if the table was never applied. */
+  public TableSpec spec(TableName table) {
+    return findSpec(table).orElseThrow(() -> LakehouseException.notRegistered(table));
+  }
+
+  /** The applied spec of {@code table}, if it was applied. */
+  public Optional<TableSpec> findSpec(TableName table) {
+    return registry
+        .find(table)
+        .map(r -> YamlSpecReader.parse(r.spec(), TableSpec.class, "catalog entry of " + table));
+  }
+
+  /** Every applied table's spec. */
+  public List<TableSpec> specs() {
+    List<TableSpec> out = new ArrayList<>();
+    for (RegisteredTable r : registry.list()) {
+      out.add(YamlSpecReader.parse(r.spec(), TableSpec.class, "catalog entry of " + r.name()));
+    }
+    return out;
+  }
+
+  /** How Spark SQL names {@code spec}'s table. */
+  public String sqlName(TableSpec spec) {
+    return spec.format().sqlName(spec.name(), platform.icebergCatalog());
+  }
+
+  /** Where {@code spec}'s table lives: its explicit location or a folder in the warehouse. */
+  public String location(TableSpec spec) {
+    return spec.location()
+        .orElse(
+            String.format(
+                "%s/%s/%s/%s",
+                platform.warehouse(), spec.format().label(), spec.name().namespace(), spec.name().table()));
+  }
+
+  TableOperations operations(TableFormat format) {
+    return operations.get(format);
+  }
+
+  void register(TableSpec spec) {
+    registry.put(
+        new RegisteredTable(
+            spec.name(), spec.format().label(), location(spec), YamlSpecReader.toJson(spec)));
+  }
+
+  private TableCatalog catalog(TableFormat format) {
+    String name = format == TableFormat.DELTA ? "spark_catalog" : platform.icebergCatalog();
+    return (TableCatalog)
+        ((org.apache.spark.sql.classic.SparkSession) spark).sessionState().catalogManager().catalog(name);
+  }
+
+  private static Identifier ident(TableName t) {
+    return Identifier.of(new String[] {t.namespace()}, t.table());
+  }
+
+  boolean exists(TableName table, TableFormat format) {
+    return catalog(format).tableExists(ident(table));
+  }
+
+  /** The table's current schema, properties and partitioning, as the format reports them. */
+  @SuppressWarnings("deprecation")
+  TableState state(TableName table, TableFormat format) {
+    try {
+      Table t = catalog(format).loadTable(ident(table));
+      List<String> partitions = new ArrayList<>();
+      for (Transform tr : t.partitioning()) {
+        for (NamedReference ref : tr.references()) {
+          partitions.add(String.join(".", Arrays.asList(ref.fieldNames())));
+        }
+      }
+      return new TableState(t.schema(), new HashMap<>(t.properties()), partitions);
+    } catch (org.apache.spark.sql.catalyst.analysis.NoSuchTableException e) {
+      throw LakehouseException.notRegistered(table);
+    }
+  }
+
+  private void attachDeltaTables() {
+    for (RegisteredTable r : registry.list()) {
+      if (!r.format().equals(TableFormat.DELTA.label()) || exists(r.name(), TableFormat.DELTA)) {
+        continue;
+      }
+      try {
+        spark.sql("CREATE NAMESPACE IF NOT EXISTS spark_catalog." + Sql.ident(r.name().namespace()));
+        spark.sql(
+            String.format(
+                "CREATE TABLE IF NOT EXISTS %s USING delta LOCATION %s",
+                r.name(), Sql.literal(r.location())));
+      } catch (Exception e) {
+        LOG.warn(
+            "Delta table {} is registered at {} but cannot be attached ({}); it is skipped. Re-apply its spec or"
+                + " restore the files.",
+            r.name(),
+            r.location(),
+            e.getMessage());
+      }
+    }
+  }
+}

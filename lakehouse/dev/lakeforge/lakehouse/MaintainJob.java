@@ -1,0 +1,101 @@
+package dev.lakeforge.lakehouse;
+
+import dev.lakeforge.core.TableName;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps tables healthy: compaction (Delta OPTIMIZE, Iceberg rewrite_data_files), then retention (Delta VACUUM,
+ * Iceberg expire_snapshots and remove_orphan_files) according to each spec's retention. A dry run reports what would
+ * be removed and changes nothing.
+ *
+ * @param tables the tables to maintain; empty means every applied table
+ * @param dryRun report only
+ */
+public record MaintainJob(List<TableName> tables, boolean dryRun) {
+  private static final Logger LOG = LoggerFactory.getLogger(MaintainJob.class);
+
+  public MaintainJob {
+    Objects.requireNonNull(tables, "tables is null");
+    tables = List.copyOf(tables);
+  }
+
+  /**
+   * What maintenance did to one table.
+   *
+   * @param table the table
+   * @param format its format
+   * @param filesBefore live data files before
+   * @param filesAfter live data files after
+   * @param bytesOnDiskBefore bytes under the table location before (all versions, logs and metadata)
+   * @param bytesOnDiskAfter the same after
+   * @param actions what each step did or would do
+   */
+  public record Report(
+      TableName table,
+      TableFormat format,
+      long filesBefore,
+      long filesAfter,
+      long bytesOnDiskBefore,
+      long bytesOnDiskAfter,
+      List<String> actions) {
+    public long bytesFreed() {
+      return bytesOnDiskBefore - bytesOnDiskAfter;
+    }
+  }
+
+  public List<Report> run(SparkSession spark) {
+    Lakehouse lh = Lakehouse.open(spark);
+    List<TableSpec> specs = new ArrayList<>();
+    if (tables.isEmpty()) {
+      specs.addAll(lh.specs());
+    } else {
+      tables.forEach(t -> specs.add(lh.spec(t))); // every name is checked before any table is touched
+    }
+    List<Report> reports = new ArrayList<>();
+    int i = 0;
+    for (TableSpec spec : specs) {
+      i++;
+      TableOperations ops = lh.operations(spec.format());
+      TableName t = spec.name();
+      String location = lh.location(spec);
+      spark.sparkContext().setJobDescription("lakeforge: maintain " + t);
+      long filesBefore = ops.fileStats(t).files();
+      long bytesBefore = bytesOnDisk(spark, location);
+      List<String> actions = new ArrayList<>();
+      actions.add(ops.compact(t, dryRun));
+      actions.addAll(ops.expire(t, spec.retention(), dryRun));
+      Report r =
+          new Report(
+              t,
+              spec.format(),
+              filesBefore,
+              ops.fileStats(t).files(),
+              bytesBefore,
+              bytesOnDisk(spark, location),
+              List.copyOf(actions));
+      LOG.info("maintained {} ({}/{}): {}", t, i, specs.size(), actions);
+      reports.add(r);
+    }
+    spark.sparkContext().setJobDescription(null);
+    return List.copyOf(reports);
+  }
+
+  static long bytesOnDisk(SparkSession spark, String location) {
+    try {
+      Path p = new Path(location);
+      FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+      return fs.exists(p) ? fs.getContentSummary(p).getLength() : 0L;
+    } catch (IOException e) {
+      throw new LakehouseException(
+          null, String.format("Cannot measure the size of %s: %s", location, e.getMessage()), e);
+    }
+  }
+}
