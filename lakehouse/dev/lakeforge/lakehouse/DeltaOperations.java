@@ -88,9 +88,21 @@ final class DeltaOperations implements TableOperations {
               r.getTimestamp(1).toInstant(),
               r.getString(2),
               batch,
-              new java.util.TreeMap<>(metrics).toString()));
+              summarize(metrics)));
     }
     return out;
+  }
+
+  /** Row and file counts that are not zero; timings and byte counts are left to DESCRIBE HISTORY. */
+  private static String summarize(Map<String, String> metrics) {
+    Map<String, String> kept = new java.util.TreeMap<>();
+    metrics.forEach(
+        (k, v) -> {
+          if ((k.contains("Rows") || k.contains("Files")) && !k.contains("Time") && !"0".equals(v)) {
+            kept.put(k, v);
+          }
+        });
+    return kept.toString();
   }
 
   @Override

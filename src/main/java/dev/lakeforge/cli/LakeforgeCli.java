@@ -1,0 +1,136 @@
+package dev.lakeforge.cli;
+
+import dev.lakeforge.core.Platform;
+import dev.lakeforge.core.PlatformConfig;
+import dev.lakeforge.core.SessionFactory;
+import dev.lakeforge.core.SpecException;
+import dev.lakeforge.lakehouse.Lakehouse;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+
+/**
+ * The {@code lakeforge} command: global options and the subcommands. The session is built lazily from the global
+ * options, once, by {@link SessionFactory}; on a cluster it is the one the platform gives.
+ */
+@Command(
+    name = "lakeforge",
+    mixinStandardHelpOptions = true,
+    versionProvider = LakeforgeCli.Version.class,
+    description = "Lakehouse tables, features and batch inference on Spark.",
+    subcommands = {TablesCommand.class, SqlCommand.class, QuickstartCommand.class, CommandLine.HelpCommand.class})
+public final class LakeforgeCli {
+  /** Exit code of a command that failed (bad spec, missing table, failed job). */
+  public static final int EXIT_FAILED = 1;
+  /** Exit code of a usage error (unknown option, missing argument). */
+  public static final int EXIT_USAGE = 2;
+
+  @Option(
+      names = "--home",
+      scope = ScopeType.INHERIT,
+      paramLabel = "DIR",
+      description =
+          "Where the embedded warehouse and catalog live (default: $LAKEFORGE_HOME, else ./lakeforge-data).")
+  Path home;
+
+  @Option(
+      names = "--conf",
+      scope = ScopeType.INHERIT,
+      paramLabel = "FILE",
+      description = "Platform config (default: conf/lakeforge.yaml when present).")
+  Path conf;
+
+  @Option(
+      names = "--spark-conf",
+      scope = ScopeType.INHERIT,
+      paramLabel = "KEY=VALUE",
+      description = "A Spark setting; repeatable. Wins over the platform config.")
+  Map<String, String> sparkConf = new LinkedHashMap<>();
+
+  private PlatformConfig config;
+  private SparkSession spark;
+
+  /** Runs the CLI with {@code args}, printing results to {@code out} and errors to {@code err}. */
+  public static int execute(String[] args, PrintStream out, PrintStream err) {
+    LakeforgeCli root = new LakeforgeCli();
+    CommandLine cli = new CommandLine(root);
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    cli.setExecutionExceptionHandler(
+        (e, commandLine, parseResult) -> {
+          commandLine.getErr().println(ErrorMessages.describe(e));
+          return EXIT_FAILED;
+        });
+    cli.setParameterExceptionHandler(
+        (e, args2) -> {
+          PrintWriter w = e.getCommandLine().getErr();
+          w.println("error: " + e.getMessage());
+          w.println("Run '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help' for usage.");
+          return EXIT_USAGE;
+        });
+    return cli.execute(args);
+  }
+
+  /** The platform config: {@code --conf}, else {@code conf/lakeforge.yaml} when present, else the defaults. */
+  PlatformConfig config() {
+    if (config == null) {
+      config = PlatformConfig.loadOrDefault(Optional.ofNullable(conf));
+    }
+    return config;
+  }
+
+  /** The home directory: {@code --home}, else {@code $LAKEFORGE_HOME}, else {@code ./lakeforge-data}. */
+  Path home() {
+    if (home != null) {
+      return home;
+    }
+    String env = System.getenv(PlatformConfig.HOME_ENV);
+    return Path.of(env != null && !env.isBlank() ? env : PlatformConfig.HOME_DEFAULT);
+  }
+
+  /** The folder of table specs: the config's {@code table-specs}, relative to the config file; else conf/tables. */
+  Path tableSpecs() {
+    Optional<Path> file =
+        conf != null ? Optional.of(conf) : Optional.of(Path.of(PlatformConfig.CONF_DEFAULT)).filter(p -> p.toFile().isFile());
+    Path base = file.map(Path::toAbsolutePath).map(Path::getParent).orElse(Path.of("conf"));
+    return base.resolve(config().tableSpecs().orElse("tables"));
+  }
+
+  /** The session, built on first use. */
+  SparkSession spark() {
+    if (spark == null) {
+      for (String key : sparkConf.keySet()) {
+        if (!key.startsWith("spark.")) {
+          throw new SpecException(
+              String.format(
+                  "--spark-conf %s=...: '%s' is not a Spark setting; Spark settings start with 'spark.'.", key, key));
+        }
+      }
+      spark = SessionFactory.getOrCreate(config(), Platform.resolve(config(), home()), sparkConf);
+      Lakehouse.open(spark); // attaches the registered Delta tables, so SQL finds them by name
+    }
+    return spark;
+  }
+
+  /** The version in the jar's manifest. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = LakeforgeCli.class.getPackage().getImplementationVersion();
+      return new String[] {"lakeforge " + (v == null ? "(development build)" : v)};
+    }
+  }
+
+  /** Looks up the root command object from any subcommand. */
+  static LakeforgeCli root(CommandLine.Model.CommandSpec spec) {
+    return (LakeforgeCli) spec.root().userObject();
+  }
+}
