@@ -63,7 +63,7 @@ public record ColumnSpec(
   private static DataType parse(String name, String type) {
     try {
       return Objects.requireNonNull(DataType.fromDDL(type));
-    } catch (RuntimeException e) {
+    } catch (Exception e) { // Spark's ParseException is a checked exception, thrown from Scala
       throw new SpecException(
           String.format(
               "column `%s` has type '%s', which Spark SQL does not know. Use a Spark SQL type such as int, bigint,"

@@ -56,9 +56,53 @@ public final class YamlSpecReader {
       throw new SpecException(String.format("%s is empty: it must hold a YAML mapping.", source));
     }
     try {
-      return YAML.readValue(text, type);
+      com.fasterxml.jackson.databind.JsonNode tree = YAML.readTree(text);
+      // Jackson reports unknown fields only after the record's constructor ran, so a typo in a required field would
+      // surface as "field X is missing"; check the field names first to name the typo instead.
+      checkFieldNames(tree, YAML.constructType(type), "", source);
+      return YAML.treeToValue(tree, type);
     } catch (JsonProcessingException e) {
       throw translate(e, source);
+    }
+  }
+
+  private static void checkFieldNames(
+      com.fasterxml.jackson.databind.JsonNode node,
+      com.fasterxml.jackson.databind.JavaType type,
+      String path,
+      String source) {
+    if (type.isContainerType() && !type.isMapLikeType()) {
+      com.fasterxml.jackson.databind.JavaType content = type.getContentType();
+      if (node.isArray()) {
+        for (int i = 0; i < node.size(); i++) {
+          checkFieldNames(node.get(i), content, path + "[" + i + "]", source);
+        }
+      } else {
+        checkFieldNames(node, content, path, source);
+      }
+      return;
+    }
+    if (type.isReferenceType()) {
+      checkFieldNames(node, type.getReferencedType(), path, source);
+      return;
+    }
+    if (!node.isObject() || type.isMapLikeType() || !type.getRawClass().isRecord()) {
+      return;
+    }
+    java.util.Map<String, com.fasterxml.jackson.databind.JavaType> fields = new java.util.LinkedHashMap<>();
+    for (var prop : YAML.getDeserializationConfig().introspect(type).findProperties()) {
+      fields.put(prop.getName(), prop.getPrimaryType());
+    }
+    for (var it = node.fieldNames(); it.hasNext(); ) {
+      String name = it.next();
+      com.fasterxml.jackson.databind.JavaType fieldType = fields.get(name);
+      if (fieldType == null) {
+        throw new SpecException(
+            String.format(
+                "%s: unknown field `%s`%s. Valid fields here: %s. Fix the spelling or remove it.",
+                source, name, path.isEmpty() ? "" : " in `" + path + "`", String.join(", ", fields.keySet())));
+      }
+      checkFieldNames(node.get(name), fieldType, path.isEmpty() ? name : path + "." + name, source);
     }
   }
 

@@ -1,0 +1,246 @@
+package dev.lakeforge.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lakeforge.core.TableName;
+import dev.lakeforge.lakehouse.TableInfo;
+import dev.lakeforge.testing.CliRun;
+import dev.lakeforge.testing.SparkTestBase;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The CLI end to end, in-process, on a real session: the happy path of every command, and a corpus of bad specs and
+ * bad arguments, each of which must give exit code 1 or 2, a message naming the problem, and leave the tables as
+ * they were.
+ */
+class CliTest extends SparkTestBase {
+  private static final String SPEC =
+      """
+      name: cli.people
+      format: %s
+      columns:
+        - {name: id, type: bigint, nullable: false}
+        - {name: name, type: string}
+        - {name: age, type: int}
+      primary-key: [id]
+      """;
+  private static final String KEYLESS =
+      """
+      name: cli.events
+      format: iceberg
+      columns:
+        - {name: id, type: bigint}
+        - {name: what, type: string}
+      """;
+  private static Path specs;
+  private static Path people;
+
+  @BeforeAll
+  static void tables() {
+    specs = home.resolve("specs");
+    write(specs, "people.yaml", SPEC.formatted("delta"));
+    write(specs, "events.yaml", KEYLESS);
+    people = write(home.resolve("raw"), "people.csv", "id,name,age\n1,ann,31\n2,bob,42\n3,cy,27\n");
+    ok("tables", "apply", specs.toString());
+    ok("tables", "ingest", "cli.people", "--from", people.toString(), "--format", "csv", "--batch-id", "b1");
+  }
+
+  private static CliRun cli(String... args) {
+    return CliRun.run(home, args);
+  }
+
+  private static CliRun ok(String... args) {
+    CliRun r = cli(args);
+    assertThat(r.code()).as(r.toString()).isZero();
+    return r;
+  }
+
+  /** Runs a command that must fail with {@code code}, and checks that cli.people did not change. */
+  private static CliRun fails(int code, String... args) {
+    long version = TableInfo.describe(spark, TableName.parse("cli.people")).version();
+    long rows = spark.table("cli.people").count();
+    CliRun r = cli(args);
+    assertThat(r.code()).as(r.toString()).isEqualTo(code);
+    assertThat(r.err()).startsWith("error: ");
+    assertThat(r.err().lines().count()).as("one paragraph: %s", r.err()).isLessThanOrEqualTo(4);
+    assertThat(TableInfo.describe(spark, TableName.parse("cli.people")).version()).isEqualTo(version);
+    assertThat(spark.table("cli.people").count()).isEqualTo(rows);
+    return r;
+  }
+
+  @Test
+  void applyPrintsWhatItDidAndReapplyChangesNothing() {
+    CliRun r = ok("tables", "apply", specs.toString());
+    assertThat(r.out()).contains("cli.people | delta", "unchanged").doesNotContain("created");
+  }
+
+  @Test
+  void ingestRerunWithTheSameBatchIdWritesNothing() {
+    CliRun r = ok("tables", "ingest", "cli.people", "--from", people.toString(), "--format", "csv", "--batch-id", "b1");
+    assertThat(r.out()).contains("batch b1 was already committed; nothing written");
+    assertThat(spark.table("cli.people").count()).isEqualTo(3);
+  }
+
+  @Test
+  void sqlPrintsTablesCsvAndJson() {
+    assertThat(ok("sql", "select id, name from cli.people order by id").out())
+        .isEqualTo("id | name\n---+-----\n1  | ann\n2  | bob\n3  | cy\n(3 rows)\n");
+    assertThat(ok("sql", "--format", "csv", "select id, name from cli.people order by id").out())
+        .isEqualTo("id,name\n1,ann\n2,bob\n3,cy\n");
+    assertThat(ok("sql", "--format", "json", "select id, age from cli.people where id = 2").out())
+        .isEqualTo("{\"id\":2,\"age\":42}\n");
+    CliRun limited = ok("sql", "--format", "csv", "--limit", "2", "select id from cli.people order by id");
+    assertThat(limited.out()).isEqualTo("id\n1\n2\n");
+    assertThat(limited.err()).contains("first 2 rows shown");
+  }
+
+  @Test
+  void historyDescribeAndTimeTravel() {
+    long v = TableInfo.describe(spark, TableName.parse("cli.people")).version();
+    assertThat(ok("tables", "history", "cli.people").out()).contains("MERGE", "b1", "CREATE TABLE");
+    assertThat(ok("tables", "describe", "cli.people").out())
+        .contains("format:       delta", "primary key:  id", "version:      " + v, "age    | int");
+    assertThat(ok("sql", "--format", "csv", "select count(*) as n from cli.people VERSION AS OF 0").out())
+        .isEqualTo("n\n0\n");
+  }
+
+  @Test
+  void maintainDryRunPrintsASummaryAndChangesNothing() {
+    CliRun r = ok("tables", "maintain", "cli.people", "--dry-run");
+    assertThat(r.out()).contains("files before", "bytes freed", "cli.people | delta", "VACUUM would delete",
+        "Dry run: nothing was changed.");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"tables", "tables apply", "tables ingest", "tables delete", "tables history",
+      "tables describe", "tables maintain", "sql", "quickstart"})
+  void everyCommandHasHelp(String command) {
+    String[] args = (command + " --help").split(" ");
+    CliRun r = cli(args);
+    assertThat(r.code()).isZero();
+    assertThat(r.out()).startsWith("Usage: lakeforge " + command);
+  }
+
+  // ---- the corpus of bad input: each names the problem, exits non-zero, and leaves cli.people unchanged ----
+
+  @Test
+  void specWithAnUnknownKeyNamesTheFileTheKeyAndTheValidKeys() {
+    Path bad = write(home.resolve("bad"), "typo.yaml", SPEC.formatted("delta").replace("columns:", "colums:"));
+    CliRun r = fails(1, "tables", "apply", bad.toString());
+    assertThat(r.err()).contains("typo.yaml", "colums", "columns");
+  }
+
+  @Test
+  void specWithAWrongTypeNamesTheField() {
+    Path bad = write(home.resolve("bad"), "type.yaml", SPEC.formatted("delta") + "retention: {days: many}\n");
+    CliRun r = fails(1, "tables", "apply", bad.toString());
+    assertThat(r.err()).contains("type.yaml", "retention", "days", "many");
+  }
+
+  @Test
+  void specWithAnUnknownFormatListsTheFormats() {
+    Path bad = write(home.resolve("bad"), "format.yaml", SPEC.formatted("hudi"));
+    CliRun r = fails(1, "tables", "apply", bad.toString());
+    assertThat(r.err()).contains("format.yaml", "hudi", "delta", "iceberg");
+  }
+
+  @Test
+  void breakingChangeIsRefusedNamingTheColumn() {
+    Path bad = write(home.resolve("bad"), "narrow.yaml", SPEC.formatted("delta").replace("type: int", "type: tinyint"));
+    CliRun r = fails(1, "tables", "apply", bad.toString());
+    assertThat(r.err()).contains("cli.people", "age", "no table was changed");
+  }
+
+  @Test
+  void mergeIntoATableWithoutPrimaryKeyIsRefused() {
+    Path f = write(home.resolve("raw"), "events.csv", "id,what\n1,click\n");
+    CliRun r = fails(1, "tables", "ingest", "cli.events", "--from", f.toString(), "--format", "csv", "--mode", "merge");
+    assertThat(r.err()).contains("cli.events", "no primary-key", "--mode append");
+  }
+
+  @Test
+  void unknownTableIsNamed() {
+    CliRun r = fails(1, "tables", "ingest", "cli.nope", "--from", people.toString(), "--format", "csv");
+    assertThat(r.err()).contains("cli.nope", "is not a Lakeforge table", "apply its spec");
+  }
+
+  @Test
+  void missingSourceFileIsNamed() {
+    CliRun r = fails(1, "tables", "ingest", "cli.people", "--from", "/no/such/file.csv", "--format", "csv");
+    assertThat(r.err()).contains("/no/such/file.csv", "does not exist");
+  }
+
+  @Test
+  void unreadableSourceIsNamed() {
+    Path junk = write(home.resolve("raw"), "junk.parquet", "this is not parquet");
+    CliRun r = fails(1, "tables", "ingest", "cli.people", "--from", junk.toString(), "--format", "parquet");
+    assertThat(r.err()).contains("junk.parquet", "parquet", "cli.people");
+  }
+
+  @Test
+  void rowsThatDoNotFitAreCountedAndNothingIsWritten() {
+    Path f = write(home.resolve("raw"), "badage.csv", "id,name,age\n7,dee,old\n8,eve,50\n");
+    CliRun r = fails(1, "tables", "ingest", "cli.people", "--from", f.toString(), "--format", "csv");
+    assertThat(r.err()).contains("1 of 2 rows do not fit", "age", "old", "--bad-rows");
+  }
+
+  @Test
+  void badDeletePredicateIsRefused() {
+    CliRun r = fails(1, "tables", "delete", "cli.people", "--where", "agee > 3");
+    assertThat(r.err()).contains("cli.people", "agee");
+  }
+
+  @Test
+  void badSqlNamesTheMissingTable() {
+    CliRun r = fails(1, "sql", "select * from cli.nowhere");
+    assertThat(r.err()).contains("TABLE_OR_VIEW_NOT_FOUND", "nowhere");
+  }
+
+  @Test
+  void badEnumOptionsListTheChoices() {
+    assertThat(fails(1, "tables", "ingest", "cli.people", "--from", people.toString(), "--format", "xml").err())
+        .contains("xml", "csv, json or parquet");
+    assertThat(
+            fails(1, "tables", "ingest", "cli.people", "--from", people.toString(), "--format", "csv", "--mode", "upsert")
+                .err())
+        .contains("upsert", "merge, append or overwrite");
+    assertThat(fails(1, "sql", "--format", "xml", "select 1").err()).contains("table, csv or json");
+  }
+
+  @Test
+  void badTableNameExplainsTheForm() {
+    assertThat(fails(1, "tables", "describe", "people").err()).contains("'people'", "namespace.table");
+  }
+
+  @Test
+  void usageErrorsExitWithTwo() {
+    assertThat(fails(2, "tables", "ingest", "cli.people", "--format", "csv").err()).contains("--from");
+    assertThat(fails(2, "tables", "history", "cli.people", "--frobnicate").err()).contains("--frobnicate");
+    assertThat(fails(2, "nosuchcommand").err()).contains("nosuchcommand");
+  }
+
+  @Test
+  void badPlatformConfigAndSparkConfAreNamed() {
+    Path conf = write(home.resolve("bad"), "lakeforge.yaml", "warehous: /tmp/x\n");
+    assertThat(fails(1, "--conf", conf.toString(), "sql", "select 1").err())
+        .contains("lakeforge.yaml", "warehous", "warehouse");
+    assertThat(fails(1, "--spark-conf", "shuffle=4", "sql", "select 1").err()).contains("shuffle", "spark.");
+  }
+
+  @Test
+  void deleteRemovesMatchingRowsAndTimeTravelStillSeesThem() {
+    Path f = write(specs.getParent().resolve("raw"), "del.csv", "id,name,age\n10,del,1\n");
+    ok("tables", "ingest", "cli.people", "--from", f.toString(), "--format", "csv");
+    long before = TableInfo.describe(spark, TableName.parse("cli.people")).version();
+    CliRun r = ok("tables", "delete", "cli.people", "--where", "id = 10");
+    assertThat(r.out()).contains("1 rows deleted");
+    assertThat(spark.sql("select count(*) from cli.people where id = 10").first().getLong(0)).isZero();
+    assertThat(spark.sql("select count(*) from cli.people VERSION AS OF " + before + " where id = 10").first().getLong(0))
+        .isEqualTo(1);
+  }
+}
