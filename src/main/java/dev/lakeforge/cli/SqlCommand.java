@@ -1,6 +1,7 @@
 package dev.lakeforge.cli;
 
 import dev.lakeforge.core.SpecException;
+import dev.lakeforge.lakehouse.AsOfQuery;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -24,7 +25,8 @@ import picocli.CommandLine.Spec;
     description = {
       "Run Spark SQL against the lakehouse and print the result.",
       "Delta tables are namespace.table, Iceberg tables iceberg.namespace.table.",
-      "Time travel: select ... from shop.orders VERSION AS OF 3 (or TIMESTAMP AS OF '2026-01-01 00:00:00')."
+      "Time travel: select ... from shop.orders VERSION AS OF 3 (or TIMESTAMP AS OF '2026-01-01 00:00:00'),",
+      "or --as-of '2026-01-01 00:00:00' to read every table of the query as of one moment."
     })
 final class SqlCommand implements Callable<Integer> {
   /** Output formats. */
@@ -46,6 +48,15 @@ final class SqlCommand implements Callable<Integer> {
   String format = "table";
 
   @Option(
+      names = "--as-of",
+      paramLabel = "TIMESTAMP",
+      description = {
+        "Read every lakehouse table in the query as of this time (yyyy-MM-dd HH:mm:ss, UTC): the same as writing",
+        "TIMESTAMP AS OF after each table. Tables the query already time travels are left as written."
+      })
+  String asOf;
+
+  @Option(
       names = "--limit",
       paramLabel = "N",
       description = "Print at most N rows (default 1000; 0 prints all).")
@@ -57,8 +68,9 @@ final class SqlCommand implements Callable<Integer> {
     if (limit < 0) {
       throw new SpecException("--limit " + limit + " is negative: give 0 (all rows) or a positive number.");
     }
+    AsOfQuery pinned = asOf == null ? null : new AsOfQuery(query, asOf); // validated before the session starts
     SparkSession spark = LakeforgeCli.root(spec).spark();
-    Dataset<Row> df = spark.sql(query);
+    Dataset<Row> df = pinned == null ? spark.sql(query) : pinned.run(spark);
     PrintWriter out = spec.commandLine().getOut();
     Dataset<Row> shown = limit > 0 ? df.limit(limit + 1) : df;
     switch (f) {

@@ -48,6 +48,8 @@ class CliTest extends SparkTestBase {
     people = write(home.resolve("raw"), "people.csv", "id,name,age\n1,ann,31\n2,bob,42\n3,cy,27\n");
     ok("tables", "apply", specs.toString());
     ok("tables", "ingest", "cli.people", "--from", people.toString(), "--format", "csv", "--batch-id", "b1");
+    Path events = write(home.resolve("raw"), "events0.csv", "id,what\n1,view\n");
+    ok("tables", "ingest", "cli.events", "--from", events.toString(), "--format", "csv", "--mode", "append");
   }
 
   private static CliRun cli(String... args) {
@@ -107,6 +109,34 @@ class CliTest extends SparkTestBase {
         .contains("format:       delta", "primary key:  id", "version:      " + v, "age    | int");
     assertThat(ok("sql", "--format", "csv", "select count(*) as n from cli.people VERSION AS OF 0").out())
         .isEqualTo("n\n0\n");
+  }
+
+  @Test
+  void asOfReadsEveryTableAsOfOneMoment() {
+    java.time.Instant peopleAt = TableInfo.history(spark, TableName.parse("cli.people")).get(0).timestamp();
+    java.time.Instant eventsAt = TableInfo.history(spark, TableName.parse("cli.events")).get(0).timestamp();
+    String at =
+        java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSS")
+            .withZone(java.time.ZoneOffset.UTC)
+            .format(peopleAt.isAfter(eventsAt) ? peopleAt : eventsAt);
+    String query =
+        "select (select count(*) from cli.people) as people, (select count(*) from iceberg.cli.events) as events";
+    String then = ok("sql", "--format", "csv", query).out();
+    Path more = write(home.resolve("raw"), "asof.csv", "id,name,age\n20,zed,9\n");
+    ok("tables", "ingest", "cli.people", "--from", more.toString(), "--format", "csv");
+    Path moreEvents = write(home.resolve("raw"), "asof-events.csv", "id,what\n2,click\n");
+    ok("tables", "ingest", "cli.events", "--from", moreEvents.toString(), "--format", "csv", "--mode", "append");
+
+    assertThat(ok("sql", "--format", "csv", "--as-of", at, query).out()).isEqualTo(then);
+    assertThat(ok("sql", "--format", "csv", query).out()).isNotEqualTo(then);
+    ok("tables", "delete", "cli.people", "--where", "id = 20");
+  }
+
+  @Test
+  void asOfNeedsATimestampAndALakehouseTable() {
+    assertThat(fails(1, "sql", "--as-of", "yesterday", "select * from cli.people").err())
+        .contains("'yesterday'", "yyyy-MM-dd HH:mm:ss", "VERSION AS OF");
+    assertThat(fails(1, "sql", "--as-of", "2026-01-01", "select 1").err()).contains("reads none");
   }
 
   @Test
