@@ -38,6 +38,27 @@ class TableLifecycleTest extends SparkTestBase {
     return dev.lakeforge.core.YamlSpecReader.parse(yaml, TableSpec.class, "test spec");
   }
 
+  /** Applies a variant of the evolved spec and returns the assertion on the refusal. */
+  private static org.assertj.core.api.AbstractThrowableAssert<?, ? extends Throwable> assertRefused(
+      String table, TableFormat f, String keyColumn, String keyType, String key, String nameExtra) {
+    String yaml =
+        """
+        name: %s
+        format: %s
+        columns:
+          - {name: %s, type: %s, nullable: false}
+          - {name: name, type: string%s}
+          - {name: score, type: int}
+          - {name: city, type: string}
+        primary-key: %s
+        retention: {days: 0, versions: 2}
+        """
+            .formatted(table, f.label(), keyColumn, keyType, nameExtra, key);
+    TableSpec spec = dev.lakeforge.core.YamlSpecReader.parse(yaml, TableSpec.class, "variant");
+    return assertThatThrownBy(() -> new ApplyTablesJob(List.of(spec)).run(spark))
+        .hasMessageContaining("no table was changed");
+  }
+
   private static String tableFor(TableFormat format, String name) {
     return "lf_" + format.label() + "." + name;
   }
@@ -104,43 +125,9 @@ class TableLifecycleTest extends SparkTestBase {
         .isInstanceOf(LakehouseException.class)
         .hasMessageContaining("no table was changed")
         .hasMessageContaining("column `city` is in the table but not in the spec");
-    String narrowed =
-        """
-        name: %s
-        format: %s
-        columns:
-          - {name: customer_id, type: int, nullable: false}
-          - {name: name, type: string}
-          - {name: score, type: int}
-          - {name: city, type: string}
-        primary-key: [customer_id]
-        retention: {days: 0, versions: 2}
-        """
-            .formatted(t, f.label());
-    assertThatThrownBy(
-            () ->
-                new ApplyTablesJob(
-                        List.of(dev.lakeforge.core.YamlSpecReader.parse(narrowed, TableSpec.class, "narrowed")))
-                    .run(spark))
+    assertRefused(t, f, "customer_id", "int", "[customer_id]", "")
         .hasMessageContaining("column `customer_id` changes type from BIGINT to INT: only widening is allowed");
-    String rekeyed =
-        """
-        name: %s
-        format: %s
-        columns:
-          - {name: customer_id, type: bigint, nullable: false}
-          - {name: name, type: string, nullable: false}
-          - {name: score, type: int}
-          - {name: city, type: string}
-        primary-key: [name]
-        retention: {days: 0, versions: 2}
-        """
-            .formatted(t, f.label());
-    assertThatThrownBy(
-            () ->
-                new ApplyTablesJob(
-                        List.of(dev.lakeforge.core.YamlSpecReader.parse(rekeyed, TableSpec.class, "rekeyed")))
-                    .run(spark))
+    assertRefused(t, f, "customer_id", "bigint", "[name]", ", nullable: false")
         .hasMessageContaining("primary-key changes from (customer_id) to (name)")
         .hasMessageContaining("column `name` becomes nullable: false");
 
