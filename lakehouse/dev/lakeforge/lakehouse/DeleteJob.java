@@ -49,7 +49,7 @@ public record DeleteJob(TableName table, String predicate) {
     long before = ops.currentVersion(table);
     if (matching > 0) {
       spark.sparkContext().setJobDescription("lakeforge: delete from " + table);
-      ops.writeBatch(spark.newSession(), table, Optional.empty(), "DELETE FROM " + name + " WHERE " + predicate);
+      ops.writeBatch(TableOperations.isolated(spark), table, Optional.empty(), "DELETE FROM " + name + " WHERE " + predicate);
       spark.sparkContext().setJobDescription(null);
     }
     return new Result(table, matching, before, ops.currentVersion(table));

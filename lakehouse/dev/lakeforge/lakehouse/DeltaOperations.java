@@ -129,7 +129,7 @@ final class DeltaOperations implements TableOperations {
   @Override
   public List<String> expire(TableName table, Retention retention, boolean dryRun) {
     long hours = retainHours(table, retention);
-    SparkSession session = spark.newSession();
+    SparkSession session = TableOperations.isolated(spark);
     // The check guards against retention under 7 days; our horizon is computed from the spec's own retention.
     session.conf().set("spark.databricks.delta.retentionDurationCheck.enabled", "false");
     // VACUUM START/END commits would count as versions against the retention's "last N versions".

@@ -162,7 +162,7 @@ public record IngestJob(
       }
       rows.createOrReplaceGlobalTempView(view);
       String sql = writeStatement(lh.sqlName(spec), "global_temp." + view, spec, tableColumns);
-      SparkSession session = spark.newSession();
+      SparkSession session = TableOperations.isolated(spark);
       long t0 = System.nanoTime();
       ops.writeBatch(session, table, batchId, sql);
       long after = ops.currentVersion(table);

@@ -11,6 +11,14 @@ import java.util.Optional;
 interface TableOperations {
   TableFormat format();
 
+  /**
+   * A session for one write whose SQL settings the job may change: a clone of the caller's, so it keeps every runtime
+   * setting the caller made (a notebook's {@code spark.conf.set}), while the job's own settings stay private to it.
+   */
+  static org.apache.spark.sql.SparkSession isolated(org.apache.spark.sql.SparkSession spark) {
+    return ((org.apache.spark.sql.classic.SparkSession) spark).cloneSession();
+  }
+
   /** The table's current version: the Delta version, or the Iceberg snapshot id ({@code -1} before any write). */
   long currentVersion(TableName table);
 

@@ -336,4 +336,19 @@ class TableLifecycleTest extends SparkTestBase {
     assertThat(spark.sql("select customer_id from " + sqlName + " VERSION AS OF " + versions[2]).collectAsList().toString())
         .isEqualTo("[[2]]");
   }
+
+  @org.junit.jupiter.api.Test
+  void writesKeepTheCallersRuntimeSettings() throws Exception {
+    String t = tableFor(TableFormat.DELTA, "settings");
+    new ApplyTablesJob(List.of(spec(TableFormat.DELTA, t, "", "customer_id"))).run(spark);
+    Path file = csv("settings.csv", "customer_id,name,score\n1,a,1\n");
+    spark.conf().set("spark.sql.parquet.compression.codec", "gzip");
+    try {
+      IngestJob.builder(TableName.parse(t), file.toString(), SourceFormat.CSV).build().run(spark);
+    } finally {
+      spark.conf().unset("spark.sql.parquet.compression.codec");
+    }
+    Path location = localPath(TableInfo.describe(spark, TableName.parse(t)).location());
+    assertThat(countFiles(location, ".gz.parquet")).isEqualTo(1);
+  }
 }
