@@ -69,7 +69,9 @@ final class IcebergOperations implements TableOperations {
 
   @Override
   public boolean containsBatch(TableName table, String batchId) {
-    for (Snapshot s : load(table).snapshots()) {
+    Table t = load(table);
+    // Only the current snapshot's ancestry counts: a rolled-back snapshot's batch is no longer in the table.
+    for (Snapshot s : org.apache.iceberg.util.SnapshotUtil.currentAncestors(t)) {
       if (batchId.equals(s.summary().get(BATCH_PROPERTY))) {
         return true;
       }
