@@ -5,46 +5,124 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
+import org.postgresql.ds.PGSimpleDataSource;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
 
 /**
- * Connections to the catalog database: a SQLite file in the home (WAL, busy timeout, so several Lakeforge processes
- * can share it) or PostgreSQL. The password is resolved at run time and never logged.
+ * The catalog database: a SQLite file in the home (WAL, busy timeout and immediate transactions, so several Lakeforge
+ * processes can share it) or PostgreSQL. Its schema is kept by versioned Flyway migrations
+ * ({@code lakeforge/catalog/migration/<vendor>/V*.sql}), applied once per JVM on first use. The password is resolved
+ * at run time and never logged.
  */
 public final class CatalogDatabase {
-  private final String url;
-  private final Properties props;
+  /** Flyway's history table, named so it cannot clash with the Iceberg JDBC catalog sharing the database. */
+  static final String HISTORY_TABLE = "lakeforge_schema_history";
 
-  private CatalogDatabase(String url, Properties props) {
+  private static final Map<String, Boolean> MIGRATED = new ConcurrentHashMap<>();
+
+  private final String url;
+  private final Vendor vendor;
+  private final DataSource dataSource;
+
+  /** The databases the catalog runs on. */
+  public enum Vendor {
+    SQLITE,
+    POSTGRESQL
+  }
+
+  private CatalogDatabase(String url, Vendor vendor, DataSource dataSource) {
     this.url = url;
-    this.props = props;
+    this.vendor = vendor;
+    this.dataSource = dataSource;
   }
 
   /** The catalog database of {@code platform}; creates the home folder for an embedded SQLite catalog. */
   public static CatalogDatabase of(Platform platform) {
-    Properties props = new Properties();
-    if (platform.sqliteCatalog()) {
-      Path file = Path.of(platform.catalogUrl().substring("jdbc:sqlite:".length()));
+    return open(platform.catalogUrl(), platform.catalogUser(), platform.catalogPassword());
+  }
+
+  /** The catalog database at {@code url} ({@code jdbc:sqlite:...} or {@code jdbc:postgresql://...}). */
+  public static CatalogDatabase open(String url, Optional<String> user, Optional<String> password) {
+    CatalogDatabase db;
+    if (url.startsWith("jdbc:sqlite:")) {
+      Path file = Path.of(url.substring("jdbc:sqlite:".length()).replaceFirst("\\?.*$", ""));
       try {
         Files.createDirectories(file.toAbsolutePath().getParent());
       } catch (IOException e) {
         throw new CatalogException(
             String.format("Cannot create the folder of the catalog file %s: %s", file, e.getMessage()), e);
       }
+      Properties props = new Properties();
       props.setProperty("journal_mode", "WAL");
       props.setProperty("busy_timeout", "30000");
+      // Writers take the lock when their transaction begins, so two read-then-write transactions never deadlock.
+      props.setProperty("transaction_mode", "IMMEDIATE");
+      props.setProperty("foreign_keys", "true");
+      SQLiteDataSource ds = new SQLiteDataSource(new SQLiteConfig(props));
+      ds.setUrl(url);
+      db = new CatalogDatabase(url, Vendor.SQLITE, ds);
+    } else if (url.startsWith("jdbc:postgresql:")) {
+      PGSimpleDataSource ds = new PGSimpleDataSource();
+      ds.setUrl(url);
+      user.ifPresent(ds::setUser);
+      password.ifPresent(ds::setPassword);
+      db = new CatalogDatabase(url, Vendor.POSTGRESQL, ds);
+    } else {
+      throw new CatalogException(
+          String.format(
+              "catalog.url %s is not supported: use jdbc:sqlite:/path/catalog.db or jdbc:postgresql://host:port/db.",
+              url),
+          null);
     }
-    platform.catalogUser().ifPresent(u -> props.setProperty("user", u));
-    platform.catalogPassword().ifPresent(p -> props.setProperty("password", p));
-    return new CatalogDatabase(platform.catalogUrl(), props);
+    db.migrate();
+    return db;
+  }
+
+  private void migrate() {
+    if (MIGRATED.containsKey(url)) {
+      return;
+    }
+    synchronized (MIGRATED) {
+      if (MIGRATED.containsKey(url)) {
+        return;
+      }
+      Flyway flyway =
+          Flyway.configure(CatalogDatabase.class.getClassLoader())
+              .dataSource(dataSource)
+              .locations("classpath:lakeforge/catalog/migration/" + vendor.name().toLowerCase(java.util.Locale.ROOT))
+              .table(HISTORY_TABLE)
+              // The Iceberg JDBC catalog may already have its tables in this database.
+              .baselineOnMigrate(true)
+              .baselineVersion("0")
+              .load();
+      try {
+        flyway.migrate();
+      } catch (FlywayException first) {
+        // Another process may have been migrating the same fresh database at the same moment; its work is done now.
+        try {
+          flyway.migrate();
+        } catch (FlywayException e) {
+          throw new CatalogException(
+              String.format("Cannot bring the catalog database %s to the current schema: %s", url, e.getMessage()), e);
+        }
+      }
+      MIGRATED.put(url, true);
+    }
   }
 
   /** A new connection; the caller closes it. */
   public Connection connect() {
     try {
-      return DriverManager.getConnection(url, props);
+      return dataSource.getConnection();
     } catch (SQLException e) {
       throw new CatalogException(
           String.format(
@@ -52,6 +130,46 @@ public final class CatalogDatabase {
               url, e.getMessage()),
           e);
     }
+  }
+
+  /** Work done inside one transaction. */
+  @FunctionalInterface
+  public interface Work<T> {
+    T run(Connection c) throws SQLException;
+  }
+
+  /** Runs {@code work} in one transaction: all of it commits, or none of it. */
+  public <T> T inTransaction(String what, Work<T> work) {
+    try (Connection c = connect()) {
+      c.setAutoCommit(false);
+      try {
+        T result = work.run(c);
+        c.commit();
+        return result;
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      }
+    } catch (SQLException e) {
+      throw failure(what, e);
+    }
+  }
+
+  /** Runs {@code work} on a connection in auto-commit mode (reads). */
+  public <T> T read(String what, Work<T> work) {
+    try (Connection c = connect()) {
+      return work.run(c);
+    } catch (SQLException e) {
+      throw failure(what, e);
+    }
+  }
+
+  CatalogException failure(String what, SQLException e) {
+    return new CatalogException(String.format("Cannot %s in the catalog %s: %s", what, url, e.getMessage()), e);
+  }
+
+  public Vendor vendor() {
+    return vendor;
   }
 
   /** The JDBC URL (it never holds a password). */

@@ -1,11 +1,8 @@
 package dev.lakeforge.catalog;
 
 import dev.lakeforge.core.TableName;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -20,32 +17,51 @@ public final class TableRegistry {
 
   public TableRegistry(CatalogDatabase db) {
     this.db = db;
-    execute(
-        "CREATE TABLE IF NOT EXISTS lakeforge_tables ("
-            + " name VARCHAR(255) PRIMARY KEY,"
-            + " format VARCHAR(16) NOT NULL,"
-            + " location VARCHAR(2048) NOT NULL,"
-            + " spec TEXT NOT NULL,"
-            + " updated_at VARCHAR(40) NOT NULL)");
   }
 
-  /** Adds or replaces the entry for {@code table.name()}. */
-  public void put(RegisteredTable table) {
+  /**
+   * Adds or replaces the entry for {@code table.name()}. The first principal to register a table becomes its owner;
+   * re-applying keeps the owner.
+   */
+  public void put(RegisteredTable table, Principal by) {
+    String now = java.time.Instant.now().toString();
     String sql =
-        "INSERT INTO lakeforge_tables (name, format, location, spec, updated_at) VALUES (?, ?, ?, ?, ?)"
+        "INSERT INTO datasets (name, format, location, spec, owner, created_at, updated_at)"
+            + " VALUES (?, ?, ?, ?, ?, ?, ?)"
             + " ON CONFLICT (name) DO UPDATE SET format = excluded.format, location = excluded.location,"
             + " spec = excluded.spec, updated_at = excluded.updated_at";
-    try (Connection c = db.connect();
-        PreparedStatement ps = c.prepareStatement(sql)) {
-      ps.setString(1, table.name().toString());
-      ps.setString(2, table.format());
-      ps.setString(3, table.location());
-      ps.setString(4, table.spec());
-      ps.setString(5, java.time.Instant.now().toString());
-      ps.executeUpdate();
-    } catch (SQLException e) {
-      throw failure("register table " + table.name(), e);
-    }
+    db.inTransaction(
+        "register table " + table.name(),
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, table.name().toString());
+            ps.setString(2, table.format());
+            ps.setString(3, table.location());
+            ps.setString(4, table.spec());
+            ps.setString(5, by.name());
+            ps.setString(6, now);
+            ps.setString(7, now);
+            ps.executeUpdate();
+          }
+          AuditLog.append(c, by, "table.apply", "table:" + table.name(), AuditLog.DONE, table.format());
+          return null;
+        });
+  }
+
+  /** Records the table version a Lakeforge write left behind. */
+  public void recordVersion(TableName name, long version) {
+    db.inTransaction(
+        "record the version of " + name,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement("UPDATE datasets SET current_version = ?, updated_at = ? WHERE name = ?")) {
+            ps.setLong(1, version);
+            ps.setString(2, java.time.Instant.now().toString());
+            ps.setString(3, name.toString());
+            ps.executeUpdate();
+          }
+          return null;
+        });
   }
 
   /** The entry for {@code name}, if registered. */
@@ -60,37 +76,24 @@ public final class TableRegistry {
   }
 
   private List<RegisteredTable> query(String where, String arg) {
-    String sql = "SELECT name, format, location, spec FROM lakeforge_tables " + where + " ORDER BY name";
-    try (Connection c = db.connect();
-        PreparedStatement ps = c.prepareStatement(sql)) {
-      if (arg != null) {
-        ps.setString(1, arg);
-      }
-      List<RegisteredTable> out = new ArrayList<>();
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          out.add(
-              new RegisteredTable(
-                  TableName.parse(rs.getString(1)), rs.getString(2), rs.getString(3), rs.getString(4)));
-        }
-      }
-      return out;
-    } catch (SQLException e) {
-      throw failure("read the table registry", e);
-    }
-  }
-
-  private void execute(String ddl) {
-    try (Connection c = db.connect();
-        Statement s = c.createStatement()) {
-      s.execute(ddl);
-    } catch (SQLException e) {
-      throw failure("prepare the table registry", e);
-    }
-  }
-
-  private CatalogException failure(String what, SQLException e) {
-    return new CatalogException(
-        String.format("Cannot %s in the catalog %s: %s", what, db.url(), e.getMessage()), e);
+    String sql = "SELECT name, format, location, spec FROM datasets " + where + " ORDER BY name";
+    return db.read(
+        "read the table registry",
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement(sql)) {
+            if (arg != null) {
+              ps.setString(1, arg);
+            }
+            List<RegisteredTable> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                out.add(
+                    new RegisteredTable(
+                        TableName.parse(rs.getString(1)), rs.getString(2), rs.getString(3), rs.getString(4)));
+              }
+            }
+            return out;
+          }
+        });
   }
 }

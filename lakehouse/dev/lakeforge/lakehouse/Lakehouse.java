@@ -1,6 +1,7 @@
 package dev.lakeforge.lakehouse;
 
 import dev.lakeforge.catalog.CatalogDatabase;
+import dev.lakeforge.catalog.Principal;
 import dev.lakeforge.catalog.RegisteredTable;
 import dev.lakeforge.catalog.TableRegistry;
 import dev.lakeforge.core.Platform;
@@ -110,7 +111,13 @@ public final class Lakehouse {
   void register(TableSpec spec) {
     registry.put(
         new RegisteredTable(
-            spec.name(), spec.format().label(), location(spec), YamlSpecReader.toJson(spec)));
+            spec.name(), spec.format().label(), location(spec), YamlSpecReader.toJson(spec)),
+        principal());
+  }
+
+  /** Who runs this job: the session's {@value Principal#SPARK_CONF}, else {@link Principal#resolve}. */
+  public Principal principal() {
+    return Principal.resolve(java.util.Optional.ofNullable(spark.conf().get(Principal.SPARK_CONF, null)));
   }
 
   private TableCatalog catalog(TableFormat format) {

@@ -1,5 +1,7 @@
 package dev.lakeforge.cli;
 
+import dev.lakeforge.catalog.CatalogDatabase;
+import dev.lakeforge.catalog.Principal;
 import dev.lakeforge.core.Platform;
 import dev.lakeforge.core.PlatformConfig;
 import dev.lakeforge.core.SessionFactory;
@@ -26,7 +28,14 @@ import picocli.CommandLine.ScopeType;
     mixinStandardHelpOptions = true,
     versionProvider = LakeforgeCli.Version.class,
     description = "Lakehouse tables, features and batch inference on Spark.",
-    subcommands = {TablesCommand.class, SqlCommand.class, QuickstartCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      TablesCommand.class,
+      SqlCommand.class,
+      ModelsCommand.class,
+      CatalogCommand.class,
+      QuickstartCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class LakeforgeCli {
   /** Exit code of a command that failed (bad spec, missing table, failed job). */
   public static final int EXIT_FAILED = 1;
@@ -54,6 +63,13 @@ public final class LakeforgeCli {
       paramLabel = "KEY=VALUE",
       description = "A Spark setting; repeatable. Wins over the platform config.")
   Map<String, String> sparkConf = new LinkedHashMap<>();
+
+  @Option(
+      names = "--as",
+      scope = ScopeType.INHERIT,
+      paramLabel = "PRINCIPAL",
+      description = "Who runs the command (default: $LAKEFORGE_PRINCIPAL, else the OS user); recorded in the audit log.")
+  String as;
 
   private PlatformConfig config;
   private SparkSession spark;
@@ -104,6 +120,21 @@ public final class LakeforgeCli {
     return base.resolve(config().tableSpecs().orElse("tables"));
   }
 
+  /** Who runs the command. */
+  Principal principal() {
+    return Principal.resolve(Optional.ofNullable(as));
+  }
+
+  /** The platform: the config resolved for the home. */
+  Platform platform() {
+    return Platform.resolve(config(), home());
+  }
+
+  /** The catalog database (no Spark needed). */
+  CatalogDatabase catalog() {
+    return CatalogDatabase.of(platform());
+  }
+
   /** The session, built on first use. */
   SparkSession spark() {
     if (spark == null) {
@@ -114,7 +145,8 @@ public final class LakeforgeCli {
                   "--spark-conf %s=...: '%s' is not a Spark setting; Spark settings start with 'spark.'.", key, key));
         }
       }
-      spark = SessionFactory.getOrCreate(config(), Platform.resolve(config(), home()), sparkConf);
+      spark = SessionFactory.getOrCreate(config(), platform(), sparkConf);
+      spark.conf().set(Principal.SPARK_CONF, principal().name());
       Lakehouse.open(spark); // attaches the registered Delta tables, so SQL finds them by name
     }
     return spark;

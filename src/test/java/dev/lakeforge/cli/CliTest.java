@@ -148,7 +148,8 @@ class CliTest extends SparkTestBase {
 
   @ParameterizedTest
   @ValueSource(strings = {"tables", "tables apply", "tables ingest", "tables delete", "tables history",
-      "tables describe", "tables maintain", "sql", "quickstart"})
+      "tables describe", "tables maintain", "sql", "quickstart", "models", "models register", "models list",
+      "models show", "models alias", "catalog", "catalog audit"})
   void everyCommandHasHelp(String command) {
     String[] args = (command + " --help").split(" ");
     CliRun r = cli(args);

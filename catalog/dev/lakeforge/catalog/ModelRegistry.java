@@ -1,0 +1,445 @@
+package dev.lakeforge.catalog;
+
+import dev.lakeforge.core.SpecException;
+import dev.lakeforge.core.YamlSpecReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Registered models, their immutable versions and their aliases. Registering copies the artifact into the model store
+ * ({@code <home>/models/<name>/<version>/<file>}), records its sha256, and takes the next version number in the same
+ * transaction as the catalog rows and the audit entry, so concurrent registrations get distinct, gap-free numbers.
+ * Loading a version checks the artifact against the recorded sha256.
+ */
+public final class ModelRegistry {
+  private static final Pattern TAG_KEY = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
+  private final CatalogDatabase db;
+  private final Path store;
+
+  /**
+   * @param db the catalog database
+   * @param store the model store folder (e.g. {@code <home>/models})
+   */
+  public ModelRegistry(CatalogDatabase db, Path store) {
+    this.db = Objects.requireNonNull(db, "db is null");
+    this.store = Objects.requireNonNull(store, "store is null").toAbsolutePath();
+  }
+
+  /**
+   * What to register.
+   *
+   * @param name the model (created on its first version)
+   * @param artifact the model file to copy in
+   * @param flavor how it runs
+   * @param signature inputs and outputs, if known
+   * @param description free text for this version
+   * @param tags key/value labels
+   */
+  public record Registration(
+      String name,
+      Path artifact,
+      ModelFlavor flavor,
+      Optional<ModelSignature> signature,
+      Optional<String> description,
+      Map<String, String> tags) {
+    public Registration {
+      ModelRef.checkName("model name", Objects.requireNonNull(name, "name is null"));
+      Objects.requireNonNull(artifact, "artifact is null");
+      Objects.requireNonNull(flavor, "flavor is null");
+      Objects.requireNonNull(signature, "signature is null");
+      Objects.requireNonNull(description, "description is null");
+      tags = Map.copyOf(new TreeMap<>(tags));
+      for (String k : tags.keySet()) {
+        if (!TAG_KEY.matcher(k).matches()) {
+          throw new SpecException(
+              String.format("Tag key '%s' is invalid: use 1-64 of letters, digits, '_', '.', '-'.", k));
+        }
+      }
+      if (!Files.isRegularFile(artifact)) {
+        throw new SpecException(
+            String.format("Cannot register model %s: %s is not a file. Check --file.", name, artifact));
+      }
+      if (!Files.isReadable(artifact)) {
+        throw new SpecException(
+            String.format("Cannot register model %s: %s is not readable. Check its permissions.", name, artifact));
+      }
+    }
+  }
+
+  /** Registers the next version of {@code r.name()}; see the class comment for the guarantees. */
+  public ModelVersion register(Registration r, Principal by) {
+    Path modelDir = store.resolve(r.name());
+    Path staging = modelDir.resolve(".staging-" + UUID.randomUUID());
+    Path stagedFile = staging.resolve(r.artifact().getFileName().toString());
+    String sha256;
+    long size;
+    try {
+      Files.createDirectories(staging);
+      sha256 = copyWithSha256(r.artifact(), stagedFile);
+      size = Files.size(stagedFile);
+      if (size == 0) {
+        throw new SpecException(String.format("Cannot register model %s: %s is empty.", r.name(), r.artifact()));
+      }
+    } catch (IOException e) {
+      deleteQuietly(staging);
+      throw new CatalogException(
+          String.format("Cannot copy %s into the model store %s: %s", r.artifact(), store, e.getMessage()), e);
+    } catch (RuntimeException e) {
+      deleteQuietly(staging);
+      throw e;
+    }
+    Instant now = Instant.now();
+    Path[] moved = {null};
+    try {
+      return db.inTransaction(
+          "register model " + r.name(),
+          c -> {
+            int version = nextVersion(c, r.name(), by, now);
+            Path target = modelDir.resolve(Integer.toString(version));
+            // A folder without its catalog row is what a crash between the move and the commit leaves behind.
+            deleteQuietly(target);
+            move(staging, target);
+            moved[0] = target;
+            String uri = target.resolve(stagedFile.getFileName()).toUri().toString();
+            try (PreparedStatement ps =
+                c.prepareStatement(
+                    "INSERT INTO model_versions (model, version, flavor, artifact_uri, sha256, size_bytes, signature,"
+                        + " description, tags, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+              ps.setString(1, r.name());
+              ps.setInt(2, version);
+              ps.setString(3, r.flavor().label());
+              ps.setString(4, uri);
+              ps.setString(5, sha256);
+              ps.setLong(6, size);
+              ps.setString(7, r.signature().map(YamlSpecReader::toJson).orElse(null));
+              ps.setString(8, r.description().orElse(null));
+              ps.setString(9, YamlSpecReader.toJson(r.tags()));
+              ps.setString(10, by.name());
+              ps.setString(11, now.toString());
+              ps.executeUpdate();
+            }
+            AuditLog.append(c, by, "model.register", "model:" + r.name() + "/" + version, AuditLog.DONE,
+                "sha256=" + sha256 + " size=" + size + " flavor=" + r.flavor().label());
+            return new ModelVersion(r.name(), version, r.flavor(), uri, sha256, size, r.signature(),
+                r.description(), r.tags(), by.name(), now);
+          });
+    } catch (RuntimeException e) {
+      if (moved[0] != null) {
+        deleteQuietly(moved[0]);
+      }
+      throw e;
+    } finally {
+      deleteQuietly(staging);
+    }
+  }
+
+  /** Creates the model row if needed, locks it, and returns its next version number. */
+  private int nextVersion(Connection c, String name, Principal by, Instant now) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "INSERT INTO models (name, owner, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING")) {
+      ps.setString(1, name);
+      ps.setString(2, by.name());
+      ps.setString(3, now.toString());
+      ps.executeUpdate();
+    }
+    if (db.vendor() == CatalogDatabase.Vendor.POSTGRESQL) {
+      // SQLite's IMMEDIATE transactions already serialize writers; PostgreSQL locks the model's row.
+      try (PreparedStatement ps = c.prepareStatement("SELECT name FROM models WHERE name = ? FOR UPDATE")) {
+        ps.setString(1, name);
+        ps.executeQuery().close();
+      }
+    }
+    try (PreparedStatement ps =
+        c.prepareStatement("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE model = ?")) {
+      ps.setString(1, name);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getInt(1);
+      }
+    }
+  }
+
+  /** Points {@code alias} of {@code model} at {@code version} (creating or moving it), audited with the old target. */
+  public void alias(String model, String alias, int version, Principal by) {
+    ModelRef target = ModelRef.of(model, version);
+    ModelRef.checkName("alias", alias);
+    db.inTransaction(
+        "move alias " + model + "@" + alias,
+        c -> {
+          if (find(c, target).isEmpty()) {
+            throw new SpecException(
+                String.format(
+                    "Cannot point %s@%s at version %d: %s has no version %d (versions: %s).",
+                    model, alias, version, model, version, versionNumbers(c, model)));
+          }
+          Optional<Integer> before = aliasTarget(c, model, alias);
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "INSERT INTO model_aliases (model, alias, version, updated_by, updated_at) VALUES (?, ?, ?, ?, ?)"
+                      + " ON CONFLICT (model, alias) DO UPDATE SET version = excluded.version,"
+                      + " updated_by = excluded.updated_by, updated_at = excluded.updated_at")) {
+            ps.setString(1, model);
+            ps.setString(2, alias);
+            ps.setInt(3, version);
+            ps.setString(4, by.name());
+            ps.setString(5, Instant.now().toString());
+            ps.executeUpdate();
+          }
+          AuditLog.append(c, by, "model.alias", "model:" + model + "@" + alias, AuditLog.DONE,
+              before.map(v -> "version " + v + " -> " + version).orElse("new -> version " + version));
+          return null;
+        });
+  }
+
+  /** The version {@code ref} names now; an unknown model, version or alias is an error listing what exists. */
+  public ModelVersion resolve(ModelRef ref) {
+    return db.read(
+        "resolve model " + ref,
+        c -> {
+          ModelRef fixed = ref;
+          if (ref.alias().isPresent()) {
+            Optional<Integer> v = aliasTarget(c, ref.name(), ref.alias().get());
+            if (v.isEmpty()) {
+              requireModel(c, ref.name());
+              throw new SpecException(
+                  String.format(
+                      "Model %s has no alias '%s' (aliases: %s). Set it with: lakeforge models alias %s %s <version>.",
+                      ref.name(), ref.alias().get(), aliases(c, ref.name()).keySet(), ref.name(), ref.alias().get()));
+            }
+            fixed = ModelRef.of(ref.name(), v.get());
+          }
+          Optional<ModelVersion> found = find(c, fixed);
+          if (found.isEmpty()) {
+            requireModel(c, ref.name());
+            throw new SpecException(
+                String.format(
+                    "Model %s has no version %d (versions: %s).",
+                    ref.name(), fixed.version().orElseThrow(), versionNumbers(c, ref.name())));
+          }
+          return found.get();
+        });
+  }
+
+  /**
+   * Resolves {@code ref} and returns its artifact after checking it against the recorded sha256: a changed or
+   * corrupted file is an error, never a silent load.
+   */
+  public Path open(ModelRef ref) {
+    ModelVersion v = resolve(ref);
+    Path file = Path.of(java.net.URI.create(v.artifactUri()));
+    String actual;
+    try (InputStream in = Files.newInputStream(file)) {
+      actual = sha256(in);
+    } catch (IOException e) {
+      throw new CatalogException(
+          String.format("Cannot read the artifact of model %s at %s: %s", v.ref(), file, e.getMessage()), e);
+    }
+    if (!actual.equals(v.sha256())) {
+      throw new CatalogException(
+          String.format(
+              "The artifact of model %s at %s has sha256 %s, but the catalog recorded %s when it was registered: the"
+                  + " file was changed or corrupted. Do not use it; register the model again from a good copy.",
+              v.ref(), file, actual, v.sha256()),
+          null);
+    }
+    return file;
+  }
+
+  /** Every version of {@code model}, oldest first. */
+  public List<ModelVersion> versions(String model) {
+    return db.read(
+        "list versions of " + model,
+        c -> {
+          requireModel(c, model);
+          List<ModelVersion> out = new ArrayList<>();
+          for (int v : versionNumbers(c, model)) {
+            out.add(find(c, ModelRef.of(model, v)).orElseThrow());
+          }
+          return out;
+        });
+  }
+
+  /** The aliases of {@code model} and the versions they point at. */
+  public Map<String, Integer> aliases(String model) {
+    return db.read("list aliases of " + model, c -> {
+      requireModel(c, model);
+      return aliases(c, model);
+    });
+  }
+
+  /** The names of all registered models. */
+  public List<String> models() {
+    return db.read(
+        "list models",
+        c -> {
+          List<String> out = new ArrayList<>();
+          try (PreparedStatement ps = c.prepareStatement("SELECT name FROM models ORDER BY name");
+              ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+              out.add(rs.getString(1));
+            }
+          }
+          return out;
+        });
+  }
+
+  private void requireModel(Connection c, String model) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM models WHERE name = ?")) {
+      ps.setString(1, model);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          List<String> known = new ArrayList<>();
+          try (PreparedStatement all = c.prepareStatement("SELECT name FROM models ORDER BY name");
+              ResultSet names = all.executeQuery()) {
+            while (names.next()) {
+              known.add(names.getString(1));
+            }
+          }
+          throw new SpecException(
+              String.format(
+                  "No model named '%s' in the catalog (models: %s). Register it with: lakeforge models register %s"
+                      + " --file ... --flavor onnx|torchscript.",
+                  model, known, model));
+        }
+      }
+    }
+  }
+
+  private Optional<ModelVersion> find(Connection c, ModelRef ref) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT flavor, artifact_uri, sha256, size_bytes, signature, description, tags, created_by, created_at"
+                + " FROM model_versions WHERE model = ? AND version = ?")) {
+      ps.setString(1, ref.name());
+      ps.setInt(2, ref.version().orElseThrow());
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          return Optional.empty();
+        }
+        String signature = rs.getString(5);
+        @SuppressWarnings("unchecked")
+        Map<String, String> tags = YamlSpecReader.parse(rs.getString(7), LinkedHashMap.class, "tags");
+        return Optional.of(
+            new ModelVersion(
+                ref.name(), ref.version().orElseThrow(), ModelFlavor.parse(rs.getString(1)), rs.getString(2),
+                rs.getString(3), rs.getLong(4),
+                Optional.ofNullable(signature)
+                    .map(s -> YamlSpecReader.parse(s, ModelSignature.class, "signature of " + ref)),
+                Optional.ofNullable(rs.getString(6)), Map.copyOf(tags), rs.getString(8),
+                Instant.parse(rs.getString(9))));
+      }
+    }
+  }
+
+  private static List<Integer> versionNumbers(Connection c, String model) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement("SELECT version FROM model_versions WHERE model = ? ORDER BY version")) {
+      ps.setString(1, model);
+      List<Integer> out = new ArrayList<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(rs.getInt(1));
+        }
+      }
+      return out;
+    }
+  }
+
+  private static Optional<Integer> aliasTarget(Connection c, String model, String alias) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement("SELECT version FROM model_aliases WHERE model = ? AND alias = ?")) {
+      ps.setString(1, model);
+      ps.setString(2, alias);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Optional.of(rs.getInt(1)) : Optional.empty();
+      }
+    }
+  }
+
+  private static Map<String, Integer> aliases(Connection c, String model) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement("SELECT alias, version FROM model_aliases WHERE model = ? ORDER BY alias")) {
+      ps.setString(1, model);
+      Map<String, Integer> out = new LinkedHashMap<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.put(rs.getString(1), rs.getInt(2));
+        }
+      }
+      return out;
+    }
+  }
+
+  private static String copyWithSha256(Path from, Path to) throws IOException {
+    MessageDigest md = digest();
+    try (InputStream in = Files.newInputStream(from);
+        OutputStream out = Files.newOutputStream(to)) {
+      byte[] buf = new byte[1 << 16];
+      for (int n; (n = in.read(buf)) > 0; ) {
+        md.update(buf, 0, n);
+        out.write(buf, 0, n);
+      }
+    }
+    return HexFormat.of().formatHex(md.digest());
+  }
+
+  private static String sha256(InputStream in) throws IOException {
+    MessageDigest md = digest();
+    byte[] buf = new byte[1 << 16];
+    for (int n; (n = in.read(buf)) > 0; ) {
+      md.update(buf, 0, n);
+    }
+    return HexFormat.of().formatHex(md.digest());
+  }
+
+  private static MessageDigest digest() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+    }
+  }
+
+  private static void move(Path from, Path to) {
+    try {
+      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static void deleteQuietly(Path dir) {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> s = Files.walk(dir)) {
+      s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException ignored) {
+      // Best effort: a leftover folder without a catalog row is replaced by the next registration.
+    }
+  }
+}

@@ -1,0 +1,239 @@
+package dev.lakeforge.catalog;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lakeforge.core.SpecException;
+import dev.lakeforge.core.YamlSpecReader;
+import dev.lakeforge.testing.CatalogBackend;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** The model registry and the audit log, on SQLite and on a real PostgreSQL server. */
+class ModelRegistryTest {
+  private static final Principal ANN = new Principal("ann");
+  private static final Principal BOB = new Principal("bob");
+  private static final String SIGNATURE =
+      """
+      inputs:
+        - {name: features, type: float32, shape: [-1, 4]}
+      outputs:
+        - {name: score, type: float32, shape: [-1, 1]}
+      """;
+
+  @TempDir Path dir;
+
+  private ModelRegistry registry(CatalogDatabase db) {
+    return new ModelRegistry(db, dir.resolve("models"));
+  }
+
+  private Path artifact(String name, String content) throws Exception {
+    return Files.writeString(dir.resolve(name), content);
+  }
+
+  private static String sha256(Path file) throws Exception {
+    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+  }
+
+  private static ModelRegistry.Registration registration(String name, Path file) {
+    return new ModelRegistry.Registration(
+        name, file, ModelFlavor.ONNX, Optional.empty(), Optional.empty(), Map.of());
+  }
+
+  private static long count(CatalogDatabase db, String sql) {
+    return db.read("count", c -> {
+      try (var rs = c.createStatement().executeQuery(sql)) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    });
+  }
+
+  @ParameterizedTest
+  @EnumSource(CatalogBackend.class)
+  void registersACopyWithChecksumSignatureAndAuditRow(CatalogBackend backend) throws Exception {
+    CatalogDatabase db = backend.open(dir);
+    ModelRegistry reg = registry(db);
+    Path file = artifact("model.onnx", "pretend onnx bytes");
+    ModelSignature sig = YamlSpecReader.parse(SIGNATURE, ModelSignature.class, "sig");
+
+    ModelVersion v1 =
+        reg.register(
+            new ModelRegistry.Registration("churn", file, ModelFlavor.ONNX, Optional.of(sig),
+                Optional.of("first cut"), Map.of("team", "growth")),
+            ANN);
+    Files.writeString(file, "the source file changes later; the registered copy does not");
+
+    assertThat(v1.ref()).isEqualTo(ModelRef.parse("churn/1"));
+    Path stored = reg.open(ModelRef.parse("churn/1"));
+    assertThat(stored).startsWith(dir.resolve("models/churn/1")).hasContent("pretend onnx bytes");
+    assertThat(v1.sha256()).isEqualTo(sha256(stored));
+    ModelVersion read = reg.resolve(ModelRef.parse("churn/1"));
+    assertThat(read.signature()).contains(sig);
+    assertThat(read.tags()).containsExactly(Map.entry("team", "growth"));
+    assertThat(read.sizeBytes()).isEqualTo(18);
+    assertThat(read.createdBy()).isEqualTo("ann");
+
+    List<AuditLog.Entry> audit = new AuditLog(db).read(AuditLog.Filter.all());
+    assertThat(audit).singleElement().satisfies(e -> {
+      assertThat(e.principal()).isEqualTo("ann");
+      assertThat(e.action()).isEqualTo("model.register");
+      assertThat(e.object()).isEqualTo("model:churn/1");
+      assertThat(e.detail()).contains("sha256=" + v1.sha256());
+    });
+  }
+
+  @ParameterizedTest
+  @EnumSource(CatalogBackend.class)
+  void aliasesMoveAndEveryMoveIsAudited(CatalogBackend backend) throws Exception {
+    CatalogDatabase db = backend.open(dir);
+    ModelRegistry reg = registry(db);
+    reg.register(registration("churn", artifact("a.onnx", "v1")), ANN);
+    reg.register(registration("churn", artifact("b.onnx", "v2")), ANN);
+
+    reg.alias("churn", "champion", 1, ANN);
+    assertThat(reg.resolve(ModelRef.parse("churn@champion")).version()).isEqualTo(1);
+    reg.alias("churn", "champion", 2, BOB);
+    reg.alias("churn", "challenger", 1, BOB);
+    assertThat(reg.resolve(ModelRef.parse("churn@champion")).version()).isEqualTo(2);
+    assertThat(reg.aliases("churn")).containsExactly(Map.entry("challenger", 1), Map.entry("champion", 2));
+
+    List<AuditLog.Entry> moves =
+        new AuditLog(db).read(new AuditLog.Filter(Optional.of("bob"), Optional.of("model:churn@"), Optional.empty()));
+    assertThat(moves).extracting(AuditLog.Entry::object, AuditLog.Entry::detail)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple("model:churn@champion", "version 1 -> 2"),
+            org.assertj.core.groups.Tuple.tuple("model:churn@challenger", "new -> version 1"));
+  }
+
+  @ParameterizedTest
+  @EnumSource(CatalogBackend.class)
+  void aCorruptedArtifactIsDetectedAtLoad(CatalogBackend backend) throws Exception {
+    CatalogDatabase db = backend.open(dir);
+    ModelRegistry reg = registry(db);
+    ModelVersion v = reg.register(registration("churn", artifact("m.onnx", "good bytes")), ANN);
+    Path stored = reg.open(v.ref());
+    Files.writeString(stored, "evil bytes");
+    assertThatThrownBy(() -> reg.open(ModelRef.parse("churn/1")))
+        .isInstanceOf(CatalogException.class)
+        .hasMessageContainingAll("churn/1", stored.toString(), v.sha256(), "changed or corrupted");
+  }
+
+  @ParameterizedTest
+  @EnumSource(CatalogBackend.class)
+  void badInputGivesAClearErrorAndNoPartialRows(CatalogBackend backend) throws Exception {
+    CatalogDatabase db = backend.open(dir);
+    ModelRegistry reg = registry(db);
+    reg.register(registration("churn", artifact("m.onnx", "v1")), ANN);
+
+    assertThatThrownBy(() -> reg.resolve(ModelRef.parse("fraud/1")))
+        .isInstanceOf(SpecException.class).hasMessageContainingAll("'fraud'", "[churn]", "models register fraud");
+    assertThatThrownBy(() -> reg.resolve(ModelRef.parse("churn/7")))
+        .hasMessageContainingAll("churn has no version 7", "[1]");
+    assertThatThrownBy(() -> reg.resolve(ModelRef.parse("churn@champion")))
+        .hasMessageContainingAll("no alias 'champion'", "models alias churn champion");
+    assertThatThrownBy(() -> reg.alias("churn", "champion", 5, ANN))
+        .hasMessageContainingAll("churn@champion", "no version 5", "[1]");
+    assertThatThrownBy(() -> registration("churn", dir.resolve("missing.onnx")))
+        .hasMessageContainingAll("missing.onnx", "is not a file");
+    assertThatThrownBy(() -> reg.register(registration("churn", artifact("empty.onnx", "")), ANN))
+        .hasMessageContainingAll("empty.onnx", "is empty");
+    assertThatThrownBy(() -> ModelRef.parse("Churn!"))
+        .hasMessageContainingAll("'Churn!'", "name/version");
+    assertThatThrownBy(
+            () -> YamlSpecReader.parse(SIGNATURE.replace("float32, shape: [-1, 4]", "float33, shape: [-1, 4]"),
+                ModelSignature.class, "sig.yaml"))
+        .hasMessageContainingAll("sig.yaml", "`features`", "float33", "float32");
+    assertThatThrownBy(
+            () -> YamlSpecReader.parse(SIGNATURE.replace("inputs:", "input:"), ModelSignature.class, "sig.yaml"))
+        .hasMessageContainingAll("sig.yaml", "unknown field `input`", "inputs, outputs");
+
+    assertThat(count(db, "select count(*) from model_versions")).isEqualTo(1);
+    assertThat(count(db, "select count(*) from model_aliases")).isZero();
+    assertThat(count(db, "select count(*) from audit_log")).isEqualTo(1);
+    try (var s = Files.list(dir.resolve("models/churn"))) {
+      assertThat(s.map(p -> p.getFileName().toString())).containsExactly("1");
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(CatalogBackend.class)
+  void auditRowsCannotBeChangedOrRemoved(CatalogBackend backend) throws Exception {
+    CatalogDatabase db = backend.open(dir);
+    registry(db).register(registration("churn", artifact("m.onnx", "v1")), ANN);
+    for (String sql :
+        List.of("UPDATE audit_log SET principal = 'mallory'", "DELETE FROM audit_log")) {
+      assertThatThrownBy(
+              () -> {
+                try (Connection c = db.connect();
+                    Statement s = c.createStatement()) {
+                  s.executeUpdate(sql);
+                }
+              })
+          .isInstanceOf(SQLException.class)
+          .hasMessageContaining("audit_log is append-only");
+    }
+    assertThat(new AuditLog(db).read(AuditLog.Filter.all()))
+        .singleElement()
+        .extracting(AuditLog.Entry::principal)
+        .isEqualTo("ann");
+  }
+
+  @ParameterizedTest
+  @EnumSource(CatalogBackend.class)
+  void concurrentRegistrationsGetDistinctGapFreeVersions(CatalogBackend backend) throws Exception {
+    CatalogDatabase db = backend.open(dir);
+    ModelRegistry reg = registry(db);
+    int n = 200;
+    Path file = artifact("m.onnx", "weights");
+    ExecutorService pool = Executors.newFixedThreadPool(32);
+    try {
+      List<Future<ModelVersion>> futures = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        Principal who = new Principal("svc-" + (i % 7));
+        futures.add(pool.submit(() -> reg.register(registration("churn", file), who)));
+      }
+      List<Integer> versions = new ArrayList<>();
+      for (Future<ModelVersion> f : futures) {
+        versions.add(f.get().version());
+      }
+      assertThat(versions).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(
+          IntStream.rangeClosed(1, n).boxed().toList());
+
+      // concurrent alias moves: the alias always points at a registered version, and each move has its audit row
+      List<Future<?>> moves = new ArrayList<>();
+      for (int i = 0; i < 64; i++) {
+        int target = 1 + (i * 37) % n;
+        moves.add(pool.submit(() -> reg.alias("churn", "champion", target, ANN)));
+      }
+      for (Future<?> f : moves) {
+        f.get();
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(reg.versions("churn")).hasSize(n);
+    assertThat(count(db, "select count(*) from audit_log where action = 'model.register'")).isEqualTo(n);
+    assertThat(count(db, "select count(*) from audit_log where action = 'model.alias'")).isEqualTo(64);
+    assertThat(reg.open(ModelRef.parse("churn@champion"))).hasContent("weights");
+    try (var s = Files.list(dir.resolve("models/churn"))) {
+      assertThat(s.count()).isEqualTo(n);
+    }
+  }
+}

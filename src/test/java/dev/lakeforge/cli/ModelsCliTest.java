@@ -1,0 +1,71 @@
+package dev.lakeforge.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lakeforge.testing.CliRun;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code lakeforge models} and {@code lakeforge catalog audit} end to end (no Spark is started for these). */
+class ModelsCliTest {
+  @TempDir Path home;
+
+  private CliRun ok(String... args) {
+    CliRun r = CliRun.run(home, args);
+    assertThat(r.code()).as(r.toString()).isZero();
+    return r;
+  }
+
+  private CliRun fails(String... args) {
+    CliRun r = CliRun.run(home, args);
+    assertThat(r.code()).as(r.toString()).isEqualTo(1);
+    assertThat(r.err()).startsWith("error: ");
+    return r;
+  }
+
+  @Test
+  void registerAliasShowListAndAudit() throws Exception {
+    Path model = Files.writeString(home.resolve("m.onnx"), "bytes of a model");
+    Path sig = Files.writeString(home.resolve("sig.yaml"), """
+        inputs: [{name: x, type: float32, shape: [-1, 3]}]
+        outputs: [{name: y, type: float32, shape: [-1]}]
+        """);
+    assertThat(ok("--as", "ann", "models", "register", "churn", "--file", model.toString(), "--flavor", "onnx",
+            "--signature", sig.toString(), "--tag", "team=growth", "--description", "first").out())
+        .startsWith("Registered churn/1 (onnx, 16 bytes, sha256 ");
+    ok("--as", "ann", "models", "register", "churn", "--file", model.toString(), "--flavor", "onnx");
+    assertThat(ok("--as", "bob", "models", "alias", "churn", "champion", "2").out()).isEqualTo("churn@champion -> churn/2\n");
+
+    assertThat(ok("models", "show", "churn@champion").out())
+        .contains("model:       churn/2", "created:", "by ann")
+        .doesNotContain("input:");
+    assertThat(ok("models", "show", "churn/1").out()).contains("input:       x float32 [-1, 3]", "{team=growth}");
+    assertThat(ok("models", "list").out()).contains("churn | 2        | {champion=2}");
+    assertThat(ok("models", "list", "churn").out()).contains("champion");
+
+    String audit = ok("catalog", "audit", "--object", "model:churn").out();
+    assertThat(audit.lines().filter(l -> l.contains("model.")).count()).isEqualTo(3);
+    assertThat(ok("catalog", "audit", "--principal", "bob").out())
+        .contains("model.alias", "model:churn@champion", "new -> version 2")
+        .doesNotContain("model.register");
+  }
+
+  @Test
+  void badInputIsNamedAndWritesNothing() throws Exception {
+    Path model = Files.writeString(home.resolve("m.onnx"), "bytes");
+    assertThat(fails("models", "register", "churn", "--file", home.resolve("nope.onnx").toString(), "--flavor", "onnx")
+            .err()).contains("nope.onnx", "is not a file");
+    assertThat(fails("models", "register", "churn", "--file", model.toString(), "--flavor", "pickle").err())
+        .contains("pickle", "onnx or torchscript");
+    Path badSig = Files.writeString(home.resolve("bad.yaml"), "inputs: [{name: x, type: float32, shape: [0]}]\n");
+    assertThat(fails("models", "register", "churn", "--file", model.toString(), "--flavor", "onnx",
+            "--signature", badSig.toString()).err()).contains("bad.yaml");
+    assertThat(fails("models", "show", "churn/1").err()).contains("No model named 'churn'");
+    assertThat(fails("--as", "bad name!", "models", "alias", "churn", "champion", "1").err())
+        .contains("'bad name!'");
+    assertThat(fails("catalog", "audit", "--since", "last week").err()).contains("'last week'", "2026-11-24");
+    assertThat(ok("catalog", "audit").out().lines().count()).as("header only: nothing was written").isEqualTo(2);
+  }
+}
