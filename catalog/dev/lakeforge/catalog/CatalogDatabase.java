@@ -20,7 +20,8 @@ import org.sqlite.SQLiteDataSource;
 /**
  * The catalog database: a SQLite file in the home (WAL, busy timeout and immediate transactions, so several Lakeforge
  * processes can share it) or PostgreSQL. Its schema is kept by versioned Flyway migrations
- * ({@code lakeforge/catalog/migration/<vendor>/V*.sql}), applied once per JVM on first use. The password is resolved
+ * ({@code lakeforge/catalog/migration/<vendor>/V*.sql} for dialect-specific steps, {@code .../common/V*.sql} for
+ * portable ones), applied once per JVM on first use. The password is resolved
  * at run time and never logged.
  */
 public final class CatalogDatabase {
@@ -98,7 +99,9 @@ public final class CatalogDatabase {
       Flyway flyway =
           Flyway.configure(CatalogDatabase.class.getClassLoader())
               .dataSource(dataSource)
-              .locations("classpath:lakeforge/catalog/migration/" + vendor.name().toLowerCase(java.util.Locale.ROOT))
+              .locations(
+                  "classpath:lakeforge/catalog/migration/" + vendor.name().toLowerCase(java.util.Locale.ROOT),
+                  "classpath:lakeforge/catalog/migration/common")
               .table(HISTORY_TABLE)
               // The Iceberg JDBC catalog may already have its tables in this database.
               .baselineOnMigrate(true)

@@ -46,6 +46,22 @@ public record ApplyTablesJob(List<TableSpec> specs) {
 
   public Result run(SparkSession spark) {
     Lakehouse lh = Lakehouse.open(spark);
+    return lh.recorded(
+        "tables.apply",
+        java.util.Map.of("tables", specs.stream().map(s -> s.name().toString()).toList().toString()),
+        run -> {
+          Result r = apply(spark, lh);
+          r.tables().stream()
+              .filter(o -> o.action() != Action.UNCHANGED)
+              .forEach(o -> run.output(dev.lakeforge.catalog.Artifact.table(o.table().toString(), o.version())));
+          return r;
+        },
+        r -> java.util.Map.of(
+            "created", r.tables().stream().filter(o -> o.action() == Action.CREATED).count(),
+            "evolved", r.tables().stream().filter(o -> o.action() == Action.EVOLVED).count()));
+  }
+
+  private Result apply(SparkSession spark, Lakehouse lh) {
     List<Optional<SchemaEvolution.Plan>> plans = new ArrayList<>();
     StringJoiner refused = new StringJoiner("\n");
     for (TableSpec spec : specs) {

@@ -32,6 +32,21 @@ public record DeleteJob(TableName table, String predicate) {
 
   public Result run(SparkSession spark) {
     Lakehouse lh = Lakehouse.open(spark);
+    return lh.recorded(
+        "tables.delete",
+        java.util.Map.of("table", table.toString(), "where", predicate),
+        run -> {
+          Result r = delete(spark, lh);
+          run.input(dev.lakeforge.catalog.Artifact.table(table.toString(), r.versionBefore()));
+          if (r.versionAfter() != r.versionBefore()) {
+            run.output(dev.lakeforge.catalog.Artifact.table(table.toString(), r.versionAfter()));
+          }
+          return r;
+        },
+        r -> java.util.Map.of("rows_deleted", r.rowsDeleted()));
+  }
+
+  private Result delete(SparkSession spark, Lakehouse lh) {
     TableSpec spec = lh.spec(table);
     TableOperations ops = lh.operations(spec.format());
     String name = lh.sqlName(spec);

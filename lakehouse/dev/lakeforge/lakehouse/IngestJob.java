@@ -8,6 +8,7 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.when;
 
 import dev.lakeforge.core.SpecException;
+import dev.lakeforge.catalog.Artifact;
 import dev.lakeforge.core.TableName;
 import java.net.URI;
 import java.nio.file.Files;
@@ -111,8 +112,32 @@ public record IngestJob(
       Duration duration) {}
 
   public Result run(SparkSession spark) {
-    long start = System.nanoTime();
     Lakehouse lh = Lakehouse.open(spark);
+    Map<String, String> params = new LinkedHashMap<>();
+    params.put("table", table.toString());
+    params.put("source", source);
+    params.put("format", sourceFormat.toString());
+    params.put("mode", mode.toString());
+    batchId.ifPresent(b -> params.put("batch-id", b));
+    badRowsPath.ifPresent(b -> params.put("bad-rows", b));
+    return lh.recorded(
+        "tables.ingest",
+        params,
+        run -> {
+          Result r = ingest(spark, lh);
+          run.input(Artifact.path(source));
+          if (r.versionAfter() != r.versionBefore()) {
+            run.output(Artifact.table(table.toString(), r.versionAfter()));
+          }
+          return r;
+        },
+        r -> Map.of(
+            "rows_read", r.rowsRead(), "rows_written", r.rowsWritten(), "rows_rejected", r.rowsRejected(),
+            "skipped", r.skipped(), "seconds", r.duration().toMillis() / 1000.0));
+  }
+
+  private Result ingest(SparkSession spark, Lakehouse lh) {
+    long start = System.nanoTime();
     TableSpec spec = lh.spec(table);
     TableOperations ops = lh.operations(spec.format());
     if (mode == WriteMode.MERGE && spec.primaryKey().isEmpty()) {

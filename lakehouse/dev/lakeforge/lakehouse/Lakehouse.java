@@ -1,6 +1,8 @@
 package dev.lakeforge.lakehouse;
 
+import dev.lakeforge.catalog.Artifact;
 import dev.lakeforge.catalog.CatalogDatabase;
+import dev.lakeforge.catalog.RunLog;
 import dev.lakeforge.catalog.Principal;
 import dev.lakeforge.catalog.RegisteredTable;
 import dev.lakeforge.catalog.TableRegistry;
@@ -32,13 +34,15 @@ public final class Lakehouse {
 
   private final SparkSession spark;
   private final Platform platform;
+  private final CatalogDatabase db;
   private final TableRegistry registry;
   private final Map<TableFormat, TableOperations> operations;
 
-  private Lakehouse(SparkSession spark, Platform platform, TableRegistry registry) {
+  private Lakehouse(SparkSession spark, Platform platform, CatalogDatabase db) {
     this.spark = spark;
     this.platform = platform;
-    this.registry = registry;
+    this.db = db;
+    this.registry = new TableRegistry(db);
     this.operations =
         Map.of(
             TableFormat.DELTA, new DeltaOperations(spark),
@@ -52,7 +56,7 @@ public final class Lakehouse {
   /** Opens the lakehouse of {@code spark} (a session built by {@code SessionFactory}). */
   public static Lakehouse open(SparkSession spark) {
     Platform platform = Platform.of(spark);
-    Lakehouse lh = new Lakehouse(spark, platform, new TableRegistry(CatalogDatabase.of(platform)));
+    Lakehouse lh = new Lakehouse(spark, platform, CatalogDatabase.of(platform));
     lh.attachDeltaTables();
     return lh;
   }
@@ -113,6 +117,38 @@ public final class Lakehouse {
         new RegisteredTable(
             spec.name(), spec.format().label(), location(spec), YamlSpecReader.toJson(spec)),
         principal());
+  }
+
+  /** The catalog's record of runs. */
+  public RunLog runs() {
+    return new RunLog(db);
+  }
+
+  /**
+   * Runs {@code body} as a recorded run of {@code job}: the run ends succeeded with {@code metrics} of the result and
+   * whatever inputs and outputs the body added, or failed with the error (which is rethrown). The tables it wrote get
+   * their new version in the catalog.
+   */
+  <R> R recorded(
+      String job,
+      Map<String, String> parameters,
+      java.util.function.Function<RunLog.Recording, R> body,
+      java.util.function.Function<R, Map<String, ?>> metrics) {
+    RunLog.Recording run = runs().start(job, principal(), parameters);
+    R result;
+    try {
+      result = body.apply(run);
+    } catch (RuntimeException e) {
+      run.failed(e);
+      throw e;
+    }
+    run.succeeded(metrics.apply(result));
+    for (Artifact out : run.outputs()) {
+      if (out.kind() == Artifact.Kind.TABLE && !out.version().isEmpty()) {
+        registry.recordVersion(TableName.parse(out.name()), Long.parseLong(out.version()));
+      }
+    }
+    return result;
   }
 
   /** Who runs this job: the session's {@value Principal#SPARK_CONF}, else {@link Principal#resolve}. */

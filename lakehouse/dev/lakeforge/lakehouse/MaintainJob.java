@@ -53,6 +53,19 @@ public record MaintainJob(List<TableName> tables, boolean dryRun) {
 
   public List<Report> run(SparkSession spark) {
     Lakehouse lh = Lakehouse.open(spark);
+    java.util.Map<String, String> params = new java.util.LinkedHashMap<>();
+    params.put("tables", tables.isEmpty() ? "(all)" : tables.toString());
+    params.put("dry-run", Boolean.toString(dryRun));
+    return lh.recorded(
+        "tables.maintain",
+        params,
+        run -> maintain(spark, lh, run),
+        reports -> java.util.Map.of(
+            "tables", reports.size(),
+            "bytes_freed", reports.stream().mapToLong(Report::bytesFreed).sum()));
+  }
+
+  private List<Report> maintain(SparkSession spark, Lakehouse lh, dev.lakeforge.catalog.RunLog.Recording run) {
     List<TableSpec> specs = new ArrayList<>();
     if (tables.isEmpty()) {
       specs.addAll(lh.specs());
@@ -67,6 +80,7 @@ public record MaintainJob(List<TableName> tables, boolean dryRun) {
       TableName t = spec.name();
       String location = lh.location(spec);
       spark.sparkContext().setJobDescription("lakeforge: maintain " + t);
+      long versionBefore = ops.currentVersion(t);
       long filesBefore = ops.fileStats(t).files();
       long bytesBefore = bytesOnDisk(spark, location);
       List<String> actions = new ArrayList<>();
@@ -81,6 +95,11 @@ public record MaintainJob(List<TableName> tables, boolean dryRun) {
               bytesBefore,
               bytesOnDisk(spark, location),
               List.copyOf(actions));
+      long versionAfter = ops.currentVersion(t);
+      if (versionAfter != versionBefore) { // compaction commits a new version with the same rows
+        run.input(dev.lakeforge.catalog.Artifact.table(t.toString(), versionBefore));
+        run.output(dev.lakeforge.catalog.Artifact.table(t.toString(), versionAfter));
+      }
       LOG.info("maintained {} ({}/{}): {}", t, i, specs.size(), actions);
       reports.add(r);
     }

@@ -1,6 +1,11 @@
 package dev.lakeforge.cli;
 
+import dev.lakeforge.catalog.Artifact;
 import dev.lakeforge.catalog.AuditLog;
+import dev.lakeforge.catalog.Lineage;
+import dev.lakeforge.catalog.RunLog;
+import dev.lakeforge.core.YamlSpecReader;
+import java.util.Map;
 import dev.lakeforge.core.SpecException;
 import java.io.PrintWriter;
 import java.time.Instant;
@@ -15,12 +20,12 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code lakeforge catalog ...}: the catalog's audit log (lineage and access control come next). */
+/** {@code lakeforge catalog ...}: the audit log, runs and lineage. */
 @Command(
     name = "catalog",
     mixinStandardHelpOptions = true,
     description = "Inspect the catalog.",
-    subcommands = {CatalogCommand.Audit.class})
+    subcommands = {CatalogCommand.Audit.class, CatalogCommand.LineageCommand.class, CatalogCommand.Runs.class})
 final class CatalogCommand {
 
   @Command(
@@ -60,6 +65,89 @@ final class CatalogCommand {
         throw new SpecException(
             String.format("--since '%s' is not a time: write 2026-11-24 or 2026-11-24T10:00:00Z.", text));
       }
+    }
+  }
+
+  @Command(
+      name = "lineage",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Where a table version or model version came from (--upstream, the default) or what was built from it",
+        "(--downstream), from the runs that succeeded. Name shop.orders (any version), shop.orders@3 or churn/2."
+      })
+  static final class LineageCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @picocli.CommandLine.Parameters(index = "0", paramLabel = "TABLE|MODEL/VERSION")
+    String of;
+
+    @Option(names = "--upstream", description = "Walk towards the sources (default).")
+    boolean upstream;
+
+    @Option(names = "--downstream", description = "Walk towards what was built from it.")
+    boolean downstream;
+
+    @Option(names = "--format", paramLabel = "table|json|dot", description = "table (default), json or dot (Graphviz).")
+    String format = "table";
+
+    @Override
+    public Integer call() {
+      if (upstream && downstream) {
+        throw new SpecException("Give --upstream or --downstream, not both.");
+      }
+      if (!List.of("table", "json", "dot").contains(format)) {
+        throw new SpecException("--format " + format + " is not supported: use table, json or dot.");
+      }
+      Artifact start = Artifact.parse(of);
+      Lineage.Direction d = downstream ? Lineage.Direction.DOWNSTREAM : Lineage.Direction.UPSTREAM;
+      List<Lineage.Edge> edges = new Lineage(LakeforgeCli.root(spec).catalog()).walk(start, d);
+      PrintWriter out = spec.commandLine().getOut();
+      switch (format) {
+        case "json" -> edges.forEach(e -> out.println(YamlSpecReader.toJson(Map.of(
+            "from", e.from().toString(), "job", e.job(), "run", e.runId(), "to", e.to().toString()))));
+        case "dot" -> {
+          out.println("digraph lineage {");
+          out.println("  rankdir=LR;");
+          edges.forEach(e -> out.printf("  \"%s\" -> \"%s\" [label=\"%s\"];%n", e.from(), e.to(), e.job()));
+          out.println("}");
+        }
+        default -> {
+          if (edges.isEmpty()) {
+            out.printf("No recorded lineage %s of %s.%n", d.name().toLowerCase(java.util.Locale.ROOT), start);
+          }
+          TextTable t = new TextTable(List.of("from", "job", "to", "run"));
+          edges.forEach(e -> t.add(e.from(), e.job(), e.to(), e.runId()));
+          if (!edges.isEmpty()) {
+            out.print(t.render());
+          }
+        }
+      }
+      out.flush();
+      return 0;
+    }
+  }
+
+  @Command(name = "runs", mixinStandardHelpOptions = true, description = "The most recent runs of jobs, newest first.")
+  static final class Runs implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--limit", paramLabel = "N", description = "How many (default 20).")
+    int limit = 20;
+
+    @Override
+    public Integer call() {
+      if (limit < 1) {
+        throw new SpecException("--limit " + limit + " must be 1 or more.");
+      }
+      TextTable t = new TextTable(List.of("started", "job", "principal", "status", "parameters", "metrics", "run"));
+      for (RunLog.Run r : new RunLog(LakeforgeCli.root(spec).catalog()).recent(limit)) {
+        t.add(r.startedAt(), r.job(), r.principal(), r.status(), r.parameters(),
+            r.metrics() == null ? (r.error() == null ? "" : r.error()) : r.metrics(), r.id());
+      }
+      PrintWriter out = spec.commandLine().getOut();
+      out.print(t.render());
+      out.flush();
+      return 0;
     }
   }
 }

@@ -20,6 +20,9 @@ public final class SessionFactory {
       "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions";
   static final String DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog";
   static final String ICEBERG_CATALOG = "org.apache.iceberg.spark.SparkCatalog";
+  static final String JDBC_CATALOG = "org.apache.spark.sql.execution.datasources.v2.jdbc.JDBCTableCatalog";
+  /** Name of the SQL catalog that exposes the Lakeforge catalog's tables, e.g. {@code lakeforge.models}. */
+  public static final String CATALOG_TABLES = "lakeforge";
 
   private SessionFactory() {}
 
@@ -74,6 +77,13 @@ public final class SessionFactory {
     platform.catalogUser().ifPresent(u -> wanted.put(ice + ".jdbc.user", u));
     // Spark redacts conf keys matching "password" in its UI and logs.
     platform.catalogPassword().ifPresent(p -> wanted.put(ice + ".jdbc.password", p));
+    // The catalog's own tables (models, model_versions, audit, ...) as a read-only SQL catalog: lakeforge.models.
+    String cat = "spark.sql.catalog." + CATALOG_TABLES;
+    wanted.put(cat, JDBC_CATALOG);
+    wanted.put(cat + ".url", platform.catalogUrl());
+    wanted.put(cat + ".driver", platform.sqliteCatalog() ? "org.sqlite.JDBC" : "org.postgresql.Driver");
+    platform.catalogUser().ifPresent(u -> wanted.put(cat + ".user", u));
+    platform.catalogPassword().ifPresent(p -> wanted.put(cat + ".password", p));
     wanted.putAll(platform.sparkConf());
     wanted.putAll(config.spark().conf());
 

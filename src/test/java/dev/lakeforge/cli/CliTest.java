@@ -133,6 +133,48 @@ class CliTest extends SparkTestBase {
   }
 
   @Test
+  void theCatalogIsQueryableWithSql() {
+    Path model = write(home.resolve("models-in"), "m.onnx", "weights");
+    ok("--as", "ann", "models", "register", "sqlcheck", "--file", model.toString(), "--flavor", "onnx");
+    assertThat(ok("sql", "--format", "csv",
+            "select v.model, v.version, v.created_by from lakeforge.model_versions v where v.model = 'sqlcheck'").out())
+        .isEqualTo("model,version,created_by\nsqlcheck,1,ann\n");
+    assertThat(ok("sql", "--format", "csv",
+            "select count(*) as n from lakeforge.audit where object = 'model:sqlcheck/1' and principal = 'ann'").out())
+        .isEqualTo("n\n1\n");
+    assertThat(ok("sql", "--format", "csv", "select name, format from lakeforge.datasets where name = 'cli.people'").out())
+        .isEqualTo("name,format\ncli.people,delta\n");
+  }
+
+  @Test
+  void jobsRecordRunsAndLineage() {
+    Path f = write(home.resolve("raw"), "lineage.csv", "id,name,age\n30,lin,5\n");
+    ok("--as", "ingester", "tables", "ingest", "cli.people", "--from", f.toString(), "--format", "csv");
+    long afterIngest = TableInfo.describe(spark, TableName.parse("cli.people")).version();
+    ok("--as", "cleaner", "tables", "delete", "cli.people", "--where", "id = 30");
+    long afterDelete = TableInfo.describe(spark, TableName.parse("cli.people")).version();
+
+    String upstream = ok("catalog", "lineage", "cli.people@" + afterDelete).out().replaceAll(" +", " ");
+    assertThat(upstream)
+        .contains("cli.people@v" + afterIngest + " | tables.delete | cli.people@v" + afterDelete)
+        .contains(f + " | tables.ingest | cli.people@v" + afterIngest);
+    assertThat(ok("catalog", "lineage", f.toString(), "--downstream", "--format", "dot").out())
+        .startsWith("digraph lineage {")
+        .contains("\"" + f + "\" -> \"cli.people@v" + afterIngest + "\" [label=\"tables.ingest\"];");
+    assertThat(ok("catalog", "runs", "--limit", "2").out().replaceAll(" +", " "))
+        .contains("tables.delete | cleaner", "tables.ingest | ingester", "succeeded", "rows_written");
+    assertThat(ok("sql", "--format", "csv",
+            "select current_version from lakeforge.datasets where name = 'cli.people'").out())
+        .isEqualTo("current_version\n" + afterDelete + "\n");
+    assertThat(ok("sql", "--format", "csv",
+            "select job from lakeforge.lineage where to_name = 'cli.people' and to_version = '" + afterDelete + "'").out())
+        .isEqualTo("job\ntables.delete\n");
+
+    fails(1, "--as", "ingester", "tables", "ingest", "cli.people", "--from", "/no/such.csv", "--format", "csv");
+    assertThat(ok("catalog", "runs", "--limit", "1").out().replaceAll(" +", " ")).contains("tables.ingest | ingester", "failed", "does not exist");
+  }
+
+  @Test
   void asOfNeedsATimestampAndALakehouseTable() {
     assertThat(fails(1, "sql", "--as-of", "yesterday", "select * from cli.people").err())
         .contains("'yesterday'", "yyyy-MM-dd HH:mm:ss", "VERSION AS OF");
@@ -149,7 +191,7 @@ class CliTest extends SparkTestBase {
   @ParameterizedTest
   @ValueSource(strings = {"tables", "tables apply", "tables ingest", "tables delete", "tables history",
       "tables describe", "tables maintain", "sql", "quickstart", "models", "models register", "models list",
-      "models show", "models alias", "catalog", "catalog audit"})
+      "models show", "models alias", "catalog", "catalog audit", "catalog lineage", "catalog runs"})
   void everyCommandHasHelp(String command) {
     String[] args = (command + " --help").split(" ");
     CliRun r = cli(args);

@@ -1,0 +1,166 @@
+package dev.lakeforge.catalog;
+
+import dev.lakeforge.core.YamlSpecReader;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.UUID;
+
+/**
+ * Runs of jobs: who ran what, when, with which parameters, how it ended, what it read (with the versions read) and
+ * what it wrote (with the versions written). Lineage is derived from the runs that succeeded.
+ */
+public final class RunLog {
+  private final CatalogDatabase db;
+
+  public RunLog(CatalogDatabase db) {
+    this.db = db;
+  }
+
+  /**
+   * A recorded run.
+   *
+   * @param id its id
+   * @param job the job, e.g. {@code tables.ingest}
+   * @param principal who ran it
+   * @param startedAt when it started
+   * @param endedAt when it ended (null while running)
+   * @param status running, succeeded or failed
+   * @param parameters its parameters
+   * @param metrics its metrics (JSON)
+   * @param error why it failed
+   */
+  public record Run(
+      String id, String job, String principal, Instant startedAt, Instant endedAt, String status,
+      Map<String, String> parameters, String metrics, String error) {}
+
+  /** An open run: add what it reads and writes, then end it with {@link #succeeded} or {@link #failed}. */
+  public final class Recording {
+    private final String id;
+    private final List<Artifact> inputs = new ArrayList<>();
+    private final List<Artifact> outputs = new ArrayList<>();
+
+    private Recording(String id) {
+      this.id = id;
+    }
+
+    public String id() {
+      return id;
+    }
+
+    public Recording input(Artifact a) {
+      inputs.add(Objects.requireNonNull(a, "artifact is null"));
+      return this;
+    }
+
+    /** The outputs added so far. */
+    public List<Artifact> outputs() {
+      return List.copyOf(outputs);
+    }
+
+    public Recording output(Artifact a) {
+      outputs.add(Objects.requireNonNull(a, "artifact is null"));
+      return this;
+    }
+
+    /** Ends the run as succeeded, with its inputs, outputs and metrics, in one transaction. */
+    public void succeeded(Map<String, ?> metrics) {
+      db.inTransaction(
+          "record the end of run " + id,
+          c -> {
+            for (var io : List.of(Map.entry("input", inputs), Map.entry("output", outputs))) {
+              for (Artifact a : io.getValue().stream().distinct().toList()) {
+                try (PreparedStatement ps =
+                    c.prepareStatement(
+                        "INSERT INTO run_io (run_id, direction, kind, name, version) VALUES (?, ?, ?, ?, ?)")) {
+                  ps.setString(1, id);
+                  ps.setString(2, io.getKey());
+                  ps.setString(3, a.kind().label());
+                  ps.setString(4, a.name());
+                  ps.setString(5, a.version());
+                  ps.executeUpdate();
+                }
+              }
+            }
+            end(c, "succeeded", YamlSpecReader.toJson(new TreeMap<>(metrics)), null);
+            return null;
+          });
+    }
+
+    /** Ends the run as failed; what it read or wrote is not recorded as lineage. */
+    public void failed(Throwable error) {
+      db.inTransaction(
+          "record the failure of run " + id,
+          c -> {
+            end(c, "failed", null, String.valueOf(error.getMessage()));
+            return null;
+          });
+    }
+
+    private void end(java.sql.Connection c, String status, String metrics, String error) throws java.sql.SQLException {
+      try (PreparedStatement ps =
+          c.prepareStatement("UPDATE runs SET status = ?, ended_at = ?, metrics = ?, error = ? WHERE id = ?")) {
+        ps.setString(1, status);
+        ps.setString(2, Instant.now().toString());
+        ps.setString(3, metrics);
+        ps.setString(4, error);
+        ps.setString(5, id);
+        ps.executeUpdate();
+      }
+    }
+  }
+
+  /** Records the start of a run. */
+  public Recording start(String job, Principal who, Map<String, String> parameters) {
+    String id = UUID.randomUUID().toString();
+    db.inTransaction(
+        "record the start of " + job,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "INSERT INTO runs (id, job, principal, started_at, status, parameters) VALUES (?, ?, ?, ?, ?, ?)")) {
+            ps.setString(1, id);
+            ps.setString(2, job);
+            ps.setString(3, who.name());
+            ps.setString(4, Instant.now().toString());
+            ps.setString(5, "running");
+            ps.setString(6, YamlSpecReader.toJson(new TreeMap<>(parameters)));
+            ps.executeUpdate();
+          }
+          return null;
+        });
+    return new Recording(id);
+  }
+
+  /** The most recent runs, newest first. */
+  public List<Run> recent(int limit) {
+    return db.read(
+        "list runs",
+        c -> {
+          List<Run> out = new ArrayList<>();
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT id, job, principal, started_at, ended_at, status, parameters, metrics, error FROM runs"
+                      + " ORDER BY started_at DESC, id LIMIT ?")) {
+            ps.setInt(1, limit);
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                @SuppressWarnings("unchecked")
+                Map<String, String> params =
+                    YamlSpecReader.parse(rs.getString(7), java.util.LinkedHashMap.class, "run parameters");
+                out.add(
+                    new Run(rs.getString(1), rs.getString(2), rs.getString(3), Instant.parse(rs.getString(4)),
+                        rs.getString(5) == null ? null : Instant.parse(rs.getString(5)), rs.getString(6), params,
+                        rs.getString(8), rs.getString(9)));
+              }
+            }
+          }
+          return out;
+        });
+  }
+}
