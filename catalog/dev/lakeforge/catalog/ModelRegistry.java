@@ -91,6 +91,7 @@ public final class ModelRegistry {
 
   /** Registers the next version of {@code r.name()}; see the class comment for the guarantees. */
   public ModelVersion register(Registration r, Principal by) {
+    new AccessControl(db).require(by, Privilege.CREATE_VERSION, AccessControl.model(r.name()));
     Path modelDir = store.resolve(r.name());
     Path staging = modelDir.resolve(".staging-" + UUID.randomUUID());
     Path stagedFile = staging.resolve(r.artifact().getFileName().toString());
@@ -187,6 +188,7 @@ public final class ModelRegistry {
   public void alias(String model, String alias, int version, Principal by) {
     ModelRef target = ModelRef.of(model, version);
     ModelRef.checkName("alias", alias);
+    new AccessControl(db).require(by, Privilege.PROMOTE, AccessControl.model(model));
     db.inTransaction(
         "move alias " + model + "@" + alias,
         c -> {
@@ -215,8 +217,26 @@ public final class ModelRegistry {
         });
   }
 
+  /** {@link #resolve(ModelRef)} for {@code who}, who needs EXECUTE on the model. */
+  public ModelVersion resolve(ModelRef ref, Principal who) {
+    new AccessControl(db).require(who, Privilege.EXECUTE, AccessControl.model(ref.name()));
+    return resolve(ref);
+  }
+
+  /** {@link #open(ModelRef)} for {@code who}, who needs EXECUTE on the model. */
+  public Path open(ModelRef ref, Principal who) {
+    new AccessControl(db).require(who, Privilege.EXECUTE, AccessControl.model(ref.name()));
+    return open(ref);
+  }
+
+  /** {@link #versions(String)} for {@code who}, who needs EXECUTE on the model. */
+  public List<ModelVersion> versions(String model, Principal who) {
+    new AccessControl(db).require(who, Privilege.EXECUTE, AccessControl.model(model));
+    return versions(model);
+  }
+
   /** The version {@code ref} names now; an unknown model, version or alias is an error listing what exists. */
-  public ModelVersion resolve(ModelRef ref) {
+  ModelVersion resolve(ModelRef ref) {
     return db.read(
         "resolve model " + ref,
         c -> {
@@ -248,7 +268,7 @@ public final class ModelRegistry {
    * Resolves {@code ref} and returns its artifact after checking it against the recorded sha256: a changed or
    * corrupted file is an error, never a silent load.
    */
-  public Path open(ModelRef ref) {
+  Path open(ModelRef ref) {
     ModelVersion v = resolve(ref);
     Path file = Path.of(java.net.URI.create(v.artifactUri()));
     String actual;
@@ -270,7 +290,7 @@ public final class ModelRegistry {
   }
 
   /** Every version of {@code model}, oldest first. */
-  public List<ModelVersion> versions(String model) {
+  List<ModelVersion> versions(String model) {
     return db.read(
         "list versions of " + model,
         c -> {

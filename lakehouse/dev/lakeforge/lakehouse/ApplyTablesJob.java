@@ -46,6 +46,7 @@ public record ApplyTablesJob(List<TableSpec> specs) {
 
   public Result run(SparkSession spark) {
     Lakehouse lh = Lakehouse.open(spark);
+    specs.forEach(s -> lh.require(dev.lakeforge.catalog.Privilege.MODIFY, s.name()));
     return lh.recorded(
         "tables.apply",
         java.util.Map.of("tables", specs.stream().map(s -> s.name().toString()).toList().toString()),

@@ -32,6 +32,8 @@ public record DeleteJob(TableName table, String predicate) {
 
   public Result run(SparkSession spark) {
     Lakehouse lh = Lakehouse.open(spark);
+    lh.spec(table);
+    lh.require(dev.lakeforge.catalog.Privilege.MODIFY, table);
     return lh.recorded(
         "tables.delete",
         java.util.Map.of("table", table.toString(), "where", predicate),

@@ -113,6 +113,8 @@ public record IngestJob(
 
   public Result run(SparkSession spark) {
     Lakehouse lh = Lakehouse.open(spark);
+    lh.spec(table); // an unknown table is named before access is checked
+    lh.require(dev.lakeforge.catalog.Privilege.MODIFY, table);
     Map<String, String> params = new LinkedHashMap<>();
     params.put("table", table.toString());
     params.put("source", source);

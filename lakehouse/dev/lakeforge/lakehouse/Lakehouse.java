@@ -1,6 +1,8 @@
 package dev.lakeforge.lakehouse;
 
+import dev.lakeforge.catalog.AccessControl;
 import dev.lakeforge.catalog.Artifact;
+import dev.lakeforge.catalog.Privilege;
 import dev.lakeforge.catalog.CatalogDatabase;
 import dev.lakeforge.catalog.RunLog;
 import dev.lakeforge.catalog.Principal;
@@ -117,6 +119,16 @@ public final class Lakehouse {
         new RegisteredTable(
             spec.name(), spec.format().label(), location(spec), YamlSpecReader.toJson(spec)),
         principal());
+  }
+
+  /** Checks that the running principal holds {@code privilege} on {@code table} (audited); throws if not. */
+  public void require(Privilege privilege, TableName table) {
+    new AccessControl(db).require(principal(), privilege, AccessControl.table(table));
+  }
+
+  /** Checks that the running principal holds {@code privilege} on the catalog object {@code object}. */
+  public void require(Privilege privilege, String object) {
+    new AccessControl(db).require(principal(), privilege, object);
   }
 
   /** The catalog's record of runs. */

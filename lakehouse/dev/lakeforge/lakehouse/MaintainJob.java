@@ -53,6 +53,9 @@ public record MaintainJob(List<TableName> tables, boolean dryRun) {
 
   public List<Report> run(SparkSession spark) {
     Lakehouse lh = Lakehouse.open(spark);
+    for (TableSpec spec : tables.isEmpty() ? lh.specs() : tables.stream().map(lh::spec).toList()) {
+      lh.require(dev.lakeforge.catalog.Privilege.MODIFY, spec.name());
+    }
     java.util.Map<String, String> params = new java.util.LinkedHashMap<>();
     params.put("tables", tables.isEmpty() ? "(all)" : tables.toString());
     params.put("dry-run", Boolean.toString(dryRun));

@@ -41,6 +41,7 @@ public record TableInfo(
   public static TableInfo describe(SparkSession spark, TableName table) {
     Lakehouse lh = Lakehouse.open(spark);
     TableSpec spec = lh.spec(table);
+    lh.require(dev.lakeforge.catalog.Privilege.SELECT, table);
     TableOperations ops = lh.operations(spec.format());
     TableState state = lh.state(table, spec.format());
     TableOperations.FileStats stats = ops.fileStats(table);
@@ -62,6 +63,8 @@ public record TableInfo(
   /** The history of {@code table}, newest first. */
   public static List<HistoryEntry> history(SparkSession spark, TableName table) {
     Lakehouse lh = Lakehouse.open(spark);
-    return lh.operations(lh.spec(table).format()).history(table);
+    TableSpec spec = lh.spec(table);
+    lh.require(dev.lakeforge.catalog.Privilege.SELECT, table);
+    return lh.operations(spec.format()).history(table);
   }
 }

@@ -1,6 +1,8 @@
 package dev.lakeforge.cli;
 
+import dev.lakeforge.catalog.AccessControl;
 import dev.lakeforge.catalog.Artifact;
+import dev.lakeforge.catalog.Privilege;
 import dev.lakeforge.catalog.AuditLog;
 import dev.lakeforge.catalog.Lineage;
 import dev.lakeforge.catalog.RunLog;
@@ -25,7 +27,15 @@ import picocli.CommandLine.Spec;
     name = "catalog",
     mixinStandardHelpOptions = true,
     description = "Inspect the catalog.",
-    subcommands = {CatalogCommand.Audit.class, CatalogCommand.LineageCommand.class, CatalogCommand.Runs.class})
+    subcommands = {
+      CatalogCommand.Audit.class,
+      CatalogCommand.LineageCommand.class,
+      CatalogCommand.Runs.class,
+      CatalogCommand.Grant.class,
+      CatalogCommand.Revoke.class,
+      CatalogCommand.Roles.class,
+      CatalogCommand.Grants.class
+    })
 final class CatalogCommand {
 
   @Command(
@@ -48,7 +58,9 @@ final class CatalogCommand {
     public Integer call() {
       Optional<Instant> from = Optional.ofNullable(since).map(Audit::parseTime);
       var filter = new AuditLog.Filter(Optional.ofNullable(principal), Optional.ofNullable(object), from);
-      List<AuditLog.Entry> entries = new AuditLog(LakeforgeCli.root(spec).catalog()).read(filter);
+      LakeforgeCli root = LakeforgeCli.root(spec);
+      new AccessControl(root.catalog()).require(root.principal(), Privilege.ADMIN, "*");
+      List<AuditLog.Entry> entries = new AuditLog(root.catalog()).read(filter);
       TextTable t = new TextTable(List.of("id", "at", "principal", "action", "object", "outcome", "detail"));
       entries.forEach(e -> t.add(e.id(), e.at(), e.principal(), e.action(), e.object(), e.outcome(),
           e.detail() == null ? "" : e.detail()));
@@ -100,7 +112,14 @@ final class CatalogCommand {
       }
       Artifact start = Artifact.parse(of);
       Lineage.Direction d = downstream ? Lineage.Direction.DOWNSTREAM : Lineage.Direction.UPSTREAM;
-      List<Lineage.Edge> edges = new Lineage(LakeforgeCli.root(spec).catalog()).walk(start, d);
+      LakeforgeCli root = LakeforgeCli.root(spec);
+      AccessControl access = new AccessControl(root.catalog());
+      switch (start.kind()) {
+        case TABLE -> access.require(root.principal(), Privilege.SELECT, "table:" + start.name());
+        case MODEL -> access.require(root.principal(), Privilege.EXECUTE, AccessControl.model(start.name()));
+        case PATH -> access.require(root.principal(), Privilege.ADMIN, "*");
+      }
+      List<Lineage.Edge> edges = new Lineage(root.catalog()).walk(start, d);
       PrintWriter out = spec.commandLine().getOut();
       switch (format) {
         case "json" -> edges.forEach(e -> out.println(YamlSpecReader.toJson(Map.of(
@@ -140,13 +159,123 @@ final class CatalogCommand {
         throw new SpecException("--limit " + limit + " must be 1 or more.");
       }
       TextTable t = new TextTable(List.of("started", "job", "principal", "status", "parameters", "metrics", "run"));
-      for (RunLog.Run r : new RunLog(LakeforgeCli.root(spec).catalog()).recent(limit)) {
+      LakeforgeCli root = LakeforgeCli.root(spec);
+      new AccessControl(root.catalog()).require(root.principal(), Privilege.ADMIN, "*");
+      for (RunLog.Run r : new RunLog(root.catalog()).recent(limit)) {
         t.add(r.startedAt(), r.job(), r.principal(), r.status(), r.parameters(),
             r.metrics() == null ? (r.error() == null ? "" : r.error()) : r.metrics(), r.id());
       }
       PrintWriter out = spec.commandLine().getOut();
       out.print(t.render());
       out.flush();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "grant",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Grant a privilege on an object to a principal (or, with --role, to a role). Needs ADMIN.",
+        "Privileges: SELECT, MODIFY (tables), EXECUTE, CREATE_VERSION, PROMOTE (models), ADMIN (on '*').",
+        "Objects: '*', namespace:<ns>, table:<ns>.<table>, model:<name>, model:*."
+      })
+  static final class Grant implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @picocli.CommandLine.Parameters(index = "0", paramLabel = "PRIVILEGE")
+    String privilege;
+
+    @picocli.CommandLine.Parameters(index = "1", paramLabel = "OBJECT")
+    String object;
+
+    @picocli.CommandLine.Parameters(index = "2", paramLabel = "GRANTEE")
+    String grantee;
+
+    @Option(names = "--role", description = "The grantee is a role.")
+    boolean role;
+
+    @Override
+    public Integer call() {
+      LakeforgeCli root = LakeforgeCli.root(spec);
+      Privilege p = Privilege.parse(privilege);
+      new AccessControl(root.catalog()).grant(root.principal(), p, object, grantee, role);
+      spec.commandLine().getOut().printf("Granted %s on %s to %s%s.%n", p, object, role ? "role " : "", grantee);
+      spec.commandLine().getOut().flush();
+      return 0;
+    }
+  }
+
+  @Command(name = "revoke", mixinStandardHelpOptions = true, description = "Revoke a grant. Needs ADMIN.")
+  static final class Revoke implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @picocli.CommandLine.Parameters(index = "0", paramLabel = "PRIVILEGE")
+    String privilege;
+
+    @picocli.CommandLine.Parameters(index = "1", paramLabel = "OBJECT")
+    String object;
+
+    @picocli.CommandLine.Parameters(index = "2", paramLabel = "GRANTEE")
+    String grantee;
+
+    @Option(names = "--role", description = "The grantee is a role.")
+    boolean role;
+
+    @Override
+    public Integer call() {
+      LakeforgeCli root = LakeforgeCli.root(spec);
+      Privilege p = Privilege.parse(privilege);
+      new AccessControl(root.catalog()).revoke(root.principal(), p, object, grantee, role);
+      spec.commandLine().getOut().printf("Revoked %s on %s from %s%s.%n", p, object, role ? "role " : "", grantee);
+      spec.commandLine().getOut().flush();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "roles",
+      mixinStandardHelpOptions = true,
+      description = "List roles and members, or 'roles add ROLE PRINCIPAL...' to create a role / add members. Needs ADMIN.")
+  static final class Roles implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @picocli.CommandLine.Parameters(arity = "0..*", paramLabel = "add ROLE PRINCIPAL")
+    List<String> args = new java.util.ArrayList<>();
+
+    @Override
+    public Integer call() {
+      LakeforgeCli root = LakeforgeCli.root(spec);
+      AccessControl access = new AccessControl(root.catalog());
+      PrintWriter out = spec.commandLine().getOut();
+      if (!args.isEmpty()) {
+        if (args.size() < 3 || !args.get(0).equals("add")) {
+          throw new SpecException("Usage: lakeforge catalog roles add ROLE PRINCIPAL [PRINCIPAL...]");
+        }
+        List<dev.lakeforge.catalog.Principal> members =
+            args.subList(2, args.size()).stream().map(dev.lakeforge.catalog.Principal::new).toList();
+        access.addToRole(root.principal(), args.get(1), members);
+      }
+      TextTable t = new TextTable(List.of("role", "members"));
+      access.roles(root.principal()).forEach((r, m) -> t.add(r, String.join(", ", m)));
+      out.print(t.render());
+      out.flush();
+      return 0;
+    }
+  }
+
+  @Command(name = "grants", mixinStandardHelpOptions = true, description = "Every grant. Needs ADMIN.")
+  static final class Grants implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      LakeforgeCli root = LakeforgeCli.root(spec);
+      TextTable t = new TextTable(List.of("grantee", "privilege", "object", "granted by"));
+      new AccessControl(root.catalog()).grants(root.principal())
+          .forEach(g -> t.add(g.granteeKind() + ":" + g.grantee(), g.privilege(), g.object(), g.grantedBy()));
+      spec.commandLine().getOut().print(t.render());
+      spec.commandLine().getOut().flush();
       return 0;
     }
   }

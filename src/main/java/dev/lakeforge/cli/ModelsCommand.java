@@ -109,16 +109,17 @@ final class ModelsCommand {
     void run() {
       ModelRegistry reg = registry();
       if (name == null) {
-        TextTable t = new TextTable(List.of("model", "versions", "aliases"));
+        TextTable t = new TextTable(List.of("model", "aliases"));
         for (String m : reg.models()) {
-          t.add(m, reg.versions(m).size(), reg.aliases(m));
+          t.add(m, reg.aliases(m));
         }
         out().print(t.render());
         return;
       }
+      List<ModelVersion> versions = reg.versions(name, root().principal());
       Map<String, Integer> aliases = reg.aliases(name);
       TextTable t = new TextTable(List.of("version", "flavor", "bytes", "sha256", "aliases", "created by", "created at"));
-      for (ModelVersion v : reg.versions(name)) {
+      for (ModelVersion v : versions) {
         List<String> pointing =
             aliases.entrySet().stream().filter(e -> e.getValue() == v.version()).map(Map.Entry::getKey).toList();
         t.add(v.version(), v.flavor(), v.sizeBytes(), v.sha256().substring(0, 12), String.join(",", pointing),
@@ -135,7 +136,7 @@ final class ModelsCommand {
 
     @Override
     void run() {
-      ModelVersion v = registry().resolve(ModelRef.parse(ref));
+      ModelVersion v = registry().resolve(ModelRef.parse(ref), root().principal());
       PrintWriter o = out();
       o.printf("model:       %s%n", v.ref());
       o.printf("flavor:      %s%n", v.flavor());

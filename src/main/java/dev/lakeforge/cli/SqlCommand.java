@@ -2,6 +2,7 @@ package dev.lakeforge.cli;
 
 import dev.lakeforge.core.SpecException;
 import dev.lakeforge.lakehouse.AsOfQuery;
+import dev.lakeforge.lakehouse.SqlAccess;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -70,6 +71,7 @@ final class SqlCommand implements Callable<Integer> {
     }
     AsOfQuery pinned = asOf == null ? null : new AsOfQuery(query, asOf); // validated before the session starts
     SparkSession spark = LakeforgeCli.root(spec).spark();
+    new SqlAccess(query).check(spark); // before anything runs: DDL and DML execute as soon as they are planned
     Dataset<Row> df = pinned == null ? spark.sql(query) : pinned.run(spark);
     PrintWriter out = spec.commandLine().getOut();
     Dataset<Row> shown = limit > 0 ? df.limit(limit + 1) : df;

@@ -46,14 +46,21 @@ class CliTest extends SparkTestBase {
     write(specs, "people.yaml", SPEC.formatted("delta"));
     write(specs, "events.yaml", KEYLESS);
     people = write(home.resolve("raw"), "people.csv", "id,name,age\n1,ann,31\n2,bob,42\n3,cy,27\n");
-    ok("tables", "apply", specs.toString());
+    ok("tables", "apply", specs.toString()); // the first principal (the OS user) becomes the home's admin
+    ok("catalog", "grant", "MODIFY", "namespace:cli", "ingester");
+    ok("catalog", "grant", "MODIFY", "namespace:cli", "cleaner");
+    ok("catalog", "grant", "CREATE_VERSION", "model:*", "ann");
+    ok("catalog", "grant", "SELECT", "namespace:cli", "reader");
     ok("tables", "ingest", "cli.people", "--from", people.toString(), "--format", "csv", "--batch-id", "b1");
     Path events = write(home.resolve("raw"), "events0.csv", "id,what\n1,view\n");
     ok("tables", "ingest", "cli.events", "--from", events.toString(), "--format", "csv", "--mode", "append");
   }
 
   private static CliRun cli(String... args) {
-    return CliRun.run(home, args);
+    CliRun r = CliRun.run(home, args);
+    // The CLI sets the principal on the shared session; direct API calls in the tests run as the admin again.
+    spark.conf().unset(dev.lakeforge.catalog.Principal.SPARK_CONF);
+    return r;
   }
 
   private static CliRun ok(String... args) {
@@ -175,6 +182,40 @@ class CliTest extends SparkTestBase {
   }
 
   @Test
+  void accessIsCheckedBeforeAnythingIsReadOrWritten() {
+    // reader holds SELECT on namespace:cli and nothing else
+    assertThat(ok("--as", "reader", "sql", "--format", "csv", "select count(*) as n from cli.people where id = 1").out())
+        .isEqualTo("n\n1\n");
+    assertThat(ok("--as", "reader", "tables", "describe", "cli.people").out()).contains("format:       delta");
+    CliRun denied = fails(1, "--as", "reader", "tables", "ingest", "cli.people", "--from", people.toString(),
+        "--format", "csv", "--mode", "append");
+    assertThat(denied.err()).contains("Access denied", "reader", "MODIFY", "table:cli.people",
+        "lakeforge catalog grant MODIFY table:cli.people reader");
+    assertThat(fails(1, "--as", "reader", "sql", "delete from cli.people where id = 1").err())
+        .contains("reader", "MODIFY", "table:cli.people");
+    assertThat(fails(1, "--as", "reader", "sql", "insert into cli.people values (99, 'x', 1)").err())
+        .contains("reader", "MODIFY", "table:cli.people");
+    assertThat(fails(1, "--as", "reader", "sql", "drop table cli.people").err()).contains("reader", "ADMIN", "*");
+    assertThat(fails(1, "--as", "reader", "sql", "select * from lakeforge.audit").err())
+        .contains("reader", "SELECT", "table:lakeforge.audit");
+    assertThat(fails(1, "--as", "reader", "sql", "select * from parquet.`/etc`").err()).contains("reader", "ADMIN");
+    assertThat(fails(1, "--as", "stranger", "sql", "select * from iceberg.cli.events").err())
+        .contains("stranger", "SELECT", "table:cli.events");
+    assertThat(fails(1, "--as", "stranger", "tables", "history", "cli.people").err())
+        .contains("stranger", "SELECT", "table:cli.people");
+    assertThat(fails(1, "--as", "reader", "catalog", "grant", "ADMIN", "*", "reader").err())
+        .contains("reader", "ADMIN");
+    assertThat(ok("sql", "--format", "csv",
+            "select outcome, count(*) as n from lakeforge.audit where principal = 'reader'"
+                + " and action = 'access.modify' group by outcome").out())
+        .isEqualTo("outcome,n\ndenied,3\n");
+    // with a CTE, reading is still SELECT on the real table only
+    assertThat(ok("--as", "reader", "sql", "--format", "csv",
+            "with p as (select * from cli.people) select count(*) > 0 as any from p").out())
+        .isEqualTo("any\ntrue\n");
+  }
+
+  @Test
   void asOfNeedsATimestampAndALakehouseTable() {
     assertThat(fails(1, "sql", "--as-of", "yesterday", "select * from cli.people").err())
         .contains("'yesterday'", "yyyy-MM-dd HH:mm:ss", "VERSION AS OF");
@@ -191,7 +232,8 @@ class CliTest extends SparkTestBase {
   @ParameterizedTest
   @ValueSource(strings = {"tables", "tables apply", "tables ingest", "tables delete", "tables history",
       "tables describe", "tables maintain", "sql", "quickstart", "models", "models register", "models list",
-      "models show", "models alias", "catalog", "catalog audit", "catalog lineage", "catalog runs"})
+      "models show", "models alias", "catalog", "catalog audit", "catalog lineage", "catalog runs", "catalog grant",
+      "catalog revoke", "catalog roles", "catalog grants"})
   void everyCommandHasHelp(String command) {
     String[] args = (command + " --help").split(" ");
     CliRun r = cli(args);
