@@ -230,6 +230,35 @@ public final class AccessControl {
         });
   }
 
+  /** One principal known to the catalog. */
+  public record PrincipalEntry(String name, String createdBy, String createdAt, List<String> roles) {}
+
+  /** Every principal known to the catalog (granted something, or in a role); needs ADMIN. */
+  public List<PrincipalEntry> principals(Principal by) {
+    require(by, Privilege.ADMIN, "*");
+    return db.read(
+        "list principals",
+        c -> {
+          List<PrincipalEntry> out = new ArrayList<>();
+          try (PreparedStatement ps = c.prepareStatement(
+                  "SELECT name, created_by, created_at FROM principals ORDER BY name");
+              ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+              out.add(new PrincipalEntry(rs.getString(1), rs.getString(2), rs.getString(3), new ArrayList<>()));
+            }
+          }
+          try (PreparedStatement ps = c.prepareStatement("SELECT principal, role FROM role_members ORDER BY role");
+              ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+              String p = rs.getString(1);
+              String role = rs.getString(2);
+              out.stream().filter(e -> e.name().equals(p)).forEach(e -> e.roles().add(role));
+            }
+          }
+          return out;
+        });
+  }
+
   /** Roles and their members; needs ADMIN. */
   public java.util.Map<String, List<String>> roles(Principal by) {
     require(by, Privilege.ADMIN, "*");

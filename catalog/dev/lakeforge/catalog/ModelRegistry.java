@@ -97,6 +97,7 @@ public final class ModelRegistry {
     Path stagedFile = staging.resolve(r.artifact().getFileName().toString());
     String sha256;
     long size;
+    Optional<ModelSignature> signature;
     try {
       Files.createDirectories(staging);
       sha256 = copyWithSha256(r.artifact(), stagedFile);
@@ -104,6 +105,7 @@ public final class ModelRegistry {
       if (size == 0) {
         throw new SpecException(String.format("Cannot register model %s: %s is empty.", r.name(), r.artifact()));
       }
+      signature = signature(r, stagedFile);
     } catch (IOException e) {
       deleteQuietly(staging);
       throw new CatalogException(
@@ -135,7 +137,7 @@ public final class ModelRegistry {
               ps.setString(4, uri);
               ps.setString(5, sha256);
               ps.setLong(6, size);
-              ps.setString(7, r.signature().map(YamlSpecReader::toJson).orElse(null));
+              ps.setString(7, signature.map(YamlSpecReader::toJson).orElse(null));
               ps.setString(8, r.description().orElse(null));
               ps.setString(9, YamlSpecReader.toJson(r.tags()));
               ps.setString(10, by.name());
@@ -144,7 +146,7 @@ public final class ModelRegistry {
             }
             AuditLog.append(c, by, "model.register", "model:" + r.name() + "/" + version, AuditLog.DONE,
                 "sha256=" + sha256 + " size=" + size + " flavor=" + r.flavor().label());
-            return new ModelVersion(r.name(), version, r.flavor(), uri, sha256, size, r.signature(),
+            return new ModelVersion(r.name(), version, r.flavor(), uri, sha256, size, signature,
                 r.description(), r.tags(), by.name(), now);
           });
     } catch (RuntimeException e) {
@@ -155,6 +157,36 @@ public final class ModelRegistry {
     } finally {
       deleteQuietly(staging);
     }
+  }
+
+  /**
+   * The signature to record: for ONNX, read from the model (a given one must agree with it on names and types, and
+   * may pin dynamic dimensions); otherwise the given one, if any.
+   */
+  private static Optional<ModelSignature> signature(Registration r, Path artifact) {
+    if (r.flavor() != ModelFlavor.ONNX) {
+      return r.signature();
+    }
+    Optional<ModelSignature> fromModel = OnnxSignatures.read(r.name(), artifact);
+    if (r.signature().isEmpty() || fromModel.isEmpty()) {
+      return r.signature().or(() -> fromModel);
+    }
+    String given = describe(r.signature().get());
+    String actual = describe(fromModel.get());
+    if (!given.equals(actual)) {
+      throw new SpecException(
+          String.format(
+              "Cannot register model %s: the --signature does not match the ONNX model. The model has %s; the"
+                  + " signature says %s. Fix the signature file or leave it out to use the model's own.",
+              r.name(), actual, given));
+    }
+    return r.signature();
+  }
+
+  private static String describe(ModelSignature s) {
+    java.util.function.Function<List<ModelSignature.Tensor>, String> names =
+        ts -> ts.stream().map(t -> t.name() + ":" + t.type()).sorted().toList().toString();
+    return "inputs " + names.apply(s.inputs()) + ", outputs " + names.apply(s.outputs());
   }
 
   /** Creates the model row if needed, locks it, and returns its next version number. */

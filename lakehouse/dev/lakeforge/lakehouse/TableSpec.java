@@ -59,6 +59,13 @@ public record TableSpec(
     if (columns == null || columns.isEmpty()) {
       throw new SpecException(String.format("table %s: `columns` is empty: declare at least one column.", name));
     }
+    if (name.namespace().equals("lakeforge")) {
+      throw new SpecException(
+          String.format(
+              "table %s: the namespace 'lakeforge' is reserved for SQL over the catalog (lakeforge.models, ...):"
+                  + " choose another namespace.",
+              name));
+    }
     columns = List.copyOf(columns);
     description = description == null ? Optional.empty() : description;
     primaryKey = primaryKey == null ? List.of() : List.copyOf(primaryKey);

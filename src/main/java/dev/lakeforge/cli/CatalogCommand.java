@@ -34,7 +34,8 @@ import picocli.CommandLine.Spec;
       CatalogCommand.Grant.class,
       CatalogCommand.Revoke.class,
       CatalogCommand.Roles.class,
-      CatalogCommand.Grants.class
+      CatalogCommand.Grants.class,
+      CatalogCommand.Principals.class
     })
 final class CatalogCommand {
 
@@ -274,6 +275,25 @@ final class CatalogCommand {
       TextTable t = new TextTable(List.of("grantee", "privilege", "object", "granted by"));
       new AccessControl(root.catalog()).grants(root.principal())
           .forEach(g -> t.add(g.granteeKind() + ":" + g.grantee(), g.privilege(), g.object(), g.grantedBy()));
+      spec.commandLine().getOut().print(t.render());
+      spec.commandLine().getOut().flush();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "principals",
+      mixinStandardHelpOptions = true,
+      description = "The principals the catalog knows (granted something or in a role), with their roles. Needs ADMIN.")
+  static final class Principals implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      LakeforgeCli root = LakeforgeCli.root(spec);
+      TextTable t = new TextTable(List.of("principal", "roles", "added by", "added at"));
+      new AccessControl(root.catalog()).principals(root.principal())
+          .forEach(p -> t.add(p.name(), String.join(", ", p.roles()), p.createdBy(), p.createdAt()));
       spec.commandLine().getOut().print(t.render());
       spec.commandLine().getOut().flush();
       return 0;

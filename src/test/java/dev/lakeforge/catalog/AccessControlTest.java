@@ -83,6 +83,11 @@ class AccessControlTest {
     assertThat(access.grants(ADMIN)).extracting(AccessControl.Grant::grantee)
         .containsExactly("admin", "ann", "scorers");
     assertThat(access.holds(ADMIN, Privilege.PROMOTE, "model:churn")).as("ADMIN covers everything").isTrue();
+    assertThat(access.principals(ADMIN)).extracting(AccessControl.PrincipalEntry::name, AccessControl.PrincipalEntry::roles)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple("admin", List.of()),
+            org.assertj.core.groups.Tuple.tuple("ann", List.of()),
+            org.assertj.core.groups.Tuple.tuple("bob", List.of("scorers")));
   }
 
   @ParameterizedTest

@@ -53,7 +53,7 @@ class ModelRegistryTest {
 
   private static ModelRegistry.Registration registration(String name, Path file) {
     return new ModelRegistry.Registration(
-        name, file, ModelFlavor.ONNX, Optional.empty(), Optional.empty(), Map.of());
+        name, file, ModelFlavor.TORCHSCRIPT, Optional.empty(), Optional.empty(), Map.of());
   }
 
   private static long count(CatalogDatabase db, String sql) {
@@ -70,24 +70,24 @@ class ModelRegistryTest {
   void registersACopyWithChecksumSignatureAndAuditRow(CatalogBackend backend) throws Exception {
     CatalogDatabase db = backend.open(dir);
     ModelRegistry reg = registry(db);
-    Path file = artifact("model.onnx", "pretend onnx bytes");
+    Path file = artifact("model.pt", "pretend torchscript bytes");
     ModelSignature sig = YamlSpecReader.parse(SIGNATURE, ModelSignature.class, "sig");
 
     ModelVersion v1 =
         reg.register(
-            new ModelRegistry.Registration("churn", file, ModelFlavor.ONNX, Optional.of(sig),
+            new ModelRegistry.Registration("churn", file, ModelFlavor.TORCHSCRIPT, Optional.of(sig),
                 Optional.of("first cut"), Map.of("team", "growth")),
             ANN);
     Files.writeString(file, "the source file changes later; the registered copy does not");
 
     assertThat(v1.ref()).isEqualTo(ModelRef.parse("churn/1"));
     Path stored = reg.open(ModelRef.parse("churn/1"));
-    assertThat(stored).startsWith(dir.resolve("models/churn/1")).hasContent("pretend onnx bytes");
+    assertThat(stored).startsWith(dir.resolve("models/churn/1")).hasContent("pretend torchscript bytes");
     assertThat(v1.sha256()).isEqualTo(sha256(stored));
     ModelVersion read = reg.resolve(ModelRef.parse("churn/1"));
     assertThat(read.signature()).contains(sig);
     assertThat(read.tags()).containsExactly(Map.entry("team", "growth"));
-    assertThat(read.sizeBytes()).isEqualTo(18);
+    assertThat(read.sizeBytes()).isEqualTo(25);
     assertThat(read.createdBy()).isEqualTo("ann");
 
     List<AuditLog.Entry> audit =
@@ -241,6 +241,58 @@ class ModelRegistryTest {
     assertThat(reg.open(ModelRef.parse("churn@champion"))).hasContent("weights");
     try (var s = Files.list(dir.resolve("models/churn"))) {
       assertThat(s.count()).isEqualTo(n);
+    }
+  }
+
+  /** A real ONNX model (all-MiniLM-L6-v2, int8) from a Maven package on the test classpath. */
+  private Path miniLm() throws Exception {
+    Path file = dir.resolve("minilm.onnx");
+    try (var in = getClass().getResourceAsStream("/all-minilm-l6-v2-q.onnx")) {
+      assertThat(in).as("the MiniLM test dependency").isNotNull();
+      Files.copy(in, file);
+    }
+    return file;
+  }
+
+  @ParameterizedTest
+  @EnumSource(CatalogBackend.class)
+  void theSignatureOfAnOnnxModelIsReadFromTheModel(CatalogBackend backend) throws Exception {
+    CatalogDatabase db = backend.open(dir);
+    ModelRegistry reg = registry(db);
+    Path onnx = miniLm();
+    ModelVersion v =
+        reg.register(
+            new ModelRegistry.Registration("minilm", onnx, ModelFlavor.ONNX, Optional.empty(), Optional.empty(),
+                Map.of()),
+            ANN);
+    ModelSignature sig = reg.resolve(v.ref()).signature().orElseThrow();
+    assertThat(sig.inputs()).extracting(ModelSignature.Tensor::name, ModelSignature.Tensor::type,
+            ModelSignature.Tensor::shape)
+        .containsExactlyInAnyOrder(
+            org.assertj.core.groups.Tuple.tuple("input_ids", "int64", List.of(-1L, -1L)),
+            org.assertj.core.groups.Tuple.tuple("attention_mask", "int64", List.of(-1L, -1L)),
+            org.assertj.core.groups.Tuple.tuple("token_type_ids", "int64", List.of(-1L, -1L)));
+    assertThat(sig.outputs()).extracting(ModelSignature.Tensor::name, ModelSignature.Tensor::type,
+            ModelSignature.Tensor::shape)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("last_hidden_state", "float32", List.of(-1L, -1L, 384L)));
+
+    ModelSignature wrong = YamlSpecReader.parse(SIGNATURE, ModelSignature.class, "sig");
+    assertThatThrownBy(
+            () -> reg.register(
+                new ModelRegistry.Registration("minilm", onnx, ModelFlavor.ONNX, Optional.of(wrong), Optional.empty(),
+                    Map.of()),
+                ANN))
+        .hasMessageContainingAll("minilm", "does not match the ONNX model", "input_ids:int64", "features:float32");
+    Path notOnnx = artifact("fake.onnx", "not a model");
+    assertThatThrownBy(
+            () -> reg.register(
+                new ModelRegistry.Registration("minilm", notOnnx, ModelFlavor.ONNX, Optional.empty(),
+                    Optional.empty(), Map.of()),
+                ANN))
+        .hasMessageContainingAll("minilm", "fake.onnx", "not an ONNX model");
+    assertThat(count(db, "select count(*) from model_versions")).isEqualTo(1);
+    try (var s = Files.list(dir.resolve("models/minilm"))) {
+      assertThat(s.map(p -> p.getFileName().toString())).containsExactly("1");
     }
   }
 }

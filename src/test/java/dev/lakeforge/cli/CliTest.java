@@ -141,8 +141,8 @@ class CliTest extends SparkTestBase {
 
   @Test
   void theCatalogIsQueryableWithSql() {
-    Path model = write(home.resolve("models-in"), "m.onnx", "weights");
-    ok("--as", "ann", "models", "register", "sqlcheck", "--file", model.toString(), "--flavor", "onnx");
+    Path model = write(home.resolve("models-in"), "m.pt", "weights");
+    ok("--as", "ann", "models", "register", "sqlcheck", "--file", model.toString(), "--flavor", "torchscript");
     assertThat(ok("sql", "--format", "csv",
             "select v.model, v.version, v.created_by from lakeforge.model_versions v where v.model = 'sqlcheck'").out())
         .isEqualTo("model,version,created_by\nsqlcheck,1,ann\n");
@@ -233,7 +233,7 @@ class CliTest extends SparkTestBase {
   @ValueSource(strings = {"tables", "tables apply", "tables ingest", "tables delete", "tables history",
       "tables describe", "tables maintain", "sql", "quickstart", "models", "models register", "models list",
       "models show", "models alias", "catalog", "catalog audit", "catalog lineage", "catalog runs", "catalog grant",
-      "catalog revoke", "catalog roles", "catalog grants"})
+      "catalog revoke", "catalog roles", "catalog grants", "catalog principals"})
   void everyCommandHasHelp(String command) {
     String[] args = (command + " --help").split(" ");
     CliRun r = cli(args);

@@ -27,15 +27,15 @@ class ModelsCliTest {
 
   @Test
   void registerAliasShowListAndAudit() throws Exception {
-    Path model = Files.writeString(home.resolve("m.onnx"), "bytes of a model");
+    Path model = Files.writeString(home.resolve("m.pt"), "bytes of a model");
     Path sig = Files.writeString(home.resolve("sig.yaml"), """
         inputs: [{name: x, type: float32, shape: [-1, 3]}]
         outputs: [{name: y, type: float32, shape: [-1]}]
         """);
-    assertThat(ok("--as", "ann", "models", "register", "churn", "--file", model.toString(), "--flavor", "onnx",
+    assertThat(ok("--as", "ann", "models", "register", "churn", "--file", model.toString(), "--flavor", "torchscript",
             "--signature", sig.toString(), "--tag", "team=growth", "--description", "first").out())
-        .startsWith("Registered churn/1 (onnx, 16 bytes, sha256 ");
-    ok("--as", "ann", "models", "register", "churn", "--file", model.toString(), "--flavor", "onnx");
+        .startsWith("Registered churn/1 (torchscript, 16 bytes, sha256 ");
+    ok("--as", "ann", "models", "register", "churn", "--file", model.toString(), "--flavor", "torchscript");
     ok("--as", "ann", "catalog", "grant", "PROMOTE", "model:churn", "bob");
     assertThat(fails("--as", "bob", "models", "alias", "churn", "champion", "5").err())
         .contains("churn has no version 5");

@@ -64,6 +64,7 @@ class TableSpecTest {
           nullable key              | bigint, nullable: false}       | bigint}                        | primary-key column `order_id` is nullable, nullable: false
           complex partition         | partition-by: [order_date]     | partition-by: [tags]           | partition-by column `tags`
           bad name                  | name: shop.orders              | name: orders                   | 'orders', namespace.table
+          reserved namespace        | name: shop.orders              | name: lakeforge.orders         | namespace 'lakeforge' is reserved
           negative retention        | {days: 3, versions: 5}         | {days: -1, versions: 5}        | retention.days is -1
           reserved property         | retention:                     | 'properties: {lakeforge.x: y}\nretention:' | reserved prefix
           """)
