@@ -3,30 +3,21 @@ package dev.lakeforge.catalog;
 import dev.lakeforge.core.SpecException;
 import dev.lakeforge.core.YamlSpecReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.UUID;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * Registered models, their immutable versions and their aliases. Registering copies the artifact into the model store
@@ -37,15 +28,22 @@ import java.util.stream.Stream;
 public final class ModelRegistry {
   private static final Pattern TAG_KEY = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
   private final CatalogDatabase db;
-  private final Path store;
+  private final ArtifactStore store;
 
   /**
    * @param db the catalog database
-   * @param store the model store folder (e.g. {@code <home>/models})
+   * @param store the model store: a local folder or {@code s3a://bucket/prefix}
+   * @param hadoop Hadoop settings for the store's file system
+   * @param cache local folder for verified copies of remote artifacts
    */
-  public ModelRegistry(CatalogDatabase db, Path store) {
+  public ModelRegistry(CatalogDatabase db, String store, org.apache.hadoop.conf.Configuration hadoop, Path cache) {
     this.db = Objects.requireNonNull(db, "db is null");
-    this.store = Objects.requireNonNull(store, "store is null").toAbsolutePath();
+    this.store = new ArtifactStore(Objects.requireNonNull(store, "store is null"), hadoop, cache);
+  }
+
+  /** A registry whose store is the local folder {@code store}. */
+  public ModelRegistry(CatalogDatabase db, Path store) {
+    this(db, store.toAbsolutePath().toString(), new org.apache.hadoop.conf.Configuration(), store.resolve(".cache"));
   }
 
   /**
@@ -92,41 +90,33 @@ public final class ModelRegistry {
   /** Registers the next version of {@code r.name()}; see the class comment for the guarantees. */
   public ModelVersion register(Registration r, Principal by) {
     new AccessControl(db).require(by, Privilege.CREATE_VERSION, AccessControl.model(r.name()));
-    Path modelDir = store.resolve(r.name());
-    Path staging = modelDir.resolve(".staging-" + UUID.randomUUID());
-    Path stagedFile = staging.resolve(r.artifact().getFileName().toString());
-    String sha256;
-    long size;
-    Optional<ModelSignature> signature;
+    if (r.artifact().toFile().length() == 0) {
+      throw new SpecException(String.format("Cannot register model %s: %s is empty.", r.name(), r.artifact()));
+    }
+    Optional<ModelSignature> signature = signature(r, r.artifact());
+    ArtifactStore.Staged staged;
     try {
-      Files.createDirectories(staging);
-      sha256 = copyWithSha256(r.artifact(), stagedFile);
-      size = Files.size(stagedFile);
-      if (size == 0) {
-        throw new SpecException(String.format("Cannot register model %s: %s is empty.", r.name(), r.artifact()));
-      }
-      signature = signature(r, stagedFile);
+      staged = store.stage(r.name(), r.artifact());
     } catch (IOException e) {
-      deleteQuietly(staging);
       throw new CatalogException(
-          String.format("Cannot copy %s into the model store %s: %s", r.artifact(), store, e.getMessage()), e);
-    } catch (RuntimeException e) {
-      deleteQuietly(staging);
-      throw e;
+          String.format("Cannot copy %s into the model store %s: %s", r.artifact(), store.root(), e.getMessage()), e);
     }
     Instant now = Instant.now();
-    Path[] moved = {null};
+    String[] moved = {null};
     try {
       return db.inTransaction(
           "register model " + r.name(),
           c -> {
             int version = nextVersion(c, r.name(), by, now);
-            Path target = modelDir.resolve(Integer.toString(version));
-            // A folder without its catalog row is what a crash between the move and the commit leaves behind.
-            deleteQuietly(target);
-            move(staging, target);
-            moved[0] = target;
-            String uri = target.resolve(stagedFile.getFileName()).toUri().toString();
+            String uri;
+            try {
+              uri = store.promote(staged, r.name(), version);
+            } catch (IOException e) {
+              throw new CatalogException(
+                  String.format("Cannot move %s into the model store %s: %s", r.artifact(), store.root(),
+                      e.getMessage()), e);
+            }
+            moved[0] = uri;
             try (PreparedStatement ps =
                 c.prepareStatement(
                     "INSERT INTO model_versions (model, version, flavor, artifact_uri, sha256, size_bytes, signature,"
@@ -135,8 +125,8 @@ public final class ModelRegistry {
               ps.setInt(2, version);
               ps.setString(3, r.flavor().label());
               ps.setString(4, uri);
-              ps.setString(5, sha256);
-              ps.setLong(6, size);
+              ps.setString(5, staged.sha256());
+              ps.setLong(6, staged.size());
               ps.setString(7, signature.map(YamlSpecReader::toJson).orElse(null));
               ps.setString(8, r.description().orElse(null));
               ps.setString(9, YamlSpecReader.toJson(r.tags()));
@@ -145,17 +135,17 @@ public final class ModelRegistry {
               ps.executeUpdate();
             }
             AuditLog.append(c, by, "model.register", "model:" + r.name() + "/" + version, AuditLog.DONE,
-                "sha256=" + sha256 + " size=" + size + " flavor=" + r.flavor().label());
-            return new ModelVersion(r.name(), version, r.flavor(), uri, sha256, size, signature,
+                "sha256=" + staged.sha256() + " size=" + staged.size() + " flavor=" + r.flavor().label());
+            return new ModelVersion(r.name(), version, r.flavor(), uri, staged.sha256(), staged.size(), signature,
                 r.description(), r.tags(), by.name(), now);
           });
     } catch (RuntimeException e) {
       if (moved[0] != null) {
-        deleteQuietly(moved[0]);
+        store.deleteQuietly(ArtifactStore.folderOf(moved[0]));
       }
       throw e;
     } finally {
-      deleteQuietly(staging);
+      store.deleteQuietly(staged.dir());
     }
   }
 
@@ -302,23 +292,7 @@ public final class ModelRegistry {
    */
   Path open(ModelRef ref) {
     ModelVersion v = resolve(ref);
-    Path file = Path.of(java.net.URI.create(v.artifactUri()));
-    String actual;
-    try (InputStream in = Files.newInputStream(file)) {
-      actual = sha256(in);
-    } catch (IOException e) {
-      throw new CatalogException(
-          String.format("Cannot read the artifact of model %s at %s: %s", v.ref(), file, e.getMessage()), e);
-    }
-    if (!actual.equals(v.sha256())) {
-      throw new CatalogException(
-          String.format(
-              "The artifact of model %s at %s has sha256 %s, but the catalog recorded %s when it was registered: the"
-                  + " file was changed or corrupted. Do not use it; register the model again from a good copy.",
-              v.ref(), file, actual, v.sha256()),
-          null);
-    }
-    return file;
+    return store.fetchVerified(v.ref().toString(), v.artifactUri(), v.sha256());
   }
 
   /** Every version of {@code model}, oldest first. */
@@ -446,52 +420,4 @@ public final class ModelRegistry {
     }
   }
 
-  private static String copyWithSha256(Path from, Path to) throws IOException {
-    MessageDigest md = digest();
-    try (InputStream in = Files.newInputStream(from);
-        OutputStream out = Files.newOutputStream(to)) {
-      byte[] buf = new byte[1 << 16];
-      for (int n; (n = in.read(buf)) > 0; ) {
-        md.update(buf, 0, n);
-        out.write(buf, 0, n);
-      }
-    }
-    return HexFormat.of().formatHex(md.digest());
-  }
-
-  private static String sha256(InputStream in) throws IOException {
-    MessageDigest md = digest();
-    byte[] buf = new byte[1 << 16];
-    for (int n; (n = in.read(buf)) > 0; ) {
-      md.update(buf, 0, n);
-    }
-    return HexFormat.of().formatHex(md.digest());
-  }
-
-  private static MessageDigest digest() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
-    }
-  }
-
-  private static void move(Path from, Path to) {
-    try {
-      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  private static void deleteQuietly(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(dir)) {
-      s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException ignored) {
-      // Best effort: a leftover folder without a catalog row is replaced by the next registration.
-    }
-  }
 }

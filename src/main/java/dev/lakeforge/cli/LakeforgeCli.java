@@ -1,6 +1,7 @@
 package dev.lakeforge.cli;
 
 import dev.lakeforge.catalog.CatalogDatabase;
+import dev.lakeforge.catalog.ModelRegistry;
 import dev.lakeforge.catalog.Principal;
 import dev.lakeforge.core.Platform;
 import dev.lakeforge.core.PlatformConfig;
@@ -128,6 +129,31 @@ public final class LakeforgeCli {
   /** The platform: the config resolved for the home. */
   Platform platform() {
     return Platform.resolve(config(), home());
+  }
+
+  /**
+   * Hadoop settings for file systems used without Spark (the model store): the running session's, else the
+   * {@code spark.hadoop.*} entries of the platform config and {@code --spark-conf}.
+   */
+  org.apache.hadoop.conf.Configuration hadoopConf() {
+    if (spark != null) {
+      return spark.sparkContext().hadoopConfiguration();
+    }
+    org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
+    Map<String, String> all = new LinkedHashMap<>(config().spark().conf());
+    all.putAll(sparkConf);
+    all.forEach((k, v) -> {
+      if (k.startsWith("spark.hadoop.")) {
+        conf.set(k.substring("spark.hadoop.".length()), v);
+      }
+    });
+    return conf;
+  }
+
+  /** The model registry on the platform's model store. */
+  ModelRegistry models() {
+    Platform p = platform();
+    return new ModelRegistry(catalog(), p.modelStore(), hadoopConf(), p.home().resolve("cache").resolve("models"));
   }
 
   /** The catalog database (no Spark needed). */

@@ -40,7 +40,7 @@ final class ModelsCommand {
     }
 
     ModelRegistry registry() {
-      return new ModelRegistry(root().catalog(), root().platform().home().resolve("models"));
+      return root().models();
     }
 
     PrintWriter out() {

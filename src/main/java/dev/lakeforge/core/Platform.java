@@ -21,7 +21,8 @@ public record Platform(
     Optional<String> catalogUser,
     Optional<String> passwordEnv,
     Optional<String> passwordFile,
-    String icebergCatalog) {
+    String icebergCatalog,
+    String modelStore) {
 
   /** Prefix of the Spark conf keys that carry the platform. */
   public static final String PREFIX = "spark.lakeforge.";
@@ -33,6 +34,7 @@ public record Platform(
   static final String PASSWORD_ENV = PREFIX + "catalog.password-env";
   static final String PASSWORD_FILE = PREFIX + "catalog.password-file";
   static final String ICEBERG_CATALOG = PREFIX + "iceberg.catalog";
+  static final String MODEL_STORE = PREFIX + "model-store";
 
   /** Resolves {@code config} for {@code home}: fills in the embedded defaults. */
   public static Platform resolve(PlatformConfig config, Path home) {
@@ -46,7 +48,8 @@ public record Platform(
         config.catalog().user(),
         config.catalog().passwordEnv(),
         config.catalog().passwordFile(),
-        config.iceberg().name());
+        config.iceberg().name(),
+        stripTrailingSlash(config.modelStore().orElse(absHome.resolve("models").toString())));
   }
 
   /** Reads the platform back from a session built by {@link SessionFactory}. */
@@ -67,7 +70,8 @@ public record Platform(
         opt(spark, CATALOG_USER),
         opt(spark, PASSWORD_ENV),
         opt(spark, PASSWORD_FILE),
-        conf.get(ICEBERG_CATALOG));
+        conf.get(ICEBERG_CATALOG),
+        conf.get(MODEL_STORE, Path.of(conf.get(HOME)).resolve("models").toString()));
   }
 
   /** Whether the catalog database is an embedded SQLite file. */
@@ -115,6 +119,7 @@ public record Platform(
     passwordEnv.ifPresent(p -> conf.put(PASSWORD_ENV, p));
     passwordFile.ifPresent(p -> conf.put(PASSWORD_FILE, p));
     conf.put(ICEBERG_CATALOG, icebergCatalog);
+    conf.put(MODEL_STORE, modelStore);
     return conf;
   }
 

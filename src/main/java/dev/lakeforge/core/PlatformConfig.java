@@ -18,13 +18,16 @@ import java.util.TreeMap;
  * @param catalog the catalog database; default a SQLite file {@code <home>/catalog.db}
  * @param iceberg the Iceberg catalog's name in Spark SQL
  * @param tableSpecs folder of table specs, relative to this file; default {@code tables}
+ * @param modelStore where registered model artifacts are kept (a local path or {@code s3a://bucket/prefix});
+ *     default {@code <home>/models}
  */
 public record PlatformConfig(
     @JsonProperty("spark") SparkSection spark,
     @JsonProperty("warehouse") Optional<String> warehouse,
     @JsonProperty("catalog") CatalogSection catalog,
     @JsonProperty("iceberg") IcebergSection iceberg,
-    @JsonProperty("table-specs") Optional<String> tableSpecs) {
+    @JsonProperty("table-specs") Optional<String> tableSpecs,
+    @JsonProperty("model-store") Optional<String> modelStore) {
 
   /** Environment variable naming the home directory when {@code --home} is not given. */
   public static final String HOME_ENV = "LAKEFORGE_HOME";
@@ -43,11 +46,12 @@ public record PlatformConfig(
     catalog = catalog == null ? CatalogSection.EMBEDDED : catalog;
     iceberg = iceberg == null ? new IcebergSection(Optional.empty()) : iceberg;
     tableSpecs = tableSpecs == null ? Optional.empty() : tableSpecs;
+    modelStore = modelStore == null ? Optional.empty() : modelStore;
   }
 
   /** The config with every default: the embedded mode. */
   public static PlatformConfig defaults() {
-    return new PlatformConfig(null, null, null, null, null);
+    return new PlatformConfig(null, null, null, null, null, null);
   }
 
   /** Reads a platform config file strictly (unknown keys are errors). */

@@ -1,0 +1,61 @@
+package dev.lakeforge.catalog;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lakeforge.testing.CatalogBackend;
+import dev.lakeforge.testing.S3Server;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The model store in a bucket of a real S3-compatible server: registration, verified download, corruption. */
+class S3ModelStoreTest {
+  @TempDir Path dir;
+
+  @Test
+  void artifactsLiveInTheBucketAndAreVerifiedWhenFetched() throws Exception {
+    try (S3Server s3 = S3Server.start(dir.resolve("s3"))) {
+      s3.createBucket("models");
+      Configuration conf = new Configuration();
+      s3.configure(conf, dir);
+      ModelRegistry reg =
+          new ModelRegistry(CatalogBackend.SQLITE.open(dir), "s3a://models/store", conf, dir.resolve("cache"));
+      Principal ann = new Principal("ann");
+      Path file = Files.writeString(dir.resolve("scorer.pt"), "torchscript weights");
+      var registration =
+          new ModelRegistry.Registration("scorer", file, ModelFlavor.TORCHSCRIPT, Optional.empty(), Optional.empty(),
+              Map.of());
+
+      ModelVersion v1 = reg.register(registration, ann);
+      Files.writeString(file, "retrained weights");
+      ModelVersion v2 = reg.register(registration, ann);
+      assertThat(v1.artifactUri()).isEqualTo("s3a://models/store/scorer/1/scorer.pt");
+      FileSystem fs = new org.apache.hadoop.fs.Path("s3a://models/").getFileSystem(conf);
+      assertThat(fs.exists(new org.apache.hadoop.fs.Path(v2.artifactUri()))).isTrue();
+      assertThat(fs.listStatus(new org.apache.hadoop.fs.Path("s3a://models/store/scorer"))).hasSize(2);
+
+      Path local = reg.open(ModelRef.parse("scorer/1"));
+      assertThat(local).startsWith(dir.resolve("cache")).hasContent("torchscript weights");
+
+      try (FSDataOutputStream out = fs.create(new org.apache.hadoop.fs.Path(v2.artifactUri()), true)) {
+        out.write("tampered".getBytes(StandardCharsets.UTF_8));
+      }
+      assertThatThrownBy(() -> reg.open(ModelRef.parse("scorer/2")))
+          .isInstanceOf(CatalogException.class)
+          .hasMessageContainingAll("scorer/2", "s3a://models/store/scorer/2/scorer.pt", v2.sha256(), "corrupted");
+      try (var cached = Files.walk(dir.resolve("cache"))) {
+        assertThat(cached.filter(Files::isRegularFile).map(p -> p.getFileName().toString()))
+            .as("the cache is content-addressed and keeps verified copies only")
+            .containsExactly("scorer.pt");
+      }
+    }
+  }
+}
