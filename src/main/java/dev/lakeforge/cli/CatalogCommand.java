@@ -173,6 +173,25 @@ final class CatalogCommand {
     }
   }
 
+  /** The arguments grant and revoke share. */
+  abstract static class GrantArgs extends Subcommand {
+    @picocli.CommandLine.Parameters(index = "0", paramLabel = "PRIVILEGE")
+    String privilege;
+
+    @picocli.CommandLine.Parameters(index = "1", paramLabel = "OBJECT")
+    String object;
+
+    @picocli.CommandLine.Parameters(index = "2", paramLabel = "GRANTEE")
+    String grantee;
+
+    @Option(names = "--role", description = "The grantee is a role.")
+    boolean role;
+
+    String grantee() {
+      return (role ? "role " : "") + grantee;
+    }
+  }
+
   @Command(
       name = "grant",
       mixinStandardHelpOptions = true,
@@ -181,56 +200,22 @@ final class CatalogCommand {
         "Privileges: SELECT, MODIFY (tables), EXECUTE, CREATE_VERSION, PROMOTE (models), ADMIN (on '*').",
         "Objects: '*', namespace:<ns>, table:<ns>.<table>, model:<name>, model:*."
       })
-  static final class Grant implements Callable<Integer> {
-    @Spec CommandSpec spec;
-
-    @picocli.CommandLine.Parameters(index = "0", paramLabel = "PRIVILEGE")
-    String privilege;
-
-    @picocli.CommandLine.Parameters(index = "1", paramLabel = "OBJECT")
-    String object;
-
-    @picocli.CommandLine.Parameters(index = "2", paramLabel = "GRANTEE")
-    String grantee;
-
-    @Option(names = "--role", description = "The grantee is a role.")
-    boolean role;
-
+  static final class Grant extends GrantArgs {
     @Override
-    public Integer call() {
-      LakeforgeCli root = LakeforgeCli.root(spec);
+    void run() {
       Privilege p = Privilege.parse(privilege);
-      new AccessControl(root.catalog()).grant(root.principal(), p, object, grantee, role);
-      spec.commandLine().getOut().printf("Granted %s on %s to %s%s.%n", p, object, role ? "role " : "", grantee);
-      spec.commandLine().getOut().flush();
-      return 0;
+      new AccessControl(root().catalog()).grant(root().principal(), p, object, grantee, role);
+      out().printf("Granted %s on %s to %s.%n", p, object, grantee());
     }
   }
 
   @Command(name = "revoke", mixinStandardHelpOptions = true, description = "Revoke a grant. Needs ADMIN.")
-  static final class Revoke implements Callable<Integer> {
-    @Spec CommandSpec spec;
-
-    @picocli.CommandLine.Parameters(index = "0", paramLabel = "PRIVILEGE")
-    String privilege;
-
-    @picocli.CommandLine.Parameters(index = "1", paramLabel = "OBJECT")
-    String object;
-
-    @picocli.CommandLine.Parameters(index = "2", paramLabel = "GRANTEE")
-    String grantee;
-
-    @Option(names = "--role", description = "The grantee is a role.")
-    boolean role;
-
+  static final class Revoke extends GrantArgs {
     @Override
-    public Integer call() {
-      LakeforgeCli root = LakeforgeCli.root(spec);
+    void run() {
       Privilege p = Privilege.parse(privilege);
-      new AccessControl(root.catalog()).revoke(root.principal(), p, object, grantee, role);
-      spec.commandLine().getOut().printf("Revoked %s on %s from %s%s.%n", p, object, role ? "role " : "", grantee);
-      spec.commandLine().getOut().flush();
-      return 0;
+      new AccessControl(root().catalog()).revoke(root().principal(), p, object, grantee, role);
+      out().printf("Revoked %s on %s from %s.%n", p, object, grantee());
     }
   }
 

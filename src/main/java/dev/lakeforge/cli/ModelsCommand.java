@@ -12,12 +12,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code lakeforge models ...}: the model registry. None of these start Spark. */
 @Command(
@@ -32,29 +29,11 @@ import picocli.CommandLine.Spec;
     })
 final class ModelsCommand {
 
-  abstract static class Sub implements Callable<Integer> {
-    @Spec CommandSpec spec;
-
-    LakeforgeCli root() {
-      return LakeforgeCli.root(spec);
-    }
-
+  /** Base of the model subcommands. */
+  abstract static class Sub extends Subcommand {
     ModelRegistry registry() {
       return root().models();
     }
-
-    PrintWriter out() {
-      return spec.commandLine().getOut();
-    }
-
-    @Override
-    public Integer call() {
-      run();
-      out().flush();
-      return 0;
-    }
-
-    abstract void run();
   }
 
   @Command(

@@ -15,13 +15,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import org.apache.spark.sql.types.StructField;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code lakeforge tables ...}: lakehouse tables declared by specs. */
 @Command(
@@ -38,27 +35,8 @@ import picocli.CommandLine.Spec;
     })
 final class TablesCommand {
 
-  /** Base of the subcommands: access to the root's session and output. */
-  abstract static class Sub implements Callable<Integer> {
-    @Spec CommandSpec spec;
-
-    LakeforgeCli root() {
-      return LakeforgeCli.root(spec);
-    }
-
-    PrintWriter out() {
-      return spec.commandLine().getOut();
-    }
-
-    @Override
-    public Integer call() {
-      run();
-      out().flush();
-      return 0;
-    }
-
-    abstract void run();
-  }
+  /** Base of the table subcommands. */
+  abstract static class Sub extends Subcommand {}
 
   @Command(
       name = "apply",
