@@ -42,11 +42,15 @@ public final class RunLog {
   /** An open run: add what it reads and writes, then end it with {@link #succeeded} or {@link #failed}. */
   public final class Recording {
     private final String id;
+    private final String job;
+    private final Principal principal;
     private final List<Artifact> inputs = new ArrayList<>();
     private final List<Artifact> outputs = new ArrayList<>();
 
-    private Recording(String id) {
+    private Recording(String id, String job, Principal principal) {
       this.id = id;
+      this.job = job;
+      this.principal = principal;
     }
 
     public String id() {
@@ -68,7 +72,10 @@ public final class RunLog {
       return this;
     }
 
-    /** Ends the run as succeeded, with its inputs, outputs and metrics, in one transaction. */
+    /**
+     * Ends the run as succeeded, with its inputs, outputs and metrics, and an audit entry per output, in one
+     * transaction.
+     */
     public void succeeded(Map<String, ?> metrics) {
       db.inTransaction(
           "record the end of run " + id,
@@ -88,6 +95,11 @@ public final class RunLog {
               }
             }
             end(c, "succeeded", YamlSpecReader.toJson(new TreeMap<>(metrics)), null);
+            // every write is a mutation: audited with the run, in the same transaction
+            for (Artifact out : outputs.stream().distinct().toList()) {
+              AuditLog.append(c, principal, job, out.kind().label() + ":" + out.name(), AuditLog.DONE,
+                  "wrote version " + out.version() + " (run " + id + ")");
+            }
             return null;
           });
     }
@@ -134,7 +146,7 @@ public final class RunLog {
           }
           return null;
         });
-    return new Recording(id);
+    return new Recording(id, job, who);
   }
 
   /** The most recent runs, newest first. */

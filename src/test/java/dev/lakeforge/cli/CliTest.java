@@ -176,6 +176,10 @@ class CliTest extends SparkTestBase {
     assertThat(ok("sql", "--format", "csv",
             "select job from lakeforge.lineage where to_name = 'cli.people' and to_version = '" + afterDelete + "'").out())
         .isEqualTo("job\ntables.delete\n");
+    assertThat(ok("sql", "--format", "csv",
+            "select principal, detail from lakeforge.audit where action = 'tables.delete' and object = 'table:cli.people'"
+                + " and detail like 'wrote version " + afterDelete + " %'").out())
+        .startsWith("principal,detail\ncleaner,wrote version " + afterDelete + " (run ");
 
     fails(1, "--as", "ingester", "tables", "ingest", "cli.people", "--from", "/no/such.csv", "--format", "csv");
     assertThat(ok("catalog", "runs", "--limit", "1").out().replaceAll(" +", " ")).contains("tables.ingest | ingester", "failed", "does not exist");

@@ -24,8 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
 class PostgresPlatformTest {
   @TempDir Path home;
 
+  @org.junit.jupiter.api.BeforeEach
   @AfterEach
-  void stop() {
+  void stop() { // this test needs its own session: one left by another test would point at another catalog
     SparkSession.getActiveSession().foreach(s -> { s.stop(); return null; });
     SparkSession.getDefaultSession().foreach(s -> { s.stop(); return null; });
     SparkSession.clearActiveSession();

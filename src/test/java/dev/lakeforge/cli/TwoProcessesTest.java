@@ -36,9 +36,11 @@ class TwoProcessesTest {
 
   @TempDir Path home;
 
+  @org.junit.jupiter.api.BeforeEach
   @AfterEach
   void stop() {
     SparkSession.getActiveSession().foreach(s -> { s.stop(); return null; });
+    SparkSession.getDefaultSession().foreach(s -> { s.stop(); return null; });
     SparkSession.clearActiveSession();
     SparkSession.clearDefaultSession();
   }

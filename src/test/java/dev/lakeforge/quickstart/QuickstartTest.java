@@ -39,6 +39,7 @@ class QuickstartTest {
     SparkSession.clearDefaultSession();
   }
 
+  @org.junit.jupiter.api.BeforeEach
   @AfterEach
   void stop() {
     stopSession();

@@ -23,6 +23,7 @@ public abstract class SparkTestBase {
 
   @BeforeAll
   static void startSpark() {
+    stop(); // a session left by another test class would point at another home
     spark = newSession(home);
   }
 
@@ -50,6 +51,8 @@ public abstract class SparkTestBase {
       spark.stop();
       spark = null;
     }
+    SparkSession.getActiveSession().foreach(s -> { s.stop(); return null; });
+    SparkSession.getDefaultSession().foreach(s -> { s.stop(); return null; });
     SparkSession.clearActiveSession();
     SparkSession.clearDefaultSession();
   }
