@@ -91,6 +91,13 @@ public record SqlAccess(String sql) {
     List<String> written = writeTarget(plan);
     if (written != null) {
       String name = resolve(written, tables);
+      if (name != null && name.startsWith(dev.lakeforge.core.SessionFactory.CATALOG_TABLES + ".")) {
+        throw new SpecException(
+            String.format(
+                "%s is one of the catalog's tables, which are read-only in SQL: change the catalog with the lakeforge"
+                    + " commands (models, catalog grant, ...).",
+                name));
+      }
       needed.put(name == null ? "*" : name, name == null ? Privilege.ADMIN : Privilege.MODIFY);
     } else if (plan instanceof Command || plan.getClass().getSimpleName().endsWith("Statement")) {
       needed.put("*", Privilege.ADMIN);

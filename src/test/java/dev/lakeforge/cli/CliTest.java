@@ -213,6 +213,9 @@ class CliTest extends SparkTestBase {
             "select outcome, count(*) as n from lakeforge.audit where principal = 'reader'"
                 + " and action = 'access.modify' group by outcome").out())
         .isEqualTo("outcome,n\ndenied,3\n");
+    assertThat(fails(1, "sql", "insert into lakeforge.audit (at, principal, action, object, outcome)"
+            + " values ('2026-01-01T00:00:00Z', 'x', 'y', 'z', 'done')").err())
+        .contains("lakeforge.audit", "read-only");
     // with a CTE, reading is still SELECT on the real table only
     assertThat(ok("--as", "reader", "sql", "--format", "csv",
             "with p as (select * from cli.people) select count(*) > 0 as any from p").out())
