@@ -1,11 +1,8 @@
 package dev.lakeforge.lakehouse;
 
-import dev.lakeforge.catalog.RegisteredTable;
 import dev.lakeforge.core.SpecException;
 import java.sql.Timestamp;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 import org.apache.spark.sql.Dataset;
@@ -17,7 +14,6 @@ import org.apache.spark.sql.catalyst.expressions.Expression;
 import org.apache.spark.sql.catalyst.expressions.Literal;
 import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
 import scala.Option;
-import scala.jdk.javaapi.CollectionConverters;
 import scala.runtime.AbstractPartialFunction;
 
 /**
@@ -48,24 +44,8 @@ public record AsOfQuery(String sql, String timestamp) {
   /** Parses the query, pins every lakehouse table it reads to {@link #timestamp}, and returns the result. */
   public Dataset<Row> run(SparkSession spark) {
     Lakehouse lh = Lakehouse.open(spark);
-    Set<List<String>> names = new HashSet<>();
-    for (RegisteredTable t : lh.registry().list()) {
-      String ns = t.name().namespace();
-      String table = t.name().table();
-      if (t.format().equals(TableFormat.DELTA.label())) {
-        names.add(List.of(ns, table));
-        names.add(List.of("spark_catalog", ns, table));
-      } else {
-        names.add(List.of(lh.platform().icebergCatalog().toLowerCase(Locale.ROOT), ns, table));
-      }
-    }
-    var session = (org.apache.spark.sql.classic.SparkSession) spark;
-    LogicalPlan parsed;
-    try {
-      parsed = session.sessionState().sqlParser().parsePlan(sql);
-    } catch (Exception e) { // Spark's ParseException is checked, thrown from Scala
-      throw new SpecException("Cannot parse the query: " + e.getMessage(), e);
-    }
+    Set<List<String>> names = lh.tablesBySqlName().keySet();
+    LogicalPlan parsed = SqlPlans.parse(spark, sql);
     Expression at = Literal.create(timestamp.length() == 10 ? timestamp + " 00:00:00" : timestamp,
         org.apache.spark.sql.types.DataTypes.StringType);
     int[] pinned = {0};
@@ -74,7 +54,7 @@ public record AsOfQuery(String sql, String timestamp) {
             new AbstractPartialFunction<LogicalPlan, LogicalPlan>() {
               @Override
               public boolean isDefinedAt(LogicalPlan p) {
-                return p instanceof UnresolvedRelation r && names.contains(lower(r));
+                return p instanceof UnresolvedRelation r && names.contains(SqlPlans.parts(r));
               }
 
               @Override
@@ -91,12 +71,6 @@ public record AsOfQuery(String sql, String timestamp) {
           "--as-of applies to queries that read lakehouse tables, and this one reads none: name a table as"
               + " namespace.table (Delta) or " + lh.platform().icebergCatalog() + ".namespace.table (Iceberg).");
     }
-    return org.apache.spark.sql.classic.Dataset.ofRows(session, plan);
-  }
-
-  private static List<String> lower(UnresolvedRelation r) {
-    return CollectionConverters.asJava(r.multipartIdentifier()).stream()
-        .map(s -> s.toLowerCase(Locale.ROOT))
-        .toList();
+    return org.apache.spark.sql.classic.Dataset.ofRows((org.apache.spark.sql.classic.SparkSession) spark, plan);
   }
 }

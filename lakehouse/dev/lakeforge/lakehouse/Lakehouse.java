@@ -131,6 +131,26 @@ public final class Lakehouse {
     new AccessControl(db).require(principal(), privilege, object);
   }
 
+  /**
+   * Every registered table under each name Spark SQL knows it by (lower-case parts): {@code ns.t} and
+   * {@code spark_catalog.ns.t} for Delta, {@code <iceberg catalog>.ns.t} for Iceberg.
+   */
+  Map<List<String>, TableName> tablesBySqlName() {
+    Map<List<String>, TableName> names = new HashMap<>();
+    String iceberg = platform.icebergCatalog().toLowerCase(java.util.Locale.ROOT);
+    for (RegisteredTable t : registry.list()) {
+      String ns = t.name().namespace();
+      String table = t.name().table();
+      if (t.format().equals(TableFormat.DELTA.label())) {
+        names.put(List.of(ns, table), t.name());
+        names.put(List.of("spark_catalog", ns, table), t.name());
+      } else {
+        names.put(List.of(iceberg, ns, table), t.name());
+      }
+    }
+    return names;
+  }
+
   /** The catalog's record of runs. */
   public RunLog runs() {
     return new RunLog(db);

@@ -1,11 +1,9 @@
 package dev.lakeforge.lakehouse;
 
 import dev.lakeforge.catalog.Privilege;
-import dev.lakeforge.catalog.RegisteredTable;
 import dev.lakeforge.core.SpecException;
 import dev.lakeforge.core.TableName;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -49,23 +47,8 @@ public record SqlAccess(String sql) {
 
   /** Table name (or {@code *}) to the privilege needed on it. */
   Map<String, Privilege> needed(SparkSession spark, Lakehouse lh) {
-    LogicalPlan plan;
-    try {
-      plan = ((org.apache.spark.sql.classic.SparkSession) spark).sessionState().sqlParser().parsePlan(sql);
-    } catch (Exception e) { // ParseException is checked, thrown from Scala
-      throw new SpecException("Cannot parse the statement: " + e.getMessage(), e);
-    }
-    Map<List<String>, String> tables = new HashMap<>();
-    for (RegisteredTable t : lh.registry().list()) {
-      String ns = t.name().namespace();
-      String name = t.name().toString();
-      if (t.format().equals(TableFormat.DELTA.label())) {
-        tables.put(List.of(ns, t.name().table()), name);
-        tables.put(List.of("spark_catalog", ns, t.name().table()), name);
-      } else {
-        tables.put(List.of(lh.platform().icebergCatalog().toLowerCase(Locale.ROOT), ns, t.name().table()), name);
-      }
-    }
+    LogicalPlan plan = SqlPlans.parse(spark, sql);
+    Map<List<String>, TableName> tables = lh.tablesBySqlName();
     List<List<String>> reads = new ArrayList<>();
     Set<String> cteNames = new HashSet<>();
     plan.transformDownWithSubqueries(
@@ -78,9 +61,9 @@ public record SqlAccess(String sql) {
           @Override
           public LogicalPlan apply(LogicalPlan p) {
             if (p instanceof UnresolvedRelation r) {
-              reads.add(parts(r));
+              reads.add(SqlPlans.parts(r));
             } else if (p instanceof RelationTimeTravel t && t.relation() instanceof UnresolvedRelation r) {
-              reads.add(parts(r));
+              reads.add(SqlPlans.parts(r));
             } else if (p instanceof UnresolvedWith w) {
               CollectionConverters.asJava(w.cteRelations()).forEach(cte -> cteNames.add(cte._1().toLowerCase(Locale.ROOT)));
             }
@@ -117,11 +100,12 @@ public record SqlAccess(String sql) {
   }
 
   /** The lakehouse table (or catalog table) a name refers to, or null. */
-  private static String resolve(List<String> parts, Map<List<String>, String> tables) {
+  private static String resolve(List<String> parts, Map<List<String>, TableName> tables) {
     if (parts.size() == 2 && parts.get(0).equals(dev.lakeforge.core.SessionFactory.CATALOG_TABLES)) {
       return String.join(".", parts);
     }
-    return tables.get(parts);
+    TableName t = tables.get(parts);
+    return t == null ? null : t.toString();
   }
 
   private static List<String> writeTarget(LogicalPlan plan) {
@@ -141,12 +125,6 @@ public record SqlAccess(String sql) {
     while (target instanceof org.apache.spark.sql.catalyst.plans.logical.SubqueryAlias a) {
       target = a.child();
     }
-    return target instanceof UnresolvedRelation r ? parts(r) : List.of("?");
-  }
-
-  private static List<String> parts(UnresolvedRelation r) {
-    return CollectionConverters.asJava(r.multipartIdentifier()).stream()
-        .map(s -> s.toLowerCase(Locale.ROOT))
-        .toList();
+    return target instanceof UnresolvedRelation r ? SqlPlans.parts(r) : List.of("?");
   }
 }
