@@ -9,6 +9,7 @@ import dev.lakeforge.catalog.RunLog;
 import dev.lakeforge.core.YamlSpecReader;
 import java.util.Map;
 import dev.lakeforge.core.SpecException;
+import dev.lakeforge.core.TableName;
 import java.io.PrintWriter;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -16,11 +17,8 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code lakeforge catalog ...}: the audit log, runs and lineage. */
 @Command(
@@ -43,8 +41,7 @@ final class CatalogCommand {
       name = "audit",
       mixinStandardHelpOptions = true,
       description = "The append-only audit log: who did what to which object, when, and the outcome.")
-  static final class Audit implements Callable<Integer> {
-    @Spec CommandSpec spec;
+  static final class Audit extends Subcommand {
 
     @Option(names = "--principal", paramLabel = "P", description = "Only this principal's entries.")
     String principal;
@@ -56,19 +53,15 @@ final class CatalogCommand {
     String since;
 
     @Override
-    public Integer call() {
+    void run() {
       Optional<Instant> from = Optional.ofNullable(since).map(Audit::parseTime);
       var filter = new AuditLog.Filter(Optional.ofNullable(principal), Optional.ofNullable(object), from);
-      LakeforgeCli root = LakeforgeCli.root(spec);
-      new AccessControl(root.catalog()).require(root.principal(), Privilege.ADMIN, "*");
-      List<AuditLog.Entry> entries = new AuditLog(root.catalog()).read(filter);
+      new AccessControl(root().catalog()).require(root().principal(), Privilege.ADMIN, "*");
+      List<AuditLog.Entry> entries = new AuditLog(root().catalog()).read(filter);
       TextTable t = new TextTable(List.of("id", "at", "principal", "action", "object", "outcome", "detail"));
       entries.forEach(e -> t.add(e.id(), e.at(), e.principal(), e.action(), e.object(), e.outcome(),
           e.detail() == null ? "" : e.detail()));
-      PrintWriter out = spec.commandLine().getOut();
-      out.print(t.render());
-      out.flush();
-      return 0;
+      out().print(t.render());
     }
 
     private static Instant parseTime(String text) {
@@ -88,8 +81,7 @@ final class CatalogCommand {
         "Where a table version or model version came from (--upstream, the default) or what was built from it",
         "(--downstream), from the runs that succeeded. Name shop.orders (any version), shop.orders@3 or churn/2."
       })
-  static final class LineageCommand implements Callable<Integer> {
-    @Spec CommandSpec spec;
+  static final class LineageCommand extends Subcommand {
 
     @picocli.CommandLine.Parameters(index = "0", paramLabel = "TABLE|MODEL/VERSION")
     String of;
@@ -104,7 +96,7 @@ final class CatalogCommand {
     String format = "table";
 
     @Override
-    public Integer call() {
+    void run() {
       if (upstream && downstream) {
         throw new SpecException("Give --upstream or --downstream, not both.");
       }
@@ -113,15 +105,14 @@ final class CatalogCommand {
       }
       Artifact start = Artifact.parse(of);
       Lineage.Direction d = downstream ? Lineage.Direction.DOWNSTREAM : Lineage.Direction.UPSTREAM;
-      LakeforgeCli root = LakeforgeCli.root(spec);
-      AccessControl access = new AccessControl(root.catalog());
+      AccessControl access = new AccessControl(root().catalog());
       switch (start.kind()) {
-        case TABLE -> access.require(root.principal(), Privilege.SELECT, "table:" + start.name());
-        case MODEL -> access.require(root.principal(), Privilege.EXECUTE, AccessControl.model(start.name()));
-        case PATH -> access.require(root.principal(), Privilege.ADMIN, "*");
+        case TABLE -> access.require(root().principal(), Privilege.SELECT, AccessControl.table(TableName.parse(start.name())));
+        case MODEL -> access.require(root().principal(), Privilege.EXECUTE, AccessControl.model(start.name()));
+        case PATH -> access.require(root().principal(), Privilege.ADMIN, "*");
       }
-      List<Lineage.Edge> edges = new Lineage(root.catalog()).walk(start, d);
-      PrintWriter out = spec.commandLine().getOut();
+      List<Lineage.Edge> edges = new Lineage(root().catalog()).walk(start, d);
+      PrintWriter out = out();
       switch (format) {
         case "json" -> edges.forEach(e -> out.println(YamlSpecReader.toJson(Map.of(
             "from", e.from().toString(), "job", e.job(), "run", e.runId(), "to", e.to().toString()))));
@@ -134,42 +125,34 @@ final class CatalogCommand {
         default -> {
           if (edges.isEmpty()) {
             out.printf("No recorded lineage %s of %s.%n", d.name().toLowerCase(java.util.Locale.ROOT), start);
+            return;
           }
           TextTable t = new TextTable(List.of("from", "job", "to", "run"));
           edges.forEach(e -> t.add(e.from(), e.job(), e.to(), e.runId()));
-          if (!edges.isEmpty()) {
-            out.print(t.render());
-          }
+          out.print(t.render());
         }
       }
-      out.flush();
-      return 0;
     }
   }
 
   @Command(name = "runs", mixinStandardHelpOptions = true, description = "The most recent runs of jobs, newest first.")
-  static final class Runs implements Callable<Integer> {
-    @Spec CommandSpec spec;
+  static final class Runs extends Subcommand {
 
     @Option(names = "--limit", paramLabel = "N", description = "How many (default 20).")
     int limit = 20;
 
     @Override
-    public Integer call() {
+    void run() {
       if (limit < 1) {
         throw new SpecException("--limit " + limit + " must be 1 or more.");
       }
       TextTable t = new TextTable(List.of("started", "job", "principal", "status", "parameters", "metrics", "run"));
-      LakeforgeCli root = LakeforgeCli.root(spec);
-      new AccessControl(root.catalog()).require(root.principal(), Privilege.ADMIN, "*");
-      for (RunLog.Run r : new RunLog(root.catalog()).recent(limit)) {
+      new AccessControl(root().catalog()).require(root().principal(), Privilege.ADMIN, "*");
+      for (RunLog.Run r : new RunLog(root().catalog()).recent(limit)) {
         t.add(r.startedAt(), r.job(), r.principal(), r.status(), r.parameters(),
             r.metrics() == null ? (r.error() == null ? "" : r.error()) : r.metrics(), r.id());
       }
-      PrintWriter out = spec.commandLine().getOut();
-      out.print(t.render());
-      out.flush();
-      return 0;
+      out().print(t.render());
     }
   }
 
@@ -223,46 +206,38 @@ final class CatalogCommand {
       name = "roles",
       mixinStandardHelpOptions = true,
       description = "List roles and members, or 'roles add ROLE PRINCIPAL...' to create a role / add members. Needs ADMIN.")
-  static final class Roles implements Callable<Integer> {
-    @Spec CommandSpec spec;
+  static final class Roles extends Subcommand {
 
     @picocli.CommandLine.Parameters(arity = "0..*", paramLabel = "add ROLE PRINCIPAL")
     List<String> args = new java.util.ArrayList<>();
 
     @Override
-    public Integer call() {
-      LakeforgeCli root = LakeforgeCli.root(spec);
-      AccessControl access = new AccessControl(root.catalog());
-      PrintWriter out = spec.commandLine().getOut();
+    void run() {
+      AccessControl access = new AccessControl(root().catalog());
+      PrintWriter out = out();
       if (!args.isEmpty()) {
         if (args.size() < 3 || !args.get(0).equals("add")) {
           throw new SpecException("Usage: lakeforge catalog roles add ROLE PRINCIPAL [PRINCIPAL...]");
         }
         List<dev.lakeforge.catalog.Principal> members =
             args.subList(2, args.size()).stream().map(dev.lakeforge.catalog.Principal::new).toList();
-        access.addToRole(root.principal(), args.get(1), members);
+        access.addToRole(root().principal(), args.get(1), members);
       }
       TextTable t = new TextTable(List.of("role", "members"));
-      access.roles(root.principal()).forEach((r, m) -> t.add(r, String.join(", ", m)));
+      access.roles(root().principal()).forEach((r, m) -> t.add(r, String.join(", ", m)));
       out.print(t.render());
-      out.flush();
-      return 0;
     }
   }
 
   @Command(name = "grants", mixinStandardHelpOptions = true, description = "Every grant. Needs ADMIN.")
-  static final class Grants implements Callable<Integer> {
-    @Spec CommandSpec spec;
+  static final class Grants extends Subcommand {
 
     @Override
-    public Integer call() {
-      LakeforgeCli root = LakeforgeCli.root(spec);
+    void run() {
       TextTable t = new TextTable(List.of("grantee", "privilege", "object", "granted by"));
-      new AccessControl(root.catalog()).grants(root.principal())
+      new AccessControl(root().catalog()).grants(root().principal())
           .forEach(g -> t.add(g.granteeKind() + ":" + g.grantee(), g.privilege(), g.object(), g.grantedBy()));
-      spec.commandLine().getOut().print(t.render());
-      spec.commandLine().getOut().flush();
-      return 0;
+      out().print(t.render());
     }
   }
 
@@ -270,18 +245,14 @@ final class CatalogCommand {
       name = "principals",
       mixinStandardHelpOptions = true,
       description = "The principals the catalog knows (granted something or in a role), with their roles. Needs ADMIN.")
-  static final class Principals implements Callable<Integer> {
-    @Spec CommandSpec spec;
+  static final class Principals extends Subcommand {
 
     @Override
-    public Integer call() {
-      LakeforgeCli root = LakeforgeCli.root(spec);
+    void run() {
       TextTable t = new TextTable(List.of("principal", "roles", "added by", "added at"));
-      new AccessControl(root.catalog()).principals(root.principal())
+      new AccessControl(root().catalog()).principals(root().principal())
           .forEach(p -> t.add(p.name(), String.join(", ", p.roles()), p.createdBy(), p.createdAt()));
-      spec.commandLine().getOut().print(t.render());
-      spec.commandLine().getOut().flush();
-      return 0;
+      out().print(t.render());
     }
   }
 }

@@ -4,11 +4,8 @@ import dev.lakeforge.quickstart.QuickstartJob;
 import dev.lakeforge.quickstart.ShopData;
 import java.io.PrintWriter;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code lakeforge quickstart}: builds the synthetic shop on the embedded default. */
 @Command(
@@ -18,19 +15,18 @@ import picocli.CommandLine.Spec;
       "Generate a synthetic shop (customers, products, orders) as raw CSV/JSON under <home>/raw,",
       "apply the table specs (conf/tables) and ingest it into Delta and Iceberg tables. Re-running is idempotent."
     })
-final class QuickstartCommand implements Callable<Integer> {
-  @Spec CommandSpec spec;
+final class QuickstartCommand extends Subcommand {
 
   @Option(names = "--rows", paramLabel = "N", description = "Number of orders (default 100000).")
   long rows = ShopData.ORDERS_DEFAULT;
 
   @Override
-  public Integer call() {
+  void run() {
     ShopData data = new ShopData(rows); // validated before the session starts
-    LakeforgeCli root = LakeforgeCli.root(spec);
+    LakeforgeCli root = root();
     var job = new QuickstartJob(data, QuickstartJob.specsIfPresent(root.tableSpecs()));
     var r = job.run(root.spark());
-    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter out = out();
     out.printf("Raw files: %s%n", r.raw());
     TextTable t = new TextTable(List.of("table", "format", "query it as", "rows", "version"));
     r.tables().forEach(b -> t.add(b.table(), b.format().label(), b.sqlName(), b.rows(), b.version()));
@@ -43,7 +39,5 @@ final class QuickstartCommand implements Callable<Integer> {
     out.println("  bin/lakeforge sql \"select p.category, sum(o.amount) as revenue from shop.orders o"
         + " join iceberg.shop.products p using (product_id) group by p.category order by revenue desc\"");
     out.println("  bin/lakeforge tables history shop.orders");
-    out.flush();
-    return 0;
   }
 }

@@ -8,16 +8,13 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructField;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code lakeforge sql "QUERY"}: runs Spark SQL against the lakehouse and prints the result. */
 @Command(
@@ -29,15 +26,13 @@ import picocli.CommandLine.Spec;
       "Time travel: select ... from shop.orders VERSION AS OF 3 (or TIMESTAMP AS OF '2026-01-01 00:00:00'),",
       "or --as-of '2026-01-01 00:00:00' to read every table of the query as of one moment."
     })
-final class SqlCommand implements Callable<Integer> {
+final class SqlCommand extends Subcommand {
   /** Output formats. */
   enum Format {
     TABLE,
     CSV,
     JSON
   }
-
-  @Spec CommandSpec spec;
 
   @Parameters(index = "0", paramLabel = "QUERY", description = "One Spark SQL statement.")
   String query;
@@ -64,24 +59,22 @@ final class SqlCommand implements Callable<Integer> {
   int limit = 1000;
 
   @Override
-  public Integer call() {
+  void run() {
     Format f = parseFormat(format);
     if (limit < 0) {
       throw new SpecException("--limit " + limit + " is negative: give 0 (all rows) or a positive number.");
     }
     AsOfQuery pinned = asOf == null ? null : new AsOfQuery(query, asOf); // validated before the session starts
-    SparkSession spark = LakeforgeCli.root(spec).spark();
+    SparkSession spark = root().spark();
     new SqlAccess(query).check(spark); // before anything runs: DDL and DML execute as soon as they are planned
     Dataset<Row> df = pinned == null ? spark.sql(query) : pinned.run(spark);
-    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter out = out();
     Dataset<Row> shown = limit > 0 ? df.limit(limit + 1) : df;
     switch (f) {
       case JSON -> print(out, shown.toJSON().toLocalIterator(), limit);
       case CSV -> printCsv(out, shown);
       case TABLE -> printTable(out, shown);
     }
-    out.flush();
-    return 0;
   }
 
   private static Format parseFormat(String text) {
@@ -113,20 +106,25 @@ final class SqlCommand implements Callable<Integer> {
     }
     out.println(String.join(",", header));
     Iterator<Row> rows = df.toLocalIterator();
-    int n = 0;
-    while (rows.hasNext()) {
-      Row r = rows.next();
-      if (limit > 0 && n == limit) {
-        truncated(spec.commandLine().getErr());
-        return;
-      }
-      List<String> cells = new ArrayList<>();
-      for (int i = 0; i < r.length(); i++) {
-        cells.add(r.isNullAt(i) ? "" : csvCell(String.valueOf(r.get(i))));
-      }
-      out.println(String.join(",", cells));
-      n++;
-    }
+    print(
+        out,
+        new Iterator<>() {
+          @Override
+          public boolean hasNext() {
+            return rows.hasNext();
+          }
+
+          @Override
+          public String next() {
+            Row r = rows.next();
+            List<String> cells = new ArrayList<>();
+            for (int i = 0; i < r.length(); i++) {
+              cells.add(r.isNullAt(i) ? "" : csvCell(String.valueOf(r.get(i))));
+            }
+            return String.join(",", cells);
+          }
+        },
+        limit);
   }
 
   private void printTable(PrintWriter out, Dataset<Row> df) {
