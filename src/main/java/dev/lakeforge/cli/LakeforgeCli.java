@@ -74,6 +74,7 @@ public final class LakeforgeCli {
 
   private PlatformConfig config;
   private SparkSession spark;
+  private Optional<String> previousPrincipal = Optional.empty();
 
   /** Runs the CLI with {@code args}, printing results to {@code out} and errors to {@code err}. */
   public static int execute(String[] args, PrintStream out, PrintStream err) {
@@ -93,7 +94,22 @@ public final class LakeforgeCli {
           w.println("Run '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help' for usage.");
           return EXIT_USAGE;
         });
-    return cli.execute(args);
+    try {
+      return cli.execute(args);
+    } finally {
+      root.restoreSession();
+    }
+  }
+
+  /**
+   * Gives a session that outlives the command (a notebook's, or one reused in-process) its own principal back, so the
+   * {@code --as} of this command does not stick to later work on it.
+   */
+  private void restoreSession() {
+    if (spark != null) {
+      previousPrincipal.ifPresentOrElse(
+          p -> spark.conf().set(Principal.SPARK_CONF, p), () -> spark.conf().unset(Principal.SPARK_CONF));
+    }
   }
 
   /** The platform config: {@code --conf}, else {@code conf/lakeforge.yaml} when present, else the defaults. */
@@ -172,6 +188,7 @@ public final class LakeforgeCli {
         }
       }
       spark = SessionFactory.getOrCreate(config(), platform(), sparkConf);
+      previousPrincipal = Optional.ofNullable(spark.conf().get(Principal.SPARK_CONF, null));
       spark.conf().set(Principal.SPARK_CONF, principal().name());
       Lakehouse.open(spark); // attaches the registered Delta tables, so SQL finds them by name
     }

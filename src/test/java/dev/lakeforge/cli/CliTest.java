@@ -57,10 +57,7 @@ class CliTest extends SparkTestBase {
   }
 
   private static CliRun cli(String... args) {
-    CliRun r = CliRun.run(home, args);
-    // The CLI sets the principal on the shared session; direct API calls in the tests run as the admin again.
-    spark.conf().unset(dev.lakeforge.catalog.Principal.SPARK_CONF);
-    return r;
+    return CliRun.run(home, args);
   }
 
   private static CliRun ok(String... args) {
