@@ -12,7 +12,6 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,10 +26,7 @@ class PostgresPlatformTest {
   @org.junit.jupiter.api.BeforeEach
   @AfterEach
   void stop() { // this test needs its own session: one left by another test would point at another catalog
-    SparkSession.getActiveSession().foreach(s -> { s.stop(); return null; });
-    SparkSession.getDefaultSession().foreach(s -> { s.stop(); return null; });
-    SparkSession.clearActiveSession();
-    SparkSession.clearDefaultSession();
+    dev.lakeforge.testing.SparkTestBase.stop();
   }
 
   private CliRun ok(Path conf, String... args) {

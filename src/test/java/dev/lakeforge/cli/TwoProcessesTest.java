@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.LongStream;
-import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,10 +38,7 @@ class TwoProcessesTest {
   @org.junit.jupiter.api.BeforeEach
   @AfterEach
   void stop() {
-    SparkSession.getActiveSession().foreach(s -> { s.stop(); return null; });
-    SparkSession.getDefaultSession().foreach(s -> { s.stop(); return null; });
-    SparkSession.clearActiveSession();
-    SparkSession.clearDefaultSession();
+    dev.lakeforge.testing.SparkTestBase.stop();
   }
 
   private Path csv(String name, long from) throws IOException {

@@ -32,17 +32,10 @@ class QuickstartTest {
     return r;
   }
 
-  private static void stopSession() {
-    SparkSession.getActiveSession().foreach(s -> { s.stop(); return null; });
-    SparkSession.getDefaultSession().foreach(s -> { s.stop(); return null; });
-    SparkSession.clearActiveSession();
-    SparkSession.clearDefaultSession();
-  }
-
   @org.junit.jupiter.api.BeforeEach
   @AfterEach
   void stop() {
-    stopSession();
+    dev.lakeforge.testing.SparkTestBase.stop();
   }
 
   @Test
@@ -59,7 +52,7 @@ class QuickstartTest {
     // the expected revenue, computed from the generator, not from the tables
     BigDecimal expected =
         data.orders(SparkSession.active()).agg(org.apache.spark.sql.functions.sum("amount")).first().getDecimal(0);
-    stopSession();
+    dev.lakeforge.testing.SparkTestBase.stop();
 
     String total = cli("sql", "--format", "csv", "select sum(amount) as revenue from shop.orders").out();
     assertThat(total).isEqualTo("revenue\n" + expected.toPlainString() + "\n");
@@ -70,7 +63,7 @@ class QuickstartTest {
             .out();
     assertThat(joined).isEqualTo("n,priced,ok\n2000,2000,true\n");
     String history = cli("tables", "history", "shop.orders").out();
-    stopSession();
+    dev.lakeforge.testing.SparkTestBase.stop();
 
     CliRun again = cli("quickstart", "--rows", "2000");
     assertThat(again.out()).contains("3 of 3 ingests were already committed").contains("| 2000");
