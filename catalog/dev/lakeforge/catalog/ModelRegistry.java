@@ -301,11 +301,7 @@ public final class ModelRegistry {
         "list versions of " + model,
         c -> {
           requireModel(c, model);
-          List<ModelVersion> out = new ArrayList<>();
-          for (int v : versionNumbers(c, model)) {
-            out.add(find(c, ModelRef.of(model, v)).orElseThrow());
-          }
-          return out;
+          return select(c, model, null);
         });
   }
 
@@ -356,28 +352,38 @@ public final class ModelRegistry {
   }
 
   private Optional<ModelVersion> find(Connection c, ModelRef ref) throws SQLException {
+    return select(c, ref.name(), ref.version().orElseThrow()).stream().findFirst();
+  }
+
+  /** The versions of {@code model} (only {@code version} when given), oldest first, in one query. */
+  private static List<ModelVersion> select(Connection c, String model, Integer version) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
-            "SELECT flavor, artifact_uri, sha256, size_bytes, signature, description, tags, created_by, created_at"
-                + " FROM model_versions WHERE model = ? AND version = ?")) {
-      ps.setString(1, ref.name());
-      ps.setInt(2, ref.version().orElseThrow());
-      try (ResultSet rs = ps.executeQuery()) {
-        if (!rs.next()) {
-          return Optional.empty();
-        }
-        String signature = rs.getString(5);
-        @SuppressWarnings("unchecked")
-        Map<String, String> tags = YamlSpecReader.parse(rs.getString(7), LinkedHashMap.class, "tags");
-        return Optional.of(
-            new ModelVersion(
-                ref.name(), ref.version().orElseThrow(), ModelFlavor.parse(rs.getString(1)), rs.getString(2),
-                rs.getString(3), rs.getLong(4),
-                Optional.ofNullable(signature)
-                    .map(s -> YamlSpecReader.parse(s, ModelSignature.class, "signature of " + ref)),
-                Optional.ofNullable(rs.getString(6)), Map.copyOf(tags), rs.getString(8),
-                Instant.parse(rs.getString(9))));
+            "SELECT version, flavor, artifact_uri, sha256, size_bytes, signature, description, tags, created_by,"
+                + " created_at FROM model_versions WHERE model = ?"
+                + (version == null ? "" : " AND version = ?") + " ORDER BY version")) {
+      ps.setString(1, model);
+      if (version != null) {
+        ps.setInt(2, version);
       }
+      List<ModelVersion> out = new ArrayList<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          ModelRef ref = ModelRef.of(model, rs.getInt(1));
+          String signature = rs.getString(6);
+          @SuppressWarnings("unchecked")
+          Map<String, String> tags = YamlSpecReader.parse(rs.getString(8), LinkedHashMap.class, "tags of " + ref);
+          out.add(
+              new ModelVersion(
+                  model, rs.getInt(1), ModelFlavor.parse(rs.getString(2)), rs.getString(3), rs.getString(4),
+                  rs.getLong(5),
+                  Optional.ofNullable(signature)
+                      .map(sig -> YamlSpecReader.parse(sig, ModelSignature.class, "signature of " + ref)),
+                  Optional.ofNullable(rs.getString(7)), Map.copyOf(tags), rs.getString(9),
+                  Instant.parse(rs.getString(10))));
+        }
+      }
+      return out;
     }
   }
 

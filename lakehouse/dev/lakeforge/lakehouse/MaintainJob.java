@@ -53,28 +53,23 @@ public record MaintainJob(List<TableName> tables, boolean dryRun) {
 
   public List<Report> run(SparkSession spark) {
     Lakehouse lh = Lakehouse.open(spark);
-    for (TableSpec spec : tables.isEmpty() ? lh.specs() : tables.stream().map(lh::spec).toList()) {
-      lh.require(dev.lakeforge.catalog.Privilege.MODIFY, spec.name());
-    }
+    // every name is checked, and every grant, before any table is touched
+    List<TableSpec> specs = tables.isEmpty() ? lh.specs() : tables.stream().map(lh::spec).toList();
+    specs.forEach(spec -> lh.require(dev.lakeforge.catalog.Privilege.MODIFY, spec.name()));
     java.util.Map<String, String> params = new java.util.LinkedHashMap<>();
     params.put("tables", tables.isEmpty() ? "(all)" : tables.toString());
     params.put("dry-run", Boolean.toString(dryRun));
     return lh.recorded(
         "tables.maintain",
         params,
-        run -> maintain(spark, lh, run),
+        run -> maintain(spark, lh, specs, run),
         reports -> java.util.Map.of(
             "tables", reports.size(),
             "bytes_freed", reports.stream().mapToLong(Report::bytesFreed).sum()));
   }
 
-  private List<Report> maintain(SparkSession spark, Lakehouse lh, dev.lakeforge.catalog.RunLog.Recording run) {
-    List<TableSpec> specs = new ArrayList<>();
-    if (tables.isEmpty()) {
-      specs.addAll(lh.specs());
-    } else {
-      tables.forEach(t -> specs.add(lh.spec(t))); // every name is checked before any table is touched
-    }
+  private List<Report> maintain(
+      SparkSession spark, Lakehouse lh, List<TableSpec> specs, dev.lakeforge.catalog.RunLog.Recording run) {
     List<Report> reports = new ArrayList<>();
     int i = 0;
     for (TableSpec spec : specs) {
