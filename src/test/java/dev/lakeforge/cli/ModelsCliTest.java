@@ -69,7 +69,7 @@ class ModelsCliTest {
         .contains("pickle", "onnx or torchscript");
     Path badSig = Files.writeString(home.resolve("bad.yaml"), "inputs: [{name: x, type: float32, shape: [0]}]\n");
     assertThat(fails("models", "register", "churn", "--file", model.toString(), "--flavor", "onnx",
-            "--signature", badSig.toString()).err()).contains("bad.yaml");
+            "--signature", badSig.toString()).err()).contains("bad.yaml", "`x` has dimension 0", "-1 (dynamic)");
     assertThat(fails("models", "show", "churn/1").err()).contains("No model named 'churn'");
     assertThat(fails("--as", "bad name!", "models", "alias", "churn", "champion", "1").err())
         .contains("'bad name!'");

@@ -85,6 +85,9 @@ class SessionFactoryTest {
   @Test
   void badPlatformConfigIsNamed() throws Exception {
     Path conf = Files.writeString(home.resolve("bad.yaml"), "spark: {conf: {shuffle: 3}}\n");
-    assertThatThrownBy(() -> PlatformConfig.load(conf)).hasMessageContainingAll("bad.yaml");
+    assertThatThrownBy(() -> PlatformConfig.load(conf)).hasMessageContainingAll("bad.yaml", "shuffle");
+    Path notSpark = Files.writeString(home.resolve("bad2.yaml"), "spark: {conf: {shuffle: '3'}}\n");
+    assertThatThrownBy(() -> PlatformConfig.load(notSpark))
+        .hasMessageContainingAll("bad2.yaml", "'shuffle' is not a Spark setting", "start with 'spark.'");
   }
 }
