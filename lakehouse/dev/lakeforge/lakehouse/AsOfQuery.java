@@ -71,6 +71,6 @@ public record AsOfQuery(String sql, String timestamp) {
           "--as-of applies to queries that read lakehouse tables, and this one reads none: name a table as"
               + " namespace.table (Delta) or " + lh.platform().icebergCatalog() + ".namespace.table (Iceberg).");
     }
-    return org.apache.spark.sql.classic.Dataset.ofRows((org.apache.spark.sql.classic.SparkSession) spark, plan);
+    return dev.lakeforge.core.SparkInternals.run(spark, plan);
   }
 }

@@ -190,8 +190,7 @@ public final class Lakehouse {
 
   private TableCatalog catalog(TableFormat format) {
     String name = format == TableFormat.DELTA ? "spark_catalog" : platform.icebergCatalog();
-    return (TableCatalog)
-        ((org.apache.spark.sql.classic.SparkSession) spark).sessionState().catalogManager().catalog(name);
+    return (TableCatalog) dev.lakeforge.core.SparkInternals.catalog(spark, name);
   }
 
   private static Identifier ident(TableName t) {

@@ -1,6 +1,5 @@
 package dev.lakeforge.lakehouse;
 
-import dev.lakeforge.core.SpecException;
 import java.util.List;
 import java.util.Locale;
 import org.apache.spark.sql.SparkSession;
@@ -14,11 +13,7 @@ final class SqlPlans {
 
   /** The parsed (unresolved, unexecuted) plan of {@code sql}. */
   static LogicalPlan parse(SparkSession spark, String sql) {
-    try {
-      return ((org.apache.spark.sql.classic.SparkSession) spark).sessionState().sqlParser().parsePlan(sql);
-    } catch (Exception e) { // Spark's ParseException is a checked exception, thrown from Scala
-      throw new SpecException("Cannot parse the statement: " + e.getMessage(), e);
-    }
+    return dev.lakeforge.core.SparkInternals.parse(spark, sql);
   }
 
   /** The relation's name parts, lower-cased, as keys of {@link Lakehouse#tablesBySqlName()}. */

@@ -16,7 +16,7 @@ interface TableOperations {
    * setting the caller made (a notebook's {@code spark.conf.set}), while the job's own settings stay private to it.
    */
   static org.apache.spark.sql.SparkSession isolated(org.apache.spark.sql.SparkSession spark) {
-    return ((org.apache.spark.sql.classic.SparkSession) spark).cloneSession();
+    return dev.lakeforge.core.SparkInternals.cloneSession(spark);
   }
 
   /** The table's current version: the Delta version, or the Iceberg snapshot id ({@code -1} before any write). */

@@ -47,6 +47,13 @@ class ArchitectureTest {
           .should().dependOnClassesThat().resideInAPackage("picocli..");
 
   @ArchTest
+  static final ArchRule onlySparkInternalsUsesTheClassicSession =
+      noClasses()
+          .that().doNotHaveFullyQualifiedName("dev.lakeforge.core.SparkInternals")
+          .should().dependOnClassesThat().resideInAPackage("org.apache.spark.sql.classic..")
+          .because("the rest must work unchanged on a Spark Connect session (SparkInternals is the adapter)");
+
+  @ArchTest
   static final ArchRule noStaticSparkSessionAccessors =
       noClasses()
           .that().resideInAnyPackage("dev.lakeforge.lakehouse..", "dev.lakeforge.catalog..", "dev.lakeforge.features..",
