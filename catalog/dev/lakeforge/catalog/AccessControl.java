@@ -13,16 +13,18 @@ import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
- * Grants of privileges on objects to principals and roles, and the checks every command makes before it reads or
- * writes. Every decision, allowed or denied, is written to the audit log. A fresh catalog has no principals; the first
- * principal to be checked becomes its admin ({@code ADMIN} on {@code *}), which is how an embedded home bootstraps.
+ * Grants of privileges on objects to principals and roles, and the checks every command makes
+ * before it reads or writes. Every decision, allowed or denied, is written to the audit log. A
+ * fresh catalog has no principals; the first principal to be checked becomes its admin ({@code
+ * ADMIN} on {@code *}), which is how an embedded home bootstraps.
  *
  * <p>Objects: {@code *}, {@code namespace:<ns>} (every table in it), {@code table:<ns>.<table>},
  * {@code model:<name>}, {@code model:*}.
  */
 public final class AccessControl {
   private static final Pattern OBJECT =
-      Pattern.compile("\\*|namespace:[a-z_][a-z0-9_]*|table:[a-z_][a-z0-9_]*\\.[a-z_][a-z0-9_]*|model:(\\*|[a-z][a-z0-9_-]*)");
+      Pattern.compile(
+          "\\*|namespace:[a-z_][a-z0-9_]*|table:[a-z_][a-z0-9_]*\\.[a-z_][a-z0-9_]*|model:(\\*|[a-z][a-z0-9_-]*)");
   private final CatalogDatabase db;
 
   public AccessControl(CatalogDatabase db) {
@@ -45,13 +47,15 @@ public final class AccessControl {
     if (!OBJECT.matcher(t).matches()) {
       throw new SpecException(
           String.format(
-              "Object '%s' is not valid: use *, namespace:<ns>, table:<ns>.<table>, model:<name> or model:*.", text));
+              "Object '%s' is not valid: use *, namespace:<ns>, table:<ns>.<table>, model:<name> or model:*.",
+              text));
     }
     return t;
   }
 
   /**
-   * Allows the action or throws {@link AccessDeniedException} naming principal, privilege and object; audits both.
+   * Allows the action or throws {@link AccessDeniedException} naming principal, privilege and
+   * object; audits both.
    */
   public void require(Principal who, Privilege privilege, String object) {
     boolean allowed =
@@ -60,8 +64,13 @@ public final class AccessControl {
             c -> {
               bootstrap(c, who);
               boolean ok = holds(c, who, privilege, object);
-              AuditLog.append(c, who, "access." + privilege.name().toLowerCase(java.util.Locale.ROOT), object,
-                  ok ? AuditLog.ALLOWED : AuditLog.DENIED, null);
+              AuditLog.append(
+                  c,
+                  who,
+                  "access." + privilege.name().toLowerCase(java.util.Locale.ROOT),
+                  object,
+                  ok ? AuditLog.ALLOWED : AuditLog.DENIED,
+                  null);
               return ok;
             });
     if (!allowed) {
@@ -73,12 +82,16 @@ public final class AccessControl {
     }
   }
 
-  /** Whether {@code who} holds {@code privilege} on {@code object}, directly, through a role, or through a wider object. */
+  /**
+   * Whether {@code who} holds {@code privilege} on {@code object}, directly, through a role, or
+   * through a wider object.
+   */
   public boolean holds(Principal who, Privilege privilege, String object) {
     return db.read("read grants", c -> holds(c, who, privilege, object));
   }
 
-  private static boolean holds(Connection c, Principal who, Privilege wanted, String object) throws SQLException {
+  private static boolean holds(Connection c, Principal who, Privilege wanted, String object)
+      throws SQLException {
     List<String> objects = new ArrayList<>(List.of(object, "*"));
     if (object.startsWith("table:")) {
       objects.add("namespace:" + TableName.parse(object.substring("table:".length())).namespace());
@@ -87,7 +100,9 @@ public final class AccessControl {
     }
     String in = String.join(", ", java.util.Collections.nCopies(objects.size(), "?"));
     String sql =
-        "SELECT g.privilege FROM grants g WHERE g.object IN (" + in + ") AND ("
+        "SELECT g.privilege FROM grants g WHERE g.object IN ("
+            + in
+            + ") AND ("
             + " (g.grantee_kind = 'principal' AND g.grantee = ?)"
             + " OR (g.grantee_kind = 'role' AND g.grantee IN (SELECT role FROM role_members WHERE principal = ?)))";
     try (PreparedStatement ps = c.prepareStatement(sql)) {
@@ -108,9 +123,14 @@ public final class AccessControl {
     return false;
   }
 
-  /** On a catalog without an admin, makes {@code who} its admin (the first one wins under concurrency). */
+  /**
+   * On a catalog without an admin, makes {@code who} its admin (the first one wins under
+   * concurrency).
+   */
   private static void bootstrap(Connection c, Principal who) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT value FROM catalog_settings WHERE name = 'bootstrap-admin'");
+    try (PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT value FROM catalog_settings WHERE name = 'bootstrap-admin'");
         ResultSet rs = ps.executeQuery()) {
       if (rs.next()) {
         return;
@@ -126,14 +146,22 @@ public final class AccessControl {
     }
     addPrincipal(c, who, who);
     insertGrant(c, Privilege.ADMIN, "*", "principal", who.name(), who);
-    AuditLog.append(c, who, "catalog.bootstrap", "*", AuditLog.DONE, who + " created the catalog and is its admin");
+    AuditLog.append(
+        c,
+        who,
+        "catalog.bootstrap",
+        "*",
+        AuditLog.DONE,
+        who + " created the catalog and is its admin");
   }
 
   /** Grants {@code privilege} on {@code object} to a principal or role; needs ADMIN. */
-  public void grant(Principal by, Privilege privilege, String object, String grantee, boolean role) {
+  public void grant(
+      Principal by, Privilege privilege, String object, String grantee, boolean role) {
     String obj = object(object);
     if (privilege == Privilege.ADMIN && !obj.equals("*")) {
-      throw new SpecException("ADMIN is granted on '*' only: lakeforge catalog grant ADMIN '*' <principal>.");
+      throw new SpecException(
+          "ADMIN is granted on '*' only: lakeforge catalog grant ADMIN '*' <principal>.");
     }
     require(by, Privilege.ADMIN, "*");
     db.inTransaction(
@@ -145,14 +173,20 @@ public final class AccessControl {
             addPrincipal(c, new Principal(grantee), by);
           }
           insertGrant(c, privilege, obj, role ? "role" : "principal", grantee, by);
-          AuditLog.append(c, by, "catalog.grant", obj, AuditLog.DONE,
+          AuditLog.append(
+              c,
+              by,
+              "catalog.grant",
+              obj,
+              AuditLog.DONE,
               privilege + " to " + (role ? "role " : "principal ") + grantee);
           return null;
         });
   }
 
   /** Revokes a grant; needs ADMIN. Revoking a grant that does not exist is an error naming it. */
-  public void revoke(Principal by, Privilege privilege, String object, String grantee, boolean role) {
+  public void revoke(
+      Principal by, Privilege privilege, String object, String grantee, boolean role) {
     String obj = object(object);
     require(by, Privilege.ADMIN, "*");
     db.inTransaction(
@@ -167,11 +201,17 @@ public final class AccessControl {
             ps.setString(4, grantee);
             if (ps.executeUpdate() == 0) {
               throw new SpecException(
-                  String.format("No grant of %s on %s to %s %s to revoke.", privilege, obj, role ? "role" : "principal",
-                      grantee));
+                  String.format(
+                      "No grant of %s on %s to %s %s to revoke.",
+                      privilege, obj, role ? "role" : "principal", grantee));
             }
           }
-          AuditLog.append(c, by, "catalog.revoke", obj, AuditLog.DONE,
+          AuditLog.append(
+              c,
+              by,
+              "catalog.revoke",
+              obj,
+              AuditLog.DONE,
               privilege + " from " + (role ? "role " : "principal ") + grantee);
           return null;
         });
@@ -208,7 +248,8 @@ public final class AccessControl {
   }
 
   /** One grant as stored. */
-  public record Grant(String privilege, String object, String granteeKind, String grantee, String grantedBy) {}
+  public record Grant(
+      String privilege, String object, String granteeKind, String grantee, String grantedBy) {}
 
   /** Every grant, ordered by grantee and object; needs ADMIN. */
   public List<Grant> grants(Principal by) {
@@ -223,7 +264,13 @@ public final class AccessControl {
                           + " ORDER BY grantee_kind, grantee, object, privilege");
               ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-              out.add(new Grant(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5)));
+              out.add(
+                  new Grant(
+                      rs.getString(1),
+                      rs.getString(2),
+                      rs.getString(3),
+                      rs.getString(4),
+                      rs.getString(5)));
             }
           }
           return out;
@@ -231,7 +278,8 @@ public final class AccessControl {
   }
 
   /** One principal known to the catalog. */
-  public record PrincipalEntry(String name, String createdBy, String createdAt, List<String> roles) {}
+  public record PrincipalEntry(
+      String name, String createdBy, String createdAt, List<String> roles) {}
 
   /** Every principal known to the catalog (granted something, or in a role); needs ADMIN. */
   public List<PrincipalEntry> principals(Principal by) {
@@ -240,14 +288,18 @@ public final class AccessControl {
         "list principals",
         c -> {
           List<PrincipalEntry> out = new ArrayList<>();
-          try (PreparedStatement ps = c.prepareStatement(
-                  "SELECT name, created_by, created_at FROM principals ORDER BY name");
+          try (PreparedStatement ps =
+                  c.prepareStatement(
+                      "SELECT name, created_by, created_at FROM principals ORDER BY name");
               ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-              out.add(new PrincipalEntry(rs.getString(1), rs.getString(2), rs.getString(3), new ArrayList<>()));
+              out.add(
+                  new PrincipalEntry(
+                      rs.getString(1), rs.getString(2), rs.getString(3), new ArrayList<>()));
             }
           }
-          try (PreparedStatement ps = c.prepareStatement("SELECT principal, role FROM role_members ORDER BY role");
+          try (PreparedStatement ps =
+                  c.prepareStatement("SELECT principal, role FROM role_members ORDER BY role");
               ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
               String p = rs.getString(1);
@@ -288,8 +340,9 @@ public final class AccessControl {
       try (ResultSet rs = ps.executeQuery()) {
         if (!rs.next()) {
           throw new SpecException(
-              String.format("No role named '%s': create it with lakeforge catalog roles add %s <principal>...", role,
-                  role));
+              String.format(
+                  "No role named '%s': create it with lakeforge catalog roles add %s <principal>...",
+                  role, role));
         }
       }
     }

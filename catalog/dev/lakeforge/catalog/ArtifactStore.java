@@ -15,9 +15,10 @@ import org.apache.hadoop.fs.LocalFileSystem;
 import org.apache.hadoop.fs.Path;
 
 /**
- * Where model artifacts live: {@code <root>/<model>/<version>/<file>} on any Hadoop file system (a local folder or
- * {@code s3a://bucket/prefix}). Artifacts are staged under a unique name first and moved into their version folder only
- * when the catalog assigns the version, so a failed registration leaves no version folder behind.
+ * Where model artifacts live: {@code <root>/<model>/<version>/<file>} on any Hadoop file system (a
+ * local folder or {@code s3a://bucket/prefix}). Artifacts are staged under a unique name first and
+ * moved into their version folder only when the catalog assigns the version, so a failed
+ * registration leaves no version folder behind.
  */
 final class ArtifactStore {
   private final Path root;
@@ -41,7 +42,8 @@ final class ArtifactStore {
       this.root = fs.makeQualified(p);
       this.cache = cache;
     } catch (IOException e) {
-      throw new CatalogException(String.format("Cannot open the model store %s: %s", root, e.getMessage()), e);
+      throw new CatalogException(
+          String.format("Cannot open the model store %s: %s", root, e.getMessage()), e);
     }
   }
 
@@ -67,7 +69,10 @@ final class ArtifactStore {
     return new Staged(dir, name, HexFormat.of().formatHex(md.digest()), size);
   }
 
-  /** Moves a staged artifact to its version folder (replacing a leftover of a crashed registration); returns its URI. */
+  /**
+   * Moves a staged artifact to its version folder (replacing a leftover of a crashed registration);
+   * returns its URI.
+   */
   String promote(Staged staged, String model, int version) throws IOException {
     Path target = new Path(new Path(root, model), Integer.toString(version));
     if (fs.exists(target)) {
@@ -94,8 +99,9 @@ final class ArtifactStore {
   }
 
   /**
-   * A local file holding the artifact at {@code uri}, checked against {@code sha256}: the artifact itself when the
-   * store is local, else a verified copy in the cache. A mismatch throws, naming both checksums.
+   * A local file holding the artifact at {@code uri}, checked against {@code sha256}: the artifact
+   * itself when the store is local, else a verified copy in the cache. A mismatch throws, naming
+   * both checksums.
    */
   java.nio.file.Path fetchVerified(String ref, String uri, String sha256) {
     Path p = new Path(uri);
@@ -112,7 +118,10 @@ final class ArtifactStore {
         try (InputStream in = fs.open(p)) {
           Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
           check(ref, uri, sha256, hash(Files.newInputStream(tmp)));
-          Files.move(tmp, local, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+          Files.move(
+              tmp,
+              local,
+              java.nio.file.StandardCopyOption.REPLACE_EXISTING,
               java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } finally {
           Files.deleteIfExists(tmp);
@@ -121,7 +130,8 @@ final class ArtifactStore {
       return local;
     } catch (IOException e) {
       throw new CatalogException(
-          String.format("Cannot read the artifact of model %s at %s: %s", ref, uri, e.getMessage()), e);
+          String.format("Cannot read the artifact of model %s at %s: %s", ref, uri, e.getMessage()),
+          e);
     }
   }
 

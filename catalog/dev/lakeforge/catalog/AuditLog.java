@@ -11,15 +11,18 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * The append-only audit log: who did what to which object, when, and how it ended. Entries are written in the same
- * transaction as the change they describe, so a change without its audit row (or the reverse) cannot happen. There is
- * no API to change or remove entries, and the database refuses it too (triggers on SQLite and PostgreSQL).
+ * The append-only audit log: who did what to which object, when, and how it ended. Entries are
+ * written in the same transaction as the change they describe, so a change without its audit row
+ * (or the reverse) cannot happen. There is no API to change or remove entries, and the database
+ * refuses it too (triggers on SQLite and PostgreSQL).
  */
 public final class AuditLog {
   /** A grant decision that let the action go ahead. */
   public static final String ALLOWED = "allowed";
+
   /** A grant decision that stopped the action. */
   public static final String DENIED = "denied";
+
   /** A mutation that was committed. */
   public static final String DONE = "done";
 
@@ -41,7 +44,13 @@ public final class AuditLog {
    * @param detail more, e.g. the sha256 of a registered artifact
    */
   public record Entry(
-      long id, Instant at, String principal, String action, String object, String outcome, String detail) {}
+      long id,
+      Instant at,
+      String principal,
+      String action,
+      String object,
+      String outcome,
+      String detail) {}
 
   /**
    * Which entries to read; empty fields match everything.
@@ -50,7 +59,8 @@ public final class AuditLog {
    * @param object only entries whose object starts with this (e.g. {@code model:churn})
    * @param since only entries at or after this time
    */
-  public record Filter(Optional<String> principal, Optional<String> object, Optional<Instant> since) {
+  public record Filter(
+      Optional<String> principal, Optional<String> object, Optional<Instant> since) {
     public Filter {
       Objects.requireNonNull(principal, "principal is null");
       Objects.requireNonNull(object, "object is null");
@@ -63,7 +73,8 @@ public final class AuditLog {
   }
 
   /** Appends an entry on {@code c}, inside the caller's transaction. */
-  static void append(Connection c, Principal who, String action, String object, String outcome, String detail)
+  static void append(
+      Connection c, Principal who, String action, String object, String outcome, String detail)
       throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
@@ -91,20 +102,30 @@ public final class AuditLog {
   /** The entries matching {@code filter}, oldest first. */
   public List<Entry> read(Filter filter) {
     StringBuilder sql =
-        new StringBuilder("SELECT id, at, principal, action, object, outcome, detail FROM audit_log WHERE 1 = 1");
+        new StringBuilder(
+            "SELECT id, at, principal, action, object, outcome, detail FROM audit_log WHERE 1 = 1");
     List<String> args = new ArrayList<>();
-    filter.principal().ifPresent(p -> {
-      sql.append(" AND principal = ?");
-      args.add(p);
-    });
-    filter.object().ifPresent(o -> {
-      sql.append(" AND object LIKE ? ESCAPE '!'");
-      args.add(o.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%");
-    });
-    filter.since().ifPresent(t -> {
-      sql.append(" AND at >= ?");
-      args.add(t.toString());
-    });
+    filter
+        .principal()
+        .ifPresent(
+            p -> {
+              sql.append(" AND principal = ?");
+              args.add(p);
+            });
+    filter
+        .object()
+        .ifPresent(
+            o -> {
+              sql.append(" AND object LIKE ? ESCAPE '!'");
+              args.add(o.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%");
+            });
+    filter
+        .since()
+        .ifPresent(
+            t -> {
+              sql.append(" AND at >= ?");
+              args.add(t.toString());
+            });
     sql.append(" ORDER BY id");
     return db.read(
         "read the audit log",
@@ -118,8 +139,13 @@ public final class AuditLog {
               while (rs.next()) {
                 out.add(
                     new Entry(
-                        rs.getLong(1), Instant.parse(rs.getString(2)), rs.getString(3), rs.getString(4),
-                        rs.getString(5), rs.getString(6), rs.getString(7)));
+                        rs.getLong(1),
+                        Instant.parse(rs.getString(2)),
+                        rs.getString(3),
+                        rs.getString(4),
+                        rs.getString(5),
+                        rs.getString(6),
+                        rs.getString(7)));
               }
             }
             return out;

@@ -18,14 +18,17 @@ import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteDataSource;
 
 /**
- * The catalog database: a SQLite file in the home (WAL, busy timeout and immediate transactions, so several Lakeforge
- * processes can share it) or PostgreSQL. Its schema is kept by versioned Flyway migrations
- * ({@code lakeforge/catalog/migration/<vendor>/V*.sql} for dialect-specific steps, {@code .../common/V*.sql} for
- * portable ones), applied once per JVM on first use. The password is resolved
- * at run time and never logged.
+ * The catalog database: a SQLite file in the home (WAL, busy timeout and immediate transactions, so
+ * several Lakeforge processes can share it) or PostgreSQL. Its schema is kept by versioned Flyway
+ * migrations ({@code lakeforge/catalog/migration/<vendor>/V*.sql} for dialect-specific steps,
+ * {@code .../common/V*.sql} for portable ones), applied once per JVM on first use. The password is
+ * resolved at run time and never logged.
  */
 public final class CatalogDatabase {
-  /** Flyway's history table, named so it cannot clash with the Iceberg JDBC catalog sharing the database. */
+  /**
+   * Flyway's history table, named so it cannot clash with the Iceberg JDBC catalog sharing the
+   * database.
+   */
   static final String HISTORY_TABLE = "lakeforge_schema_history";
 
   private static final Map<String, Boolean> MIGRATED = new ConcurrentHashMap<>();
@@ -46,12 +49,17 @@ public final class CatalogDatabase {
     this.dataSource = dataSource;
   }
 
-  /** The catalog database of {@code platform}; creates the home folder for an embedded SQLite catalog. */
+  /**
+   * The catalog database of {@code platform}; creates the home folder for an embedded SQLite
+   * catalog.
+   */
   public static CatalogDatabase of(Platform platform) {
     return open(platform.catalogUrl(), platform.catalogUser(), platform.catalogPassword());
   }
 
-  /** The catalog database at {@code url} ({@code jdbc:sqlite:...} or {@code jdbc:postgresql://...}). */
+  /**
+   * The catalog database at {@code url} ({@code jdbc:sqlite:...} or {@code jdbc:postgresql://...}).
+   */
   public static CatalogDatabase open(String url, Optional<String> user, Optional<String> password) {
     CatalogDatabase db;
     if (url.startsWith("jdbc:sqlite:")) {
@@ -60,12 +68,15 @@ public final class CatalogDatabase {
         Files.createDirectories(file.toAbsolutePath().getParent());
       } catch (IOException e) {
         throw new CatalogException(
-            String.format("Cannot create the folder of the catalog file %s: %s", file, e.getMessage()), e);
+            String.format(
+                "Cannot create the folder of the catalog file %s: %s", file, e.getMessage()),
+            e);
       }
       Properties props = new Properties();
       props.setProperty("journal_mode", "WAL");
       props.setProperty("busy_timeout", "30000");
-      // Writers take the lock when their transaction begins, so two read-then-write transactions never deadlock.
+      // Writers take the lock when their transaction begins, so two read-then-write transactions
+      // never deadlock.
       props.setProperty("transaction_mode", "IMMEDIATE");
       props.setProperty("foreign_keys", "true");
       SQLiteDataSource ds = new SQLiteDataSource(new SQLiteConfig(props));
@@ -100,7 +111,8 @@ public final class CatalogDatabase {
           Flyway.configure(CatalogDatabase.class.getClassLoader())
               .dataSource(dataSource)
               .locations(
-                  "classpath:lakeforge/catalog/migration/" + vendor.name().toLowerCase(java.util.Locale.ROOT),
+                  "classpath:lakeforge/catalog/migration/"
+                      + vendor.name().toLowerCase(java.util.Locale.ROOT),
                   "classpath:lakeforge/catalog/migration/common")
               .table(HISTORY_TABLE)
               // The Iceberg JDBC catalog may already have its tables in this database.
@@ -110,12 +122,16 @@ public final class CatalogDatabase {
       try {
         flyway.migrate();
       } catch (FlywayException first) {
-        // Another process may have been migrating the same fresh database at the same moment; its work is done now.
+        // Another process may have been migrating the same fresh database at the same moment; its
+        // work is done now.
         try {
           flyway.migrate();
         } catch (FlywayException e) {
           throw new CatalogException(
-              String.format("Cannot bring the catalog database %s to the current schema: %s", url, e.getMessage()), e);
+              String.format(
+                  "Cannot bring the catalog database %s to the current schema: %s",
+                  url, e.getMessage()),
+              e);
         }
       }
       MIGRATED.put(url, true);
@@ -168,7 +184,8 @@ public final class CatalogDatabase {
   }
 
   CatalogException failure(String what, SQLException e) {
-    return new CatalogException(String.format("Cannot %s in the catalog %s: %s", what, url, e.getMessage()), e);
+    return new CatalogException(
+        String.format("Cannot %s in the catalog %s: %s", what, url, e.getMessage()), e);
   }
 
   public Vendor vendor() {

@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Lineage derived from succeeded runs: an edge goes from each input of a run to each of its outputs. Walk it upstream
- * (where did this come from?) or downstream (what was built from this?).
+ * Lineage derived from succeeded runs: an edge goes from each input of a run to each of its
+ * outputs. Walk it upstream (where did this come from?) or downstream (what was built from this?).
  */
 public final class Lineage {
   private final CatalogDatabase db;
@@ -42,8 +42,8 @@ public final class Lineage {
   }
 
   /**
-   * Every edge reachable from {@code start} in {@code direction}, nearest first. A start without a version matches
-   * every version of it.
+   * Every edge reachable from {@code start} in {@code direction}, nearest first. A start without a
+   * version matches every version of it.
    */
   public List<Edge> walk(Artifact start, Direction direction) {
     return db.read(
@@ -56,8 +56,14 @@ public final class Lineage {
           String near = up ? "to" : "from";
           String sql =
               "SELECT from_kind, from_name, from_version, job, run_id, to_kind, to_name, to_version FROM lineage"
-                  + " WHERE " + near + "_kind = ? AND " + near + "_name = ?"
-                  + " AND (? = '' OR " + near + "_version = ?) ORDER BY at, run_id";
+                  + " WHERE "
+                  + near
+                  + "_kind = ? AND "
+                  + near
+                  + "_name = ?"
+                  + " AND (? = '' OR "
+                  + near
+                  + "_version = ?) ORDER BY at, run_id";
           while (!todo.isEmpty()) {
             Artifact a = todo.poll();
             if (!seen.add(a)) {
@@ -72,8 +78,10 @@ public final class Lineage {
                 while (rs.next()) {
                   Edge e =
                       new Edge(
-                          artifact(rs.getString(1), rs.getString(2), rs.getString(3)), rs.getString(4),
-                          rs.getString(5), artifact(rs.getString(6), rs.getString(7), rs.getString(8)));
+                          artifact(rs.getString(1), rs.getString(2), rs.getString(3)),
+                              rs.getString(4),
+                          rs.getString(5),
+                              artifact(rs.getString(6), rs.getString(7), rs.getString(8)));
                   if (edges.add(e)) {
                     todo.add(up ? e.from() : e.to());
                   }
@@ -86,6 +94,7 @@ public final class Lineage {
   }
 
   private static Artifact artifact(String kind, String name, String version) {
-    return new Artifact(Artifact.Kind.valueOf(kind.toUpperCase(java.util.Locale.ROOT)), name, version);
+    return new Artifact(
+        Artifact.Kind.valueOf(kind.toUpperCase(java.util.Locale.ROOT)), name, version);
   }
 }

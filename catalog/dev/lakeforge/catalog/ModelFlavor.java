@@ -3,7 +3,10 @@ package dev.lakeforge.catalog;
 import dev.lakeforge.core.SpecException;
 import java.util.Locale;
 
-/** How a model artifact is run: through ONNX Runtime, or as a TorchScript file through DJL's PyTorch engine. */
+/**
+ * How a model artifact is run: through ONNX Runtime, or as a TorchScript file through DJL's PyTorch
+ * engine.
+ */
 public enum ModelFlavor {
   ONNX,
   TORCHSCRIPT;
@@ -14,7 +17,8 @@ public enum ModelFlavor {
         return f;
       }
     }
-    throw new SpecException(String.format("Model flavor '%s' is not supported: use onnx or torchscript.", text));
+    throw new SpecException(
+        String.format("Model flavor '%s' is not supported: use onnx or torchscript.", text));
   }
 
   public String label() {

@@ -7,8 +7,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A reference to a model version: {@code name/version} (fixed) or {@code name@alias} (follows the alias).
- * {@link #toString()} parses back with {@link #parse}.
+ * A reference to a model version: {@code name/version} (fixed) or {@code name@alias} (follows the
+ * alias). {@link #toString()} parses back with {@link #parse}.
  *
  * @param name the model
  * @param version the version, or empty when {@code alias} is given
@@ -22,13 +22,16 @@ public record ModelRef(String name, Optional<Integer> version, Optional<String> 
     Objects.requireNonNull(name, "name is null");
     checkName("model name", name);
     if (version.isPresent() == alias.isPresent()) {
-      throw new SpecException("A model reference names a version or an alias: churn/3 or churn@champion.");
+      throw new SpecException(
+          "A model reference names a version or an alias: churn/3 or churn@champion.");
     }
-    version.ifPresent(v -> {
-      if (v < 1) {
-        throw new SpecException(String.format("Model %s: version %d is invalid; versions start at 1.", name, v));
-      }
-    });
+    version.ifPresent(
+        v -> {
+          if (v < 1) {
+            throw new SpecException(
+                String.format("Model %s: version %d is invalid; versions start at 1.", name, v));
+          }
+        });
     alias.ifPresent(a -> checkName("alias", a));
   }
 
@@ -46,7 +49,9 @@ public record ModelRef(String name, Optional<Integer> version, Optional<String> 
     Matcher m = REF.matcher(text == null ? "" : text.trim());
     if (!m.matches()) {
       throw new SpecException(
-          String.format("Invalid model reference '%s': write name/version (churn/3) or name@alias (churn@champion).", text));
+          String.format(
+              "Invalid model reference '%s': write name/version (churn/3) or name@alias (churn@champion).",
+              text));
     }
     return m.group(2) != null
         ? new ModelRef(m.group(1), Optional.of(Integer.parseInt(m.group(2))), Optional.empty())

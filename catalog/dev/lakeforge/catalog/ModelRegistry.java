@@ -20,10 +20,11 @@ import java.util.TreeMap;
 import java.util.regex.Pattern;
 
 /**
- * Registered models, their immutable versions and their aliases. Registering copies the artifact into the model store
- * ({@code <home>/models/<name>/<version>/<file>}), records its sha256, and takes the next version number in the same
- * transaction as the catalog rows and the audit entry, so concurrent registrations get distinct, gap-free numbers.
- * Loading a version checks the artifact against the recorded sha256.
+ * Registered models, their immutable versions and their aliases. Registering copies the artifact
+ * into the model store ({@code <home>/models/<name>/<version>/<file>}), records its sha256, and
+ * takes the next version number in the same transaction as the catalog rows and the audit entry, so
+ * concurrent registrations get distinct, gap-free numbers. Loading a version checks the artifact
+ * against the recorded sha256.
  */
 public final class ModelRegistry {
   private static final Pattern TAG_KEY = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
@@ -36,14 +37,19 @@ public final class ModelRegistry {
    * @param hadoop Hadoop settings for the store's file system
    * @param cache local folder for verified copies of remote artifacts
    */
-  public ModelRegistry(CatalogDatabase db, String store, org.apache.hadoop.conf.Configuration hadoop, Path cache) {
+  public ModelRegistry(
+      CatalogDatabase db, String store, org.apache.hadoop.conf.Configuration hadoop, Path cache) {
     this.db = Objects.requireNonNull(db, "db is null");
     this.store = new ArtifactStore(Objects.requireNonNull(store, "store is null"), hadoop, cache);
   }
 
   /** A registry whose store is the local folder {@code store}. */
   public ModelRegistry(CatalogDatabase db, Path store) {
-    this(db, store.toAbsolutePath().toString(), new org.apache.hadoop.conf.Configuration(), store.resolve(".cache"));
+    this(
+        db,
+        store.toAbsolutePath().toString(),
+        new org.apache.hadoop.conf.Configuration(),
+        store.resolve(".cache"));
   }
 
   /**
@@ -73,16 +79,20 @@ public final class ModelRegistry {
       for (String k : tags.keySet()) {
         if (!TAG_KEY.matcher(k).matches()) {
           throw new SpecException(
-              String.format("Tag key '%s' is invalid: use 1-64 of letters, digits, '_', '.', '-'.", k));
+              String.format(
+                  "Tag key '%s' is invalid: use 1-64 of letters, digits, '_', '.', '-'.", k));
         }
       }
       if (!Files.isRegularFile(artifact)) {
         throw new SpecException(
-            String.format("Cannot register model %s: %s is not a file. Check --file.", name, artifact));
+            String.format(
+                "Cannot register model %s: %s is not a file. Check --file.", name, artifact));
       }
       if (!Files.isReadable(artifact)) {
         throw new SpecException(
-            String.format("Cannot register model %s: %s is not readable. Check its permissions.", name, artifact));
+            String.format(
+                "Cannot register model %s: %s is not readable. Check its permissions.",
+                name, artifact));
       }
     }
   }
@@ -91,7 +101,8 @@ public final class ModelRegistry {
   public ModelVersion register(Registration r, Principal by) {
     new AccessControl(db).require(by, Privilege.CREATE_VERSION, AccessControl.model(r.name()));
     if (r.artifact().toFile().length() == 0) {
-      throw new SpecException(String.format("Cannot register model %s: %s is empty.", r.name(), r.artifact()));
+      throw new SpecException(
+          String.format("Cannot register model %s: %s is empty.", r.name(), r.artifact()));
     }
     Optional<ModelSignature> signature = signature(r, r.artifact());
     ArtifactStore.Staged staged;
@@ -99,7 +110,10 @@ public final class ModelRegistry {
       staged = store.stage(r.name(), r.artifact());
     } catch (IOException e) {
       throw new CatalogException(
-          String.format("Cannot copy %s into the model store %s: %s", r.artifact(), store.root(), e.getMessage()), e);
+          String.format(
+              "Cannot copy %s into the model store %s: %s",
+              r.artifact(), store.root(), e.getMessage()),
+          e);
     }
     Instant now = Instant.now();
     String[] moved = {null};
@@ -113,8 +127,10 @@ public final class ModelRegistry {
               uri = store.promote(staged, r.name(), version);
             } catch (IOException e) {
               throw new CatalogException(
-                  String.format("Cannot move %s into the model store %s: %s", r.artifact(), store.root(),
-                      e.getMessage()), e);
+                  String.format(
+                      "Cannot move %s into the model store %s: %s",
+                      r.artifact(), store.root(), e.getMessage()),
+                  e);
             }
             moved[0] = uri;
             try (PreparedStatement ps =
@@ -134,10 +150,30 @@ public final class ModelRegistry {
               ps.setString(11, now.toString());
               ps.executeUpdate();
             }
-            AuditLog.append(c, by, "model.register", "model:" + r.name() + "/" + version, AuditLog.DONE,
-                "sha256=" + staged.sha256() + " size=" + staged.size() + " flavor=" + r.flavor().label());
-            return new ModelVersion(r.name(), version, r.flavor(), uri, staged.sha256(), staged.size(), signature,
-                r.description(), r.tags(), by.name(), now);
+            AuditLog.append(
+                c,
+                by,
+                "model.register",
+                "model:" + r.name() + "/" + version,
+                AuditLog.DONE,
+                "sha256="
+                    + staged.sha256()
+                    + " size="
+                    + staged.size()
+                    + " flavor="
+                    + r.flavor().label());
+            return new ModelVersion(
+                r.name(),
+                version,
+                r.flavor(),
+                uri,
+                staged.sha256(),
+                staged.size(),
+                signature,
+                r.description(),
+                r.tags(),
+                by.name(),
+                now);
           });
     } catch (RuntimeException e) {
       if (moved[0] != null) {
@@ -150,8 +186,8 @@ public final class ModelRegistry {
   }
 
   /**
-   * The signature to record: for ONNX, read from the model (a given one must agree with it on names and types, and
-   * may pin dynamic dimensions); otherwise the given one, if any.
+   * The signature to record: for ONNX, read from the model (a given one must agree with it on names
+   * and types, and may pin dynamic dimensions); otherwise the given one, if any.
    */
   private static Optional<ModelSignature> signature(Registration r, Path artifact) {
     if (r.flavor() != ModelFlavor.ONNX) {
@@ -180,7 +216,8 @@ public final class ModelRegistry {
   }
 
   /** Creates the model row if needed, locks it, and returns its next version number. */
-  private int nextVersion(Connection c, String name, Principal by, Instant now) throws SQLException {
+  private int nextVersion(Connection c, String name, Principal by, Instant now)
+      throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
             "INSERT INTO models (name, owner, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING")) {
@@ -190,14 +227,17 @@ public final class ModelRegistry {
       ps.executeUpdate();
     }
     if (db.vendor() == CatalogDatabase.Vendor.POSTGRESQL) {
-      // SQLite's IMMEDIATE transactions already serialize writers; PostgreSQL locks the model's row.
-      try (PreparedStatement ps = c.prepareStatement("SELECT name FROM models WHERE name = ? FOR UPDATE")) {
+      // SQLite's IMMEDIATE transactions already serialize writers; PostgreSQL locks the model's
+      // row.
+      try (PreparedStatement ps =
+          c.prepareStatement("SELECT name FROM models WHERE name = ? FOR UPDATE")) {
         ps.setString(1, name);
         ps.executeQuery().close();
       }
     }
     try (PreparedStatement ps =
-        c.prepareStatement("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE model = ?")) {
+        c.prepareStatement(
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE model = ?")) {
       ps.setString(1, name);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
@@ -206,7 +246,10 @@ public final class ModelRegistry {
     }
   }
 
-  /** Points {@code alias} of {@code model} at {@code version} (creating or moving it), audited with the old target. */
+  /**
+   * Points {@code alias} of {@code model} at {@code version} (creating or moving it), audited with
+   * the old target.
+   */
   public void alias(String model, String alias, int version, Principal by) {
     ModelRef target = ModelRef.of(model, version);
     ModelRef.checkName("alias", alias);
@@ -233,8 +276,15 @@ public final class ModelRegistry {
             ps.setString(5, Instant.now().toString());
             ps.executeUpdate();
           }
-          AuditLog.append(c, by, "model.alias", "model:" + model + "@" + alias, AuditLog.DONE,
-              before.map(v -> "version " + v + " -> " + version).orElse("new -> version " + version));
+          AuditLog.append(
+              c,
+              by,
+              "model.alias",
+              "model:" + model + "@" + alias,
+              AuditLog.DONE,
+              before
+                  .map(v -> "version " + v + " -> " + version)
+                  .orElse("new -> version " + version));
           return null;
         });
   }
@@ -257,7 +307,10 @@ public final class ModelRegistry {
     return versions(model);
   }
 
-  /** The version {@code ref} names now; an unknown model, version or alias is an error listing what exists. */
+  /**
+   * The version {@code ref} names now; an unknown model, version or alias is an error listing what
+   * exists.
+   */
   ModelVersion resolve(ModelRef ref) {
     return db.read(
         "resolve model " + ref,
@@ -270,7 +323,11 @@ public final class ModelRegistry {
               throw new SpecException(
                   String.format(
                       "Model %s has no alias '%s' (aliases: %s). Set it with: lakeforge models alias %s %s <version>.",
-                      ref.name(), ref.alias().get(), aliases(c, ref.name()).keySet(), ref.name(), ref.alias().get()));
+                      ref.name(),
+                      ref.alias().get(),
+                      aliases(c, ref.name()).keySet(),
+                      ref.name(),
+                      ref.alias().get()));
             }
             fixed = ModelRef.of(ref.name(), v.get());
           }
@@ -287,8 +344,8 @@ public final class ModelRegistry {
   }
 
   /**
-   * Resolves {@code ref} and returns its artifact after checking it against the recorded sha256: a changed or
-   * corrupted file is an error, never a silent load.
+   * Resolves {@code ref} and returns its artifact after checking it against the recorded sha256: a
+   * changed or corrupted file is an error, never a silent load.
    */
   Path open(ModelRef ref) {
     ModelVersion v = resolve(ref);
@@ -307,10 +364,12 @@ public final class ModelRegistry {
 
   /** The aliases of {@code model} and the versions they point at. */
   public Map<String, Integer> aliases(String model) {
-    return db.read("list aliases of " + model, c -> {
-      requireModel(c, model);
-      return aliases(c, model);
-    });
+    return db.read(
+        "list aliases of " + model,
+        c -> {
+          requireModel(c, model);
+          return aliases(c, model);
+        });
   }
 
   /** The names of all registered models. */
@@ -355,13 +414,17 @@ public final class ModelRegistry {
     return select(c, ref.name(), ref.version().orElseThrow()).stream().findFirst();
   }
 
-  /** The versions of {@code model} (only {@code version} when given), oldest first, in one query. */
-  private static List<ModelVersion> select(Connection c, String model, Integer version) throws SQLException {
+  /**
+   * The versions of {@code model} (only {@code version} when given), oldest first, in one query.
+   */
+  private static List<ModelVersion> select(Connection c, String model, Integer version)
+      throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
             "SELECT version, flavor, artifact_uri, sha256, size_bytes, signature, description, tags, created_by,"
                 + " created_at FROM model_versions WHERE model = ?"
-                + (version == null ? "" : " AND version = ?") + " ORDER BY version")) {
+                + (version == null ? "" : " AND version = ?")
+                + " ORDER BY version")) {
       ps.setString(1, model);
       if (version != null) {
         ps.setInt(2, version);
@@ -372,14 +435,24 @@ public final class ModelRegistry {
           ModelRef ref = ModelRef.of(model, rs.getInt(1));
           String signature = rs.getString(6);
           @SuppressWarnings("unchecked")
-          Map<String, String> tags = YamlSpecReader.parse(rs.getString(8), LinkedHashMap.class, "tags of " + ref);
+          Map<String, String> tags =
+              YamlSpecReader.parse(rs.getString(8), LinkedHashMap.class, "tags of " + ref);
           out.add(
               new ModelVersion(
-                  model, rs.getInt(1), ModelFlavor.parse(rs.getString(2)), rs.getString(3), rs.getString(4),
+                  model,
+                  rs.getInt(1),
+                  ModelFlavor.parse(rs.getString(2)),
+                  rs.getString(3),
+                  rs.getString(4),
                   rs.getLong(5),
                   Optional.ofNullable(signature)
-                      .map(sig -> YamlSpecReader.parse(sig, ModelSignature.class, "signature of " + ref)),
-                  Optional.ofNullable(rs.getString(7)), Map.copyOf(tags), rs.getString(9),
+                      .map(
+                          sig ->
+                              YamlSpecReader.parse(
+                                  sig, ModelSignature.class, "signature of " + ref)),
+                  Optional.ofNullable(rs.getString(7)),
+                  Map.copyOf(tags),
+                  rs.getString(9),
                   Instant.parse(rs.getString(10))));
         }
       }
@@ -401,7 +474,8 @@ public final class ModelRegistry {
     }
   }
 
-  private static Optional<Integer> aliasTarget(Connection c, String model, String alias) throws SQLException {
+  private static Optional<Integer> aliasTarget(Connection c, String model, String alias)
+      throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement("SELECT version FROM model_aliases WHERE model = ? AND alias = ?")) {
       ps.setString(1, model);
@@ -414,7 +488,8 @@ public final class ModelRegistry {
 
   private static Map<String, Integer> aliases(Connection c, String model) throws SQLException {
     try (PreparedStatement ps =
-        c.prepareStatement("SELECT alias, version FROM model_aliases WHERE model = ? ORDER BY alias")) {
+        c.prepareStatement(
+            "SELECT alias, version FROM model_aliases WHERE model = ? ORDER BY alias")) {
       ps.setString(1, model);
       Map<String, Integer> out = new LinkedHashMap<>();
       try (ResultSet rs = ps.executeQuery()) {
@@ -425,5 +500,4 @@ public final class ModelRegistry {
       return out;
     }
   }
-
 }

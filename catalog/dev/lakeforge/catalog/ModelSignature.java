@@ -8,8 +8,9 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * What a model takes and returns: named tensors with an element type and a shape ({@code -1} for a dynamic dimension,
- * e.g. the batch). Read from a YAML/JSON file given at registration ({@code --signature}).
+ * What a model takes and returns: named tensors with an element type and a shape ({@code -1} for a
+ * dynamic dimension, e.g. the batch). Read from a YAML/JSON file given at registration ({@code
+ * --signature}).
  *
  * @param inputs the input tensors, in order
  * @param outputs the output tensors, in order
@@ -18,14 +19,18 @@ public record ModelSignature(
     @JsonProperty("inputs") List<Tensor> inputs, @JsonProperty("outputs") List<Tensor> outputs) {
   /** Element types a tensor may have. */
   public static final Set<String> TYPES =
-      Set.of("float32", "float64", "float16", "int8", "int16", "int32", "int64", "uint8", "bool", "string");
+      Set.of(
+          "float32", "float64", "float16", "int8", "int16", "int32", "int64", "uint8", "bool",
+          "string");
 
   public ModelSignature {
     if (inputs == null || inputs.isEmpty()) {
-      throw new SpecException("signature: `inputs` is missing or empty: list the model's input tensors.");
+      throw new SpecException(
+          "signature: `inputs` is missing or empty: list the model's input tensors.");
     }
     if (outputs == null || outputs.isEmpty()) {
-      throw new SpecException("signature: `outputs` is missing or empty: list the model's output tensors.");
+      throw new SpecException(
+          "signature: `outputs` is missing or empty: list the model's output tensors.");
     }
     inputs = List.copyOf(inputs);
     outputs = List.copyOf(outputs);
@@ -50,7 +55,9 @@ public record ModelSignature(
    * @param shape dimensions; {@code -1} is dynamic
    */
   public record Tensor(
-      @JsonProperty("name") String name, @JsonProperty("type") String type, @JsonProperty("shape") List<Long> shape) {
+      @JsonProperty("name") String name,
+      @JsonProperty("type") String type,
+      @JsonProperty("shape") List<Long> shape) {
     public Tensor {
       if (name == null || name.isBlank()) {
         throw new SpecException("signature: a tensor has no `name`.");
@@ -58,14 +65,17 @@ public record ModelSignature(
       if (type == null || !TYPES.contains(type)) {
         throw new SpecException(
             String.format(
-                "signature: tensor `%s` has type '%s': use one of %s.", name, type, new java.util.TreeSet<>(TYPES)));
+                "signature: tensor `%s` has type '%s': use one of %s.",
+                name, type, new java.util.TreeSet<>(TYPES)));
       }
       Objects.requireNonNull(shape, "shape");
       shape = List.copyOf(shape);
       for (long d : shape) {
         if (d < -1 || d == 0) {
           throw new SpecException(
-              String.format("signature: tensor `%s` has dimension %d: use a positive size or -1 (dynamic).", name, d));
+              String.format(
+                  "signature: tensor `%s` has dimension %d: use a positive size or -1 (dynamic).",
+                  name, d));
         }
       }
     }

@@ -14,15 +14,17 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Reads a model's signature from the ONNX file itself (input and output names, element types and shapes) by opening
- * it with ONNX Runtime on CPU, which also proves the file is a model ONNX Runtime can load.
+ * Reads a model's signature from the ONNX file itself (input and output names, element types and
+ * shapes) by opening it with ONNX Runtime on CPU, which also proves the file is a model ONNX
+ * Runtime can load.
  */
 final class OnnxSignatures {
   private OnnxSignatures() {}
 
   /**
-   * The signature of the ONNX model at {@code file}; empty when it has non-tensor inputs or outputs (sequences, maps),
-   * which a signature cannot describe. A file ONNX Runtime cannot load is an error naming it.
+   * The signature of the ONNX model at {@code file}; empty when it has non-tensor inputs or outputs
+   * (sequences, maps), which a signature cannot describe. A file ONNX Runtime cannot load is an
+   * error naming it.
    */
   static Optional<ModelSignature> read(String model, Path file) {
     OrtEnvironment env = OrtEnvironment.getEnvironment();
@@ -71,7 +73,8 @@ final class OnnxSignatures {
       case UINT8 -> "uint8";
       case BOOL -> "bool";
       case STRING -> "string";
-      default -> throw new SpecException("ONNX element type " + t + " has no Lakeforge signature type.");
+      default ->
+          throw new SpecException("ONNX element type " + t + " has no Lakeforge signature type.");
     };
   }
 }

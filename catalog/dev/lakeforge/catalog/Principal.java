@@ -11,8 +11,10 @@ import java.util.regex.Pattern;
  */
 public record Principal(String name) {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._@-]{1,255}");
+
   /** Environment variable naming the principal when {@code --as} is not given. */
   public static final String ENV = "LAKEFORGE_PRINCIPAL";
+
   /** Spark setting carrying the principal of the running command to the jobs. */
   public static final String SPARK_CONF = "spark.lakeforge.principal";
 
@@ -21,11 +23,15 @@ public record Principal(String name) {
     if (!NAME.matcher(name).matches()) {
       throw new SpecException(
           String.format(
-              "Principal name '%s' is invalid: use 1-255 letters, digits and . _ @ - (e.g. ann, svc-scoring).", name));
+              "Principal name '%s' is invalid: use 1-255 letters, digits and . _ @ - (e.g. ann, svc-scoring).",
+              name));
     }
   }
 
-  /** {@code explicit} (from {@code --as}) if given, else {@value #ENV}, else the operating-system user. */
+  /**
+   * {@code explicit} (from {@code --as}) if given, else {@value #ENV}, else the operating-system
+   * user.
+   */
   public static Principal resolve(java.util.Optional<String> explicit) {
     if (explicit.isPresent()) {
       return new Principal(explicit.get());

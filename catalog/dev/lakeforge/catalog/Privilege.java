@@ -24,7 +24,8 @@ public enum Privilege {
       return valueOf(text.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
     } catch (IllegalArgumentException | NullPointerException e) {
       throw new SpecException(
-          String.format("Privilege '%s' does not exist: use one of %s.", text, Arrays.toString(values())));
+          String.format(
+              "Privilege '%s' does not exist: use one of %s.", text, Arrays.toString(values())));
     }
   }
 

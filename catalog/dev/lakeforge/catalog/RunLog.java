@@ -12,8 +12,9 @@ import java.util.TreeMap;
 import java.util.UUID;
 
 /**
- * Runs of jobs: who ran what, when, with which parameters, how it ended, what it read (with the versions read) and
- * what it wrote (with the versions written). Lineage is derived from the runs that succeeded.
+ * Runs of jobs: who ran what, when, with which parameters, how it ended, what it read (with the
+ * versions read) and what it wrote (with the versions written). Lineage is derived from the runs
+ * that succeeded.
  */
 public final class RunLog {
   private final CatalogDatabase db;
@@ -36,10 +37,20 @@ public final class RunLog {
    * @param error why it failed
    */
   public record Run(
-      String id, String job, String principal, Instant startedAt, Instant endedAt, String status,
-      Map<String, String> parameters, String metrics, String error) {}
+      String id,
+      String job,
+      String principal,
+      Instant startedAt,
+      Instant endedAt,
+      String status,
+      Map<String, String> parameters,
+      String metrics,
+      String error) {}
 
-  /** An open run: add what it reads and writes, then end it with {@link #succeeded} or {@link #failed}. */
+  /**
+   * An open run: add what it reads and writes, then end it with {@link #succeeded} or {@link
+   * #failed}.
+   */
   public final class Recording {
     private final String id;
     private final String job;
@@ -73,8 +84,8 @@ public final class RunLog {
     }
 
     /**
-     * Ends the run as succeeded, with its inputs, outputs and metrics, and an audit entry per output, in one
-     * transaction.
+     * Ends the run as succeeded, with its inputs, outputs and metrics, and an audit entry per
+     * output, in one transaction.
      */
     public void succeeded(Map<String, ?> metrics) {
       db.inTransaction(
@@ -97,7 +108,12 @@ public final class RunLog {
             end(c, "succeeded", YamlSpecReader.toJson(new TreeMap<>(metrics)), null);
             // every write is a mutation: audited with the run, in the same transaction
             for (Artifact out : outputs.stream().distinct().toList()) {
-              AuditLog.append(c, principal, job, out.kind().label() + ":" + out.name(), AuditLog.DONE,
+              AuditLog.append(
+                  c,
+                  principal,
+                  job,
+                  out.kind().label() + ":" + out.name(),
+                  AuditLog.DONE,
                   "wrote version " + out.version() + " (run " + id + ")");
             }
             return null;
@@ -114,9 +130,11 @@ public final class RunLog {
           });
     }
 
-    private void end(java.sql.Connection c, String status, String metrics, String error) throws java.sql.SQLException {
+    private void end(java.sql.Connection c, String status, String metrics, String error)
+        throws java.sql.SQLException {
       try (PreparedStatement ps =
-          c.prepareStatement("UPDATE runs SET status = ?, ended_at = ?, metrics = ?, error = ? WHERE id = ?")) {
+          c.prepareStatement(
+              "UPDATE runs SET status = ?, ended_at = ?, metrics = ?, error = ? WHERE id = ?")) {
         ps.setString(1, status);
         ps.setString(2, Instant.now().toString());
         ps.setString(3, metrics);
@@ -164,11 +182,19 @@ public final class RunLog {
               while (rs.next()) {
                 @SuppressWarnings("unchecked")
                 Map<String, String> params =
-                    YamlSpecReader.parse(rs.getString(7), java.util.LinkedHashMap.class, "run parameters");
+                    YamlSpecReader.parse(
+                        rs.getString(7), java.util.LinkedHashMap.class, "run parameters");
                 out.add(
-                    new Run(rs.getString(1), rs.getString(2), rs.getString(3), Instant.parse(rs.getString(4)),
-                        rs.getString(5) == null ? null : Instant.parse(rs.getString(5)), rs.getString(6), params,
-                        rs.getString(8), rs.getString(9)));
+                    new Run(
+                        rs.getString(1),
+                        rs.getString(2),
+                        rs.getString(3),
+                        Instant.parse(rs.getString(4)),
+                        rs.getString(5) == null ? null : Instant.parse(rs.getString(5)),
+                        rs.getString(6),
+                        params,
+                        rs.getString(8),
+                        rs.getString(9)));
               }
             }
           }

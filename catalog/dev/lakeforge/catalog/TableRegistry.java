@@ -8,9 +8,9 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The catalog's list of Lakeforge tables: name, format, location and the applied spec. It is what makes table names
- * survive across processes on the embedded default (Delta tables are re-attached to each new session from it) and
- * what lets the CLI resolve a table's format from its name.
+ * The catalog's list of Lakeforge tables: name, format, location and the applied spec. It is what
+ * makes table names survive across processes on the embedded default (Delta tables are re-attached
+ * to each new session from it) and what lets the CLI resolve a table's format from its name.
  */
 public final class TableRegistry {
   private final CatalogDatabase db;
@@ -20,8 +20,8 @@ public final class TableRegistry {
   }
 
   /**
-   * Adds or replaces the entry for {@code table.name()}. The first principal to register a table becomes its owner;
-   * re-applying keeps the owner.
+   * Adds or replaces the entry for {@code table.name()}. The first principal to register a table
+   * becomes its owner; re-applying keeps the owner.
    */
   public void put(RegisteredTable table, Principal by) {
     String now = java.time.Instant.now().toString();
@@ -43,7 +43,8 @@ public final class TableRegistry {
             ps.setString(7, now);
             ps.executeUpdate();
           }
-          AuditLog.append(c, by, "table.apply", "table:" + table.name(), AuditLog.DONE, table.format());
+          AuditLog.append(
+              c, by, "table.apply", "table:" + table.name(), AuditLog.DONE, table.format());
           return null;
         });
   }
@@ -54,7 +55,8 @@ public final class TableRegistry {
         "record the version of " + name,
         c -> {
           try (PreparedStatement ps =
-              c.prepareStatement("UPDATE datasets SET current_version = ?, updated_at = ? WHERE name = ?")) {
+              c.prepareStatement(
+                  "UPDATE datasets SET current_version = ?, updated_at = ? WHERE name = ?")) {
             ps.setLong(1, version);
             ps.setString(2, java.time.Instant.now().toString());
             ps.setString(3, name.toString());
@@ -89,7 +91,10 @@ public final class TableRegistry {
               while (rs.next()) {
                 out.add(
                     new RegisteredTable(
-                        TableName.parse(rs.getString(1)), rs.getString(2), rs.getString(3), rs.getString(4)));
+                        TableName.parse(rs.getString(1)),
+                        rs.getString(2),
+                        rs.getString(3),
+                        rs.getString(4)));
               }
             }
             return out;

@@ -9,10 +9,10 @@ import java.util.Optional;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * The resolved platform: the {@link PlatformConfig} with every default filled in for one home directory. It travels
- * inside the SparkSession's conf (keys under {@value #PREFIX}) so any job given only a session can find the catalog
- * and warehouse again, also under {@code spark-submit}. Secrets never travel: only the name of the variable or file
- * that holds them does.
+ * The resolved platform: the {@link PlatformConfig} with every default filled in for one home
+ * directory. It travels inside the SparkSession's conf (keys under {@value #PREFIX}) so any job
+ * given only a session can find the catalog and warehouse again, also under {@code spark-submit}.
+ * Secrets never travel: only the name of the variable or file that holds them does.
  */
 public record Platform(
     Path home,
@@ -84,7 +84,10 @@ public record Platform(
     return warehouse + "/iceberg";
   }
 
-  /** Resolves the catalog password from its environment variable or file, at run time, if one is configured. */
+  /**
+   * Resolves the catalog password from its environment variable or file, at run time, if one is
+   * configured.
+   */
   public Optional<String> catalogPassword() {
     if (passwordEnv.isPresent()) {
       String value = System.getenv(passwordEnv.get());

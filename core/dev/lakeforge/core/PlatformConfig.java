@@ -8,18 +8,20 @@ import java.util.Optional;
 import java.util.TreeMap;
 
 /**
- * The platform config ({@code conf/lakeforge.yaml}): where the warehouse and catalog live and which Spark settings to
- * add. Every field is optional; the defaults make the embedded mode (local Spark, a warehouse folder and a SQLite
- * catalog inside the home directory). Secrets are never written here: the catalog password is named by an
- * environment variable or a file and resolved at run time.
+ * The platform config ({@code conf/lakeforge.yaml}): where the warehouse and catalog live and which
+ * Spark settings to add. Every field is optional; the defaults make the embedded mode (local Spark,
+ * a warehouse folder and a SQLite catalog inside the home directory). Secrets are never written
+ * here: the catalog password is named by an environment variable or a file and resolved at run
+ * time.
  *
  * @param spark Spark settings added when the platform has not set them already
- * @param warehouse warehouse root (a local path or {@code s3a://bucket/prefix}); default {@code <home>/warehouse}
+ * @param warehouse warehouse root (a local path or {@code s3a://bucket/prefix}); default {@code
+ *     <home>/warehouse}
  * @param catalog the catalog database; default a SQLite file {@code <home>/catalog.db}
  * @param iceberg the Iceberg catalog's name in Spark SQL
  * @param tableSpecs folder of table specs, relative to this file; default {@code tables}
- * @param modelStore where registered model artifacts are kept (a local path or {@code s3a://bucket/prefix});
- *     default {@code <home>/models}
+ * @param modelStore where registered model artifacts are kept (a local path or {@code
+ *     s3a://bucket/prefix}); default {@code <home>/models}
  */
 public record PlatformConfig(
     @JsonProperty("spark") SparkSection spark,
@@ -31,12 +33,16 @@ public record PlatformConfig(
 
   /** Environment variable naming the home directory when {@code --home} is not given. */
   public static final String HOME_ENV = "LAKEFORGE_HOME";
+
   /** Home directory when neither {@code --home} nor {@value #HOME_ENV} is given. */
   public static final String HOME_DEFAULT = "lakeforge-data";
+
   /** Platform config read when {@code --conf} is not given and the file exists. */
   public static final String CONF_DEFAULT = "conf/lakeforge.yaml";
+
   /** Name of the Iceberg catalog in Spark SQL by default. */
   public static final String ICEBERG_CATALOG_DEFAULT = "iceberg";
+
   /** Spark master of the embedded mode. */
   public static final String MASTER_DEFAULT = "local[*]";
 
@@ -60,8 +66,8 @@ public record PlatformConfig(
   }
 
   /**
-   * Loads {@code explicit} if given, else {@value #CONF_DEFAULT} if it exists in the working directory, else the
-   * defaults.
+   * Loads {@code explicit} if given, else {@value #CONF_DEFAULT} if it exists in the working
+   * directory, else the defaults.
    */
   public static PlatformConfig loadOrDefault(Optional<Path> explicit) {
     if (explicit.isPresent()) {
@@ -82,7 +88,8 @@ public record PlatformConfig(
         if (!key.startsWith("spark.")) {
           throw new SpecException(
               String.format(
-                  "spark.conf key '%s' is not a Spark setting: Spark settings start with 'spark.'.", key));
+                  "spark.conf key '%s' is not a Spark setting: Spark settings start with 'spark.'.",
+                  key));
         }
       }
     }
@@ -91,7 +98,8 @@ public record PlatformConfig(
   /**
    * The catalog database.
    *
-   * @param url JDBC URL ({@code jdbc:sqlite:...} or {@code jdbc:postgresql://...}); default the home's SQLite file
+   * @param url JDBC URL ({@code jdbc:sqlite:...} or {@code jdbc:postgresql://...}); default the
+   *     home's SQLite file
    * @param user database user, if the database needs one
    * @param passwordEnv name of the environment variable holding the password
    * @param passwordFile file holding the password (first line)

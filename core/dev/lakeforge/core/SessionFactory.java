@@ -8,11 +8,12 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * Builds the SparkSession for a {@link Platform}: Delta owns {@code spark_catalog}, Iceberg is a JDBC-backed
- * {@code SparkCatalog} on the catalog database, and the platform travels in the conf.
+ * Builds the SparkSession for a {@link Platform}: Delta owns {@code spark_catalog}, Iceberg is a
+ * JDBC-backed {@code SparkCatalog} on the catalog database, and the platform travels in the conf.
  *
- * <p>Under {@code spark-submit}, Databricks or EMR the platform's own settings win: this only adds what is missing
- * (extensions are appended to the platform's list), and {@code getOrCreate} returns the platform's session.
+ * <p>Under {@code spark-submit}, Databricks or EMR the platform's own settings win: this only adds
+ * what is missing (extensions are appended to the platform's list), and {@code getOrCreate} returns
+ * the platform's session.
  */
 public final class SessionFactory {
   static final String DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension";
@@ -20,8 +21,13 @@ public final class SessionFactory {
       "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions";
   static final String DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog";
   static final String ICEBERG_CATALOG = "org.apache.iceberg.spark.SparkCatalog";
-  static final String JDBC_CATALOG = "org.apache.spark.sql.execution.datasources.v2.jdbc.JDBCTableCatalog";
-  /** Name of the SQL catalog that exposes the Lakeforge catalog's tables, e.g. {@code lakeforge.models}. */
+  static final String JDBC_CATALOG =
+      "org.apache.spark.sql.execution.datasources.v2.jdbc.JDBCTableCatalog";
+
+  /**
+   * Name of the SQL catalog that exposes the Lakeforge catalog's tables, e.g. {@code
+   * lakeforge.models}.
+   */
   public static final String CATALOG_TABLES = "lakeforge";
 
   private SessionFactory() {}
@@ -35,7 +41,8 @@ public final class SessionFactory {
    */
   public static SparkSession getOrCreate(
       PlatformConfig config, Platform platform, Map<String, String> overrides) {
-    SparkConf existing = new SparkConf(true); // what spark-submit / the cluster set as system properties
+    SparkConf existing =
+        new SparkConf(true); // what spark-submit / the cluster set as system properties
     Map<String, String> settings = settings(config, platform, overrides, existing);
     SparkSession.Builder builder = SparkSession.builder().appName("lakeforge");
     settings.forEach(builder::config);
@@ -54,8 +61,10 @@ public final class SessionFactory {
       wanted.put("spark.ui.showConsoleProgress", "false");
       wanted.put("spark.sql.shuffle.partitions", "8");
       wanted.put("spark.sql.catalogImplementation", "in-memory");
-      // Measured on 2 cores (bench/RESULTS.md): Delta's defaults are sized for clusters. 50 snapshot partitions made a
-      // one-row commit 1.8x slower, and 10,000 listing tasks made VACUUM 12-17x slower (DRY RUN 40 s instead of 2.3 s).
+      // Measured on 2 cores (bench/RESULTS.md): Delta's defaults are sized for clusters. 50
+      // snapshot partitions made a
+      // one-row commit 1.8x slower, and 10,000 listing tasks made VACUUM 12-17x slower (DRY RUN 40
+      // s instead of 2.3 s).
       wanted.put("spark.databricks.delta.snapshotPartitions", "8");
       wanted.put("spark.sql.sources.parallelPartitionDiscovery.parallelism", "8");
     }
@@ -69,7 +78,8 @@ public final class SessionFactory {
     wanted.put(ice + ".warehouse", platform.icebergWarehouse());
     wanted.put(ice + ".jdbc.schema-version", "V1");
     if (platform.sqliteCatalog()) {
-      // Several Lakeforge processes may share one home: WAL lets readers run beside a writer, and writers wait for
+      // Several Lakeforge processes may share one home: WAL lets readers run beside a writer, and
+      // writers wait for
       // each other instead of failing with SQLITE_BUSY.
       wanted.put(ice + ".jdbc.journal_mode", "WAL");
       wanted.put(ice + ".jdbc.busy_timeout", "30000");
@@ -77,11 +87,13 @@ public final class SessionFactory {
     platform.catalogUser().ifPresent(u -> wanted.put(ice + ".jdbc.user", u));
     // Spark redacts conf keys matching "password" in its UI and logs.
     platform.catalogPassword().ifPresent(p -> wanted.put(ice + ".jdbc.password", p));
-    // The catalog's own tables (models, model_versions, audit, ...) as a read-only SQL catalog: lakeforge.models.
+    // The catalog's own tables (models, model_versions, audit, ...) as a read-only SQL catalog:
+    // lakeforge.models.
     String cat = "spark.sql.catalog." + CATALOG_TABLES;
     wanted.put(cat, JDBC_CATALOG);
     wanted.put(cat + ".url", platform.catalogUrl());
-    wanted.put(cat + ".driver", platform.sqliteCatalog() ? "org.sqlite.JDBC" : "org.postgresql.Driver");
+    wanted.put(
+        cat + ".driver", platform.sqliteCatalog() ? "org.sqlite.JDBC" : "org.postgresql.Driver");
     platform.catalogUser().ifPresent(u -> wanted.put(cat + ".user", u));
     platform.catalogPassword().ifPresent(p -> wanted.put(cat + ".password", p));
     wanted.putAll(platform.sparkConf());

@@ -7,9 +7,9 @@ import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
- * The name of a Lakeforge table: {@code namespace.table}, both parts lower-case identifiers. The same name is used for
- * Delta and Iceberg tables; the format decides how Spark SQL spells it (see {@code TableFormat#sqlName}).
- * {@link #toString()} parses back with {@link #parse(String)}.
+ * The name of a Lakeforge table: {@code namespace.table}, both parts lower-case identifiers. The
+ * same name is used for Delta and Iceberg tables; the format decides how Spark SQL spells it (see
+ * {@code TableFormat#sqlName}). {@link #toString()} parses back with {@link #parse(String)}.
  */
 public record TableName(String namespace, String table) {
   private static final Pattern PART = Pattern.compile("[a-z_][a-z0-9_]*");
@@ -25,7 +25,8 @@ public record TableName(String namespace, String table) {
   @JsonCreator
   public static TableName parse(String text) {
     if (text == null || text.isBlank()) {
-      throw new SpecException("Table name is empty: write it as namespace.table, e.g. shop.orders.");
+      throw new SpecException(
+          "Table name is empty: write it as namespace.table, e.g. shop.orders.");
     }
     String[] parts = text.trim().split("\\.", -1);
     if (parts.length == 3 && parts[0].equalsIgnoreCase("iceberg")) {

@@ -19,9 +19,9 @@ import java.util.Collection;
 import java.util.stream.Collectors;
 
 /**
- * Reads YAML (and JSON) spec files into immutable records, strictly: unknown fields, wrong types and values that fail a
- * record's own validation all become a {@link SpecException} naming the file, the field path (e.g.
- * {@code columns[2].type}) and the fix.
+ * Reads YAML (and JSON) spec files into immutable records, strictly: unknown fields, wrong types
+ * and values that fail a record's own validation all become a {@link SpecException} naming the
+ * file, the field path (e.g. {@code columns[2].type}) and the fix.
  */
 public final class YamlSpecReader {
   private static final ObjectMapper YAML =
@@ -35,7 +35,10 @@ public final class YamlSpecReader {
 
   private YamlSpecReader() {}
 
-  /** Reads {@code file} as a {@code type}; {@code what} names the kind of spec in messages ("table spec"). */
+  /**
+   * Reads {@code file} as a {@code type}; {@code what} names the kind of spec in messages ("table
+   * spec").
+   */
   public static <T> T read(Path file, Class<T> type, String what) {
     if (!Files.isRegularFile(file)) {
       throw new SpecException(
@@ -45,7 +48,8 @@ public final class YamlSpecReader {
     try {
       text = Files.readString(file);
     } catch (IOException e) {
-      throw new SpecException(String.format("Cannot read %s %s: %s", what, file, e.getMessage()), e);
+      throw new SpecException(
+          String.format("Cannot read %s %s: %s", what, file, e.getMessage()), e);
     }
     return parse(text, type, what + " " + file);
   }
@@ -57,7 +61,8 @@ public final class YamlSpecReader {
     }
     try {
       com.fasterxml.jackson.databind.JsonNode tree = YAML.readTree(text);
-      // Jackson reports unknown fields only after the record's constructor ran, so a typo in a required field would
+      // Jackson reports unknown fields only after the record's constructor ran, so a typo in a
+      // required field would
       // surface as "field X is missing"; check the field names first to name the typo instead.
       checkFieldNames(tree, YAML.constructType(type), "", source);
       return YAML.treeToValue(tree, type);
@@ -89,7 +94,8 @@ public final class YamlSpecReader {
     if (!node.isObject() || type.isMapLikeType() || !type.getRawClass().isRecord()) {
       return;
     }
-    java.util.Map<String, com.fasterxml.jackson.databind.JavaType> fields = new java.util.LinkedHashMap<>();
+    java.util.Map<String, com.fasterxml.jackson.databind.JavaType> fields =
+        new java.util.LinkedHashMap<>();
     for (var prop : YAML.getDeserializationConfig().introspect(type).findProperties()) {
       fields.put(prop.getName(), prop.getPrimaryType());
     }
@@ -100,7 +106,10 @@ public final class YamlSpecReader {
         throw new SpecException(
             String.format(
                 "%s: unknown field `%s`%s. Valid fields here: %s. Fix the spelling or remove it.",
-                source, name, path.isEmpty() ? "" : " in `" + path + "`", String.join(", ", fields.keySet())));
+                source,
+                name,
+                path.isEmpty() ? "" : " in `" + path + "`",
+                String.join(", ", fields.keySet())));
       }
       checkFieldNames(node.get(name), fieldType, path.isEmpty() ? name : path + "." + name, source);
     }
@@ -108,12 +117,16 @@ public final class YamlSpecReader {
 
   private static final ObjectMapper JSON = JsonMapper.builder().addModule(new Jdk8Module()).build();
 
-  /** Writes a spec record as JSON in the shape {@link #parse} reads back (e.g. to keep it in the catalog). */
+  /**
+   * Writes a spec record as JSON in the shape {@link #parse} reads back (e.g. to keep it in the
+   * catalog).
+   */
   public static String toJson(Object spec) {
     try {
       return JSON.writeValueAsString(spec);
     } catch (JsonProcessingException e) {
-      throw new SpecException("Cannot write " + spec.getClass().getSimpleName() + " as JSON: " + e.getMessage(), e);
+      throw new SpecException(
+          "Cannot write " + spec.getClass().getSimpleName() + " as JSON: " + e.getMessage(), e);
     }
   }
 
@@ -130,7 +143,8 @@ public final class YamlSpecReader {
               names(u.getKnownPropertyIds())),
           e);
     }
-    if (e instanceof ValueInstantiationException v && v.getCause() instanceof LakeforgeException le) {
+    if (e instanceof ValueInstantiationException v
+        && v.getCause() instanceof LakeforgeException le) {
       return new SpecException(String.format("%s:%s %s", source, at, le.getMessage()), le);
     }
     if (e instanceof InvalidFormatException f) {
@@ -141,7 +155,8 @@ public final class YamlSpecReader {
           e);
     }
     if (e instanceof MismatchedInputException m) {
-      String expected = m.getTargetType() == null ? "another type" : m.getTargetType().getSimpleName();
+      String expected =
+          m.getTargetType() == null ? "another type" : m.getTargetType().getSimpleName();
       return new SpecException(
           String.format(
               "%s:%s has the wrong shape or type (expected %s). %s",
@@ -149,7 +164,8 @@ public final class YamlSpecReader {
           e);
     }
     return new SpecException(
-        String.format("%s is not valid YAML%s: %s", source, at, firstLine(e.getOriginalMessage())), e);
+        String.format("%s is not valid YAML%s: %s", source, at, firstLine(e.getOriginalMessage())),
+        e);
   }
 
   private static String fieldPath(JsonMappingException e) {

@@ -10,9 +10,10 @@ import java.util.StringJoiner;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * Creates or evolves the tables declared by a set of specs, all or nothing at the planning stage: every spec is
- * compared with its table first, and if any plan has a breaking change the job fails naming each one and changes no
- * table. Re-applying an unchanged spec runs no statement, so it makes no new table version.
+ * Creates or evolves the tables declared by a set of specs, all or nothing at the planning stage:
+ * every spec is compared with its table first, and if any plan has a breaking change the job fails
+ * naming each one and changes no table. Re-applying an unchanged spec runs no statement, so it
+ * makes no new table version.
  *
  * @param specs the specs to apply
  */
@@ -49,17 +50,22 @@ public record ApplyTablesJob(List<TableSpec> specs) {
     specs.forEach(s -> lh.require(dev.lakeforge.catalog.Privilege.MODIFY, s.name()));
     return lh.recorded(
         "tables.apply",
-        java.util.Map.of("tables", specs.stream().map(s -> s.name().toString()).toList().toString()),
+        java.util.Map.of(
+            "tables", specs.stream().map(s -> s.name().toString()).toList().toString()),
         run -> {
           Result r = apply(spark, lh);
           r.tables().stream()
               .filter(o -> o.action() != Action.UNCHANGED)
-              .forEach(o -> run.output(dev.lakeforge.catalog.Artifact.table(o.table().toString(), o.version())));
+              .forEach(
+                  o ->
+                      run.output(
+                          dev.lakeforge.catalog.Artifact.table(o.table().toString(), o.version())));
           return r;
         },
-        r -> java.util.Map.of(
-            "created", r.tables().stream().filter(o -> o.action() == Action.CREATED).count(),
-            "evolved", r.tables().stream().filter(o -> o.action() == Action.EVOLVED).count()));
+        r ->
+            java.util.Map.of(
+                "created", r.tables().stream().filter(o -> o.action() == Action.CREATED).count(),
+                "evolved", r.tables().stream().filter(o -> o.action() == Action.EVOLVED).count()));
   }
 
   private Result apply(SparkSession spark, Lakehouse lh) {
@@ -68,7 +74,10 @@ public record ApplyTablesJob(List<TableSpec> specs) {
     for (TableSpec spec : specs) {
       Optional<SchemaEvolution.Plan> plan = plan(lh, spec);
       plans.add(plan);
-      plan.ifPresent(p -> p.problems().forEach(pr -> refused.add(String.format("  - %s: %s", spec.name(), pr))));
+      plan.ifPresent(
+          p ->
+              p.problems()
+                  .forEach(pr -> refused.add(String.format("  - %s: %s", spec.name(), pr))));
     }
     if (refused.length() > 0) {
       throw new LakehouseException(
@@ -124,7 +133,8 @@ public record ApplyTablesJob(List<TableSpec> specs) {
     SchemaEvolution.Plan plan =
         SchemaEvolution.plan(spec, state, lh.sqlName(spec), lh.operations(spec.format()));
     if (spec.location().isPresent()
-        && !normalize(spec.location().get()).equals(normalize(state.property("location").orElse("")))) {
+        && !normalize(spec.location().get())
+            .equals(normalize(state.property("location").orElse("")))) {
       List<String> problems = new ArrayList<>(plan.problems());
       problems.add(
           String.format(
@@ -146,7 +156,8 @@ public record ApplyTablesJob(List<TableSpec> specs) {
   private static void create(Lakehouse lh, TableSpec spec) {
     SparkSession spark = lh.spark();
     spark.sparkContext().setJobDescription("lakeforge: create " + spec.name());
-    String catalog = spec.format() == TableFormat.DELTA ? "spark_catalog" : lh.platform().icebergCatalog();
+    String catalog =
+        spec.format() == TableFormat.DELTA ? "spark_catalog" : lh.platform().icebergCatalog();
     spark.sql(
         String.format(
             "CREATE NAMESPACE IF NOT EXISTS %s.%s", catalog, Sql.ident(spec.name().namespace())));

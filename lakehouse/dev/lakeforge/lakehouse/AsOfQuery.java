@@ -17,13 +17,15 @@ import scala.Option;
 import scala.runtime.AbstractPartialFunction;
 
 /**
- * A query that reads every lakehouse table as it was at one moment: each Delta or Iceberg table the query names is
- * read with {@code TIMESTAMP AS OF}, as if the user had written it after every table. Tables the query already time
- * travels, temporary views and CTEs are left alone. This gives a consistent view across tables and formats (a Delta
- * version number and an Iceberg snapshot id mean nothing to each other, so only a timestamp applies to all).
+ * A query that reads every lakehouse table as it was at one moment: each Delta or Iceberg table the
+ * query names is read with {@code TIMESTAMP AS OF}, as if the user had written it after every
+ * table. Tables the query already time travels, temporary views and CTEs are left alone. This gives
+ * a consistent view across tables and formats (a Delta version number and an Iceberg snapshot id
+ * mean nothing to each other, so only a timestamp applies to all).
  *
  * @param sql one Spark SQL query
- * @param timestamp {@code yyyy-MM-dd HH:mm:ss[.fff]} or {@code yyyy-MM-dd}, in the session time zone (UTC)
+ * @param timestamp {@code yyyy-MM-dd HH:mm:ss[.fff]} or {@code yyyy-MM-dd}, in the session time
+ *     zone (UTC)
  */
 public record AsOfQuery(String sql, String timestamp) {
   public AsOfQuery {
@@ -41,13 +43,18 @@ public record AsOfQuery(String sql, String timestamp) {
     }
   }
 
-  /** Parses the query, pins every lakehouse table it reads to {@link #timestamp}, and returns the result. */
+  /**
+   * Parses the query, pins every lakehouse table it reads to {@link #timestamp}, and returns the
+   * result.
+   */
   public Dataset<Row> run(SparkSession spark) {
     Lakehouse lh = Lakehouse.open(spark);
     Set<List<String>> names = lh.tablesBySqlName().keySet();
     LogicalPlan parsed = SqlPlans.parse(spark, sql);
-    Expression at = Literal.create(timestamp.length() == 10 ? timestamp + " 00:00:00" : timestamp,
-        org.apache.spark.sql.types.DataTypes.StringType);
+    Expression at =
+        Literal.create(
+            timestamp.length() == 10 ? timestamp + " 00:00:00" : timestamp,
+            org.apache.spark.sql.types.DataTypes.StringType);
     int[] pinned = {0};
     LogicalPlan plan =
         parsed.transformDownWithSubqueries(
@@ -69,7 +76,9 @@ public record AsOfQuery(String sql, String timestamp) {
     if (pinned[0] == 0) {
       throw new SpecException(
           "--as-of applies to queries that read lakehouse tables, and this one reads none: name a table as"
-              + " namespace.table (Delta) or " + lh.platform().icebergCatalog() + ".namespace.table (Iceberg).");
+              + " namespace.table (Delta) or "
+              + lh.platform().icebergCatalog()
+              + ".namespace.table (Iceberg).");
     }
     return dev.lakeforge.core.SparkInternals.run(spark, plan);
   }

@@ -12,7 +12,8 @@ import org.apache.spark.sql.types.DataType;
  * One column of a table spec.
  *
  * @param name column name (lower-case identifier)
- * @param type Spark SQL type, e.g. {@code bigint}, {@code decimal(10,2)}, {@code timestamp}, {@code array<string>}
+ * @param type Spark SQL type, e.g. {@code bigint}, {@code decimal(10,2)}, {@code timestamp}, {@code
+ *     array<string>}
  * @param nullable whether nulls are allowed (default true)
  * @param comment optional description, stored as the column comment
  */
@@ -26,15 +27,19 @@ public record ColumnSpec(
     if (name == null || !name.matches("[a-z_][a-z0-9_]*")) {
       throw new SpecException(
           String.format(
-              "column name '%s' is invalid: use a lower-case identifier (a-z, 0-9, _), e.g. order_id.", name));
+              "column name '%s' is invalid: use a lower-case identifier (a-z, 0-9, _), e.g. order_id.",
+              name));
     }
     if (type == null || type.isBlank()) {
-      throw new SpecException(String.format("column `%s` has no type: add e.g. `type: bigint`.", name));
+      throw new SpecException(
+          String.format("column `%s` has no type: add e.g. `type: bigint`.", name));
     }
     type = type.trim().toLowerCase(java.util.Locale.ROOT);
     if (type.matches(".*\\b(var)?char\\s*\\(.*")) {
       throw new SpecException(
-          String.format("column `%s` has type '%s': use string (both formats store char/varchar as string).", name, type));
+          String.format(
+              "column `%s` has type '%s': use string (both formats store char/varchar as string).",
+              name, type));
     }
     parse(name, type);
     comment = comment == null ? Optional.empty() : comment;

@@ -7,11 +7,12 @@ import java.util.Optional;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * Deletes the rows of a table that match a predicate. The predicate is checked against the table first (an unknown
- * column or a syntax error fails before anything is deleted).
+ * Deletes the rows of a table that match a predicate. The predicate is checked against the table
+ * first (an unknown column or a syntax error fails before anything is deleted).
  *
  * @param table the table
- * @param predicate a Spark SQL boolean expression over the table's columns, e.g. {@code order_date < '2024-01-01'}
+ * @param predicate a Spark SQL boolean expression over the table's columns, e.g. {@code order_date
+ *     < '2024-01-01'}
  */
 public record DeleteJob(TableName table, String predicate) {
   public DeleteJob {
@@ -66,7 +67,11 @@ public record DeleteJob(TableName table, String predicate) {
     long before = ops.currentVersion(table);
     if (matching > 0) {
       spark.sparkContext().setJobDescription("lakeforge: delete from " + table);
-      ops.writeBatch(TableOperations.isolated(spark), table, Optional.empty(), "DELETE FROM " + name + " WHERE " + predicate);
+      ops.writeBatch(
+          TableOperations.isolated(spark),
+          table,
+          Optional.empty(),
+          "DELETE FROM " + name + " WHERE " + predicate);
       spark.sparkContext().setJobDescription(null);
     }
     return new Result(table, matching, before, ops.currentVersion(table));

@@ -12,9 +12,10 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * Delta Lake behind {@link TableOperations}. Batch ids are made idempotent by Delta itself: the write carries a
- * transaction (app id {@code lakeforge-batch:<id>}, version 1) that Delta records atomically in the commit and skips
- * when it has seen it; the batch id also goes into the commit's user metadata so history shows it.
+ * Delta Lake behind {@link TableOperations}. Batch ids are made idempotent by Delta itself: the
+ * write carries a transaction (app id {@code lakeforge-batch:<id>}, version 1) that Delta records
+ * atomically in the commit and skips when it has seen it; the batch id also goes into the commit's
+ * user metadata so history shows it.
  */
 final class DeltaOperations implements TableOperations {
   static final String TXN_APP_ID = "spark.databricks.delta.write.txnAppId";
@@ -46,14 +47,21 @@ final class DeltaOperations implements TableOperations {
   public boolean containsBatch(TableName table, String batchId) {
     return spark
             .sql("DESCRIBE HISTORY " + sql(table))
-            .where(org.apache.spark.sql.functions.col("userMetadata").equalTo(BATCH_METADATA_PREFIX + batchId))
+            .where(
+                org.apache
+                    .spark
+                    .sql
+                    .functions
+                    .col("userMetadata")
+                    .equalTo(BATCH_METADATA_PREFIX + batchId))
             .limit(1)
             .count()
         > 0;
   }
 
   @Override
-  public void writeBatch(SparkSession session, TableName table, Optional<String> batchId, String write) {
+  public void writeBatch(
+      SparkSession session, TableName table, Optional<String> batchId, String write) {
     if (batchId.isPresent()) {
       session.conf().set(TXN_APP_ID, "lakeforge-batch:" + batchId.get());
       session.conf().set(TXN_VERSION, "1");
@@ -93,12 +101,16 @@ final class DeltaOperations implements TableOperations {
     return out;
   }
 
-  /** Row and file counts that are not zero; timings and byte counts are left to DESCRIBE HISTORY. */
+  /**
+   * Row and file counts that are not zero; timings and byte counts are left to DESCRIBE HISTORY.
+   */
   private static String summarize(Map<String, String> metrics) {
     Map<String, String> kept = new java.util.TreeMap<>();
     metrics.forEach(
         (k, v) -> {
-          if ((k.contains("Rows") || k.contains("Files")) && !k.contains("Time") && !"0".equals(v)) {
+          if ((k.contains("Rows") || k.contains("Files"))
+              && !k.contains("Time")
+              && !"0".equals(v)) {
             kept.put(k, v);
           }
         });
@@ -122,7 +134,11 @@ final class DeltaOperations implements TableOperations {
     if (dryRun) {
       return String.format("OPTIMIZE would bin-pack the %d live files", fileStats(table).files());
     }
-    Row m = spark.sql("OPTIMIZE " + sql(table)).select("metrics.numFilesRemoved", "metrics.numFilesAdded").first();
+    Row m =
+        spark
+            .sql("OPTIMIZE " + sql(table))
+            .select("metrics.numFilesRemoved", "metrics.numFilesAdded")
+            .first();
     return String.format("OPTIMIZE rewrote %d files into %d", m.getLong(0), m.getLong(1));
   }
 
@@ -130,11 +146,13 @@ final class DeltaOperations implements TableOperations {
   public List<String> expire(TableName table, Retention retention, boolean dryRun) {
     long hours = retainHours(table, retention);
     SparkSession session = TableOperations.isolated(spark);
-    // The check guards against retention under 7 days; our horizon is computed from the spec's own retention.
+    // The check guards against retention under 7 days; our horizon is computed from the spec's own
+    // retention.
     session.conf().set("spark.databricks.delta.retentionDurationCheck.enabled", "false");
     // VACUUM START/END commits would count as versions against the retention's "last N versions".
     session.conf().set("spark.databricks.delta.vacuum.logging.enabled", "false");
-    String vacuum = String.format(java.util.Locale.ROOT, "VACUUM %s RETAIN %d HOURS", sql(table), hours);
+    String vacuum =
+        String.format(java.util.Locale.ROOT, "VACUUM %s RETAIN %d HOURS", sql(table), hours);
     if (dryRun) {
       long files = session.sql(vacuum + " DRY RUN").count();
       return List.of(
@@ -142,7 +160,10 @@ final class DeltaOperations implements TableOperations {
               java.util.Locale.ROOT,
               "VACUUM would delete %d files no longer needed by versions within %d days / the last %d versions"
                   + " (retain %d hours)",
-              files, retention.days(), retention.versions(), hours));
+              files,
+              retention.days(),
+              retention.versions(),
+              hours));
     }
     session.sql(vacuum).collect();
     return List.of(
@@ -153,9 +174,10 @@ final class DeltaOperations implements TableOperations {
   }
 
   /**
-   * The VACUUM horizon in whole hours: every version younger than {@code days} stays readable, and so do the last
-   * {@code versions} versions, whichever reaches further back. Delta rounds RETAIN to whole hours, so we round up
-   * (keeping more, never less); only {@code versions: 1, days: 0} gives 0 hours, i.e. keep the current version only.
+   * The VACUUM horizon in whole hours: every version younger than {@code days} stays readable, and
+   * so do the last {@code versions} versions, whichever reaches further back. Delta rounds RETAIN
+   * to whole hours, so we round up (keeping more, never less); only {@code versions: 1, days: 0}
+   * gives 0 hours, i.e. keep the current version only.
    */
   private long retainHours(TableName table, Retention retention) {
     Instant now = Instant.now();

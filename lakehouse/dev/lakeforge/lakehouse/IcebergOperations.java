@@ -18,26 +18,37 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * Apache Iceberg behind {@link TableOperations}. A batch id is written into the snapshot summary ({@value
- * #BATCH_PROPERTY}) of the commit that carries it, and a write first checks the table's snapshots for it. Expiring a
- * snapshot forgets its batch id, so retention bounds how long a re-run is recognised.
+ * Apache Iceberg behind {@link TableOperations}. A batch id is written into the snapshot summary
+ * ({@value #BATCH_PROPERTY}) of the commit that carries it, and a write first checks the table's
+ * snapshots for it. Expiring a snapshot forgets its batch id, so retention bounds how long a re-run
+ * is recognised.
  */
 final class IcebergOperations implements TableOperations {
   static final String BATCH_PROPERTY = "lakeforge.batch-id";
-  /** Orphan files younger than this may belong to a write still in flight; they are never removed. */
+
+  /**
+   * Orphan files younger than this may belong to a write still in flight; they are never removed.
+   */
   static final Duration ORPHAN_MIN_AGE = Duration.ofHours(24);
 
   private static final DateTimeFormatter TS =
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSS").withZone(ZoneOffset.UTC);
   private static final List<String> SUMMARY_KEYS =
-      List.of("added-records", "deleted-records", "added-data-files", "deleted-data-files", "total-records");
+      List.of(
+          "added-records",
+          "deleted-records",
+          "added-data-files",
+          "deleted-data-files",
+          "total-records");
 
   private final SparkSession spark;
   private final String catalog;
   private final java.util.function.Supplier<org.apache.iceberg.catalog.Catalog> icebergCatalog;
 
   IcebergOperations(
-      SparkSession spark, String catalog, java.util.function.Supplier<org.apache.iceberg.catalog.Catalog> icebergCatalog) {
+      SparkSession spark,
+      String catalog,
+      java.util.function.Supplier<org.apache.iceberg.catalog.Catalog> icebergCatalog) {
     this.spark = spark;
     this.catalog = catalog;
     this.icebergCatalog = icebergCatalog;
@@ -51,8 +62,11 @@ final class IcebergOperations implements TableOperations {
   private Table load(TableName t) {
     try {
       Table loaded =
-          icebergCatalog.get().loadTable(org.apache.iceberg.catalog.TableIdentifier.of(t.namespace(), t.table()));
-      // Spark's Iceberg catalog caches tables; another session (or process) may have committed since.
+          icebergCatalog
+              .get()
+              .loadTable(org.apache.iceberg.catalog.TableIdentifier.of(t.namespace(), t.table()));
+      // Spark's Iceberg catalog caches tables; another session (or process) may have committed
+      // since.
       loaded.refresh();
       return loaded;
     } catch (RuntimeException e) {
@@ -70,7 +84,8 @@ final class IcebergOperations implements TableOperations {
   @Override
   public boolean containsBatch(TableName table, String batchId) {
     Table t = load(table);
-    // Only the current snapshot's ancestry counts: a rolled-back snapshot's batch is no longer in the table.
+    // Only the current snapshot's ancestry counts: a rolled-back snapshot's batch is no longer in
+    // the table.
     for (Snapshot s : org.apache.iceberg.util.SnapshotUtil.currentAncestors(t)) {
       if (batchId.equals(s.summary().get(BATCH_PROPERTY))) {
         return true;
@@ -80,7 +95,8 @@ final class IcebergOperations implements TableOperations {
   }
 
   @Override
-  public void writeBatch(SparkSession session, TableName table, Optional<String> batchId, String write) {
+  public void writeBatch(
+      SparkSession session, TableName table, Optional<String> batchId, String write) {
     Map<String, String> props = batchId.map(id -> Map.of(BATCH_PROPERTY, id)).orElse(Map.of());
     CommitMetadata.withCommitProperties(
         props, () -> session.sql(write).collectAsList(), RuntimeException.class);
@@ -129,7 +145,8 @@ final class IcebergOperations implements TableOperations {
   @Override
   public String compact(TableName table, boolean dryRun) {
     if (dryRun) {
-      return String.format("rewrite_data_files would bin-pack the %d live files", fileStats(table).files());
+      return String.format(
+          "rewrite_data_files would bin-pack the %d live files", fileStats(table).files());
     }
     Row r =
         spark
@@ -138,15 +155,15 @@ final class IcebergOperations implements TableOperations {
                     "CALL %s.system.rewrite_data_files(table => '%s.%s', options => map('min-input-files', '2'))",
                     catalog, catalog, table))
             .first();
-    return String.format(
-        "rewrite_data_files rewrote %d files into %d", r.getInt(0), r.getInt(1));
+    return String.format("rewrite_data_files rewrote %d files into %d", r.getInt(0), r.getInt(1));
   }
 
   @Override
   public List<String> expire(TableName table, Retention retention, boolean dryRun) {
     Instant now = Instant.now();
     Instant olderThan = now.minus(retention.age());
-    Instant orphansOlderThan = now.minus(ORPHAN_MIN_AGE).isBefore(olderThan) ? now.minus(ORPHAN_MIN_AGE) : olderThan;
+    Instant orphansOlderThan =
+        now.minus(ORPHAN_MIN_AGE).isBefore(olderThan) ? now.minus(ORPHAN_MIN_AGE) : olderThan;
     List<String> lines = new ArrayList<>();
     if (dryRun) {
       List<Long> expiring = expiringSnapshots(load(table), olderThan, retention.versions());
@@ -183,7 +200,10 @@ final class IcebergOperations implements TableOperations {
     return lines;
   }
 
-  /** Snapshots that expire_snapshots would remove: older than the horizon and not among the last {@code keep}. */
+  /**
+   * Snapshots that expire_snapshots would remove: older than the horizon and not among the last
+   * {@code keep}.
+   */
   static List<Long> expiringSnapshots(Table table, Instant olderThan, int keep) {
     List<Snapshot> snapshots = new ArrayList<>();
     table.snapshots().forEach(snapshots::add);

@@ -7,8 +7,8 @@ import static org.apache.spark.sql.functions.length;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.when;
 
-import dev.lakeforge.core.SpecException;
 import dev.lakeforge.catalog.Artifact;
+import dev.lakeforge.core.SpecException;
 import dev.lakeforge.core.TableName;
 import java.net.URI;
 import java.nio.file.Files;
@@ -37,13 +37,15 @@ import org.slf4j.LoggerFactory;
 /**
  * Reads raw files and writes them into a Lakeforge table.
  *
- * <p>Every row is checked against the table's types before anything is written: a value that does not cast, a null
- * in a NOT NULL column or a malformed JSON line makes the row bad. By default one bad row fails the job and the table
- * is unchanged; with a bad-rows path the bad rows (with the reason) are written there and the rest proceeds. A column
- * in the file that the table lacks is an error (nothing is silently dropped).
+ * <p>Every row is checked against the table's types before anything is written: a value that does
+ * not cast, a null in a NOT NULL column or a malformed JSON line makes the row bad. By default one
+ * bad row fails the job and the table is unchanged; with a bad-rows path the bad rows (with the
+ * reason) are written there and the rest proceeds. A column in the file that the table lacks is an
+ * error (nothing is silently dropped).
  *
- * <p>With a batch id the write is idempotent: a batch already committed to the table is skipped, so a re-run never
- * duplicates rows (Delta records the batch as a transaction in the same commit; Iceberg in the snapshot summary).
+ * <p>With a batch id the write is idempotent: a batch already committed to the table is skipped, so
+ * a re-run never duplicates rows (Delta records the batch as a transaction in the same commit;
+ * Iceberg in the snapshot summary).
  *
  * @param table the target table (its spec must have been applied)
  * @param source path or URI of a file or folder ({@code s3a://} works when S3A is configured)
@@ -77,12 +79,16 @@ public record IngestJob(
           if (!id.matches("[A-Za-z0-9._:/-]{1,200}")) {
             throw new SpecException(
                 String.format(
-                    "batch id '%s' is invalid: use 1 to 200 letters, digits or . _ : / -, e.g. 2026-11-24.", id));
+                    "batch id '%s' is invalid: use 1 to 200 letters, digits or . _ : / -, e.g. 2026-11-24.",
+                    id));
           }
         });
   }
 
-  /** Starts an ingest of {@code source} into {@code table}; the defaults are merge mode, no batch id, no bad-rows path. */
+  /**
+   * Starts an ingest of {@code source} into {@code table}; the defaults are merge mode, no batch
+   * id, no bad-rows path.
+   */
   public static Builder builder(TableName table, String source, SourceFormat format) {
     return new Builder(table, source, format);
   }
@@ -133,9 +139,18 @@ public record IngestJob(
           }
           return r;
         },
-        r -> Map.of(
-            "rows_read", r.rowsRead(), "rows_written", r.rowsWritten(), "rows_rejected", r.rowsRejected(),
-            "skipped", r.skipped(), "seconds", r.duration().toMillis() / 1000.0));
+        r ->
+            Map.of(
+                "rows_read",
+                r.rowsRead(),
+                "rows_written",
+                r.rowsWritten(),
+                "rows_rejected",
+                r.rowsRejected(),
+                "skipped",
+                r.skipped(),
+                "seconds",
+                r.duration().toMillis() / 1000.0));
   }
 
   private Result ingest(SparkSession spark, Lakehouse lh) {
@@ -219,7 +234,11 @@ public record IngestJob(
       var reader = spark.read();
       return switch (sourceFormat) {
         case CSV -> reader.option("header", "true").option("mode", "PERMISSIVE").csv(source);
-        case JSON -> reader.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT).json(source);
+        case JSON ->
+            reader
+                .option("mode", "PERMISSIVE")
+                .option("columnNameOfCorruptRecord", CORRUPT)
+                .json(source);
         case PARQUET -> reader.parquet(source);
       };
     } catch (Exception e) {
@@ -238,11 +257,16 @@ public record IngestJob(
       Path p = uri.getScheme() == null ? Path.of(source) : Path.of(uri);
       if (!Files.exists(p)) {
         throw new LakehouseException(
-            table, String.format("Cannot ingest into %s: source %s does not exist. Check --from.", table, source));
+            table,
+            String.format(
+                "Cannot ingest into %s: source %s does not exist. Check --from.", table, source));
       }
       if (!Files.isReadable(p)) {
         throw new LakehouseException(
-            table, String.format("Cannot ingest into %s: source %s is not readable. Check its permissions.", table, source));
+            table,
+            String.format(
+                "Cannot ingest into %s: source %s is not readable. Check its permissions.",
+                table, source));
       }
     }
   }
@@ -301,7 +325,8 @@ public record IngestJob(
                   src.cast("string"),
                   lit("' is not a valid " + c.dataType().sql()))));
       if (!c.nullable()) {
-        reasons.add(when(src.isNull(), lit("column `" + c.name() + "` is null but NOT NULL in the table")));
+        reasons.add(
+            when(src.isNull(), lit("column `" + c.name() + "` is null but NOT NULL in the table")));
       }
     }
     Column joined = concat_ws("; ", reasons.toArray(Column[]::new));
@@ -313,13 +338,16 @@ public record IngestJob(
     return spec.columns().stream()
         .map(
             c ->
-                (present.contains(c.name()) ? col(c.name()).try_cast(c.dataType()) : lit(null).cast(c.dataType()))
+                (present.contains(c.name())
+                        ? col(c.name()).try_cast(c.dataType())
+                        : lit(null).cast(c.dataType()))
                     .as(c.name()))
         .toArray(Column[]::new);
   }
 
   private void checkUniqueKeys(Dataset<Row> rows, TableSpec spec) {
-    Column[] key = spec.primaryKey().stream().map(org.apache.spark.sql.functions::col).toArray(Column[]::new);
+    Column[] key =
+        spec.primaryKey().stream().map(org.apache.spark.sql.functions::col).toArray(Column[]::new);
     Dataset<Row> dups = rows.groupBy(key).count().where(col("count").gt(1));
     List<Row> sample = dups.limit(1).collectAsList();
     if (!sample.isEmpty()) {
@@ -339,7 +367,8 @@ public record IngestJob(
     }
   }
 
-  private String writeStatement(String target, String view, TableSpec spec, List<String> tableColumns) {
+  private String writeStatement(
+      String target, String view, TableSpec spec, List<String> tableColumns) {
     StringJoiner cols = new StringJoiner(", ");
     tableColumns.forEach(c -> cols.add(Sql.ident(c)));
     return switch (mode) {

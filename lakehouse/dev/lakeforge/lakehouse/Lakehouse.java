@@ -2,11 +2,11 @@ package dev.lakeforge.lakehouse;
 
 import dev.lakeforge.catalog.AccessControl;
 import dev.lakeforge.catalog.Artifact;
-import dev.lakeforge.catalog.Privilege;
 import dev.lakeforge.catalog.CatalogDatabase;
-import dev.lakeforge.catalog.RunLog;
 import dev.lakeforge.catalog.Principal;
+import dev.lakeforge.catalog.Privilege;
 import dev.lakeforge.catalog.RegisteredTable;
+import dev.lakeforge.catalog.RunLog;
 import dev.lakeforge.catalog.TableRegistry;
 import dev.lakeforge.core.Platform;
 import dev.lakeforge.core.TableName;
@@ -27,9 +27,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The lakehouse of one SparkSession: the platform it was built for, the table registry, and the per-format
- * operations. Opening it re-attaches every registered Delta table to the session, which is what makes
- * {@code select ... from shop.orders} work in a new process without a metastore.
+ * The lakehouse of one SparkSession: the platform it was built for, the table registry, and the
+ * per-format operations. Opening it re-attaches every registered Delta table to the session, which
+ * is what makes {@code select ... from shop.orders} work in a new process without a metastore.
  */
 public final class Lakehouse {
   private static final Logger LOG = LoggerFactory.getLogger(Lakehouse.class);
@@ -47,12 +47,15 @@ public final class Lakehouse {
     this.registry = new TableRegistry(db);
     this.operations =
         Map.of(
-            TableFormat.DELTA, new DeltaOperations(spark),
+            TableFormat.DELTA,
+            new DeltaOperations(spark),
             TableFormat.ICEBERG,
             new IcebergOperations(
                 spark,
                 platform.icebergCatalog(),
-                () -> ((org.apache.iceberg.spark.SparkCatalog) catalog(TableFormat.ICEBERG)).icebergCatalog()));
+                () ->
+                    ((org.apache.iceberg.spark.SparkCatalog) catalog(TableFormat.ICEBERG))
+                        .icebergCatalog()));
   }
 
   /** Opens the lakehouse of {@code spark} (a session built by {@code SessionFactory}). */
@@ -107,7 +110,10 @@ public final class Lakehouse {
         .orElse(
             String.format(
                 "%s/%s/%s/%s",
-                platform.warehouse(), spec.format().label(), spec.name().namespace(), spec.name().table()));
+                platform.warehouse(),
+                spec.format().label(),
+                spec.name().namespace(),
+                spec.name().table()));
   }
 
   TableOperations operations(TableFormat format) {
@@ -121,19 +127,24 @@ public final class Lakehouse {
         principal());
   }
 
-  /** Checks that the running principal holds {@code privilege} on {@code table} (audited); throws if not. */
+  /**
+   * Checks that the running principal holds {@code privilege} on {@code table} (audited); throws if
+   * not.
+   */
   public void require(Privilege privilege, TableName table) {
     new AccessControl(db).require(principal(), privilege, AccessControl.table(table));
   }
 
-  /** Checks that the running principal holds {@code privilege} on the catalog object {@code object}. */
+  /**
+   * Checks that the running principal holds {@code privilege} on the catalog object {@code object}.
+   */
   public void require(Privilege privilege, String object) {
     new AccessControl(db).require(principal(), privilege, object);
   }
 
   /**
-   * Every registered table under each name Spark SQL knows it by (lower-case parts): {@code ns.t} and
-   * {@code spark_catalog.ns.t} for Delta, {@code <iceberg catalog>.ns.t} for Iceberg.
+   * Every registered table under each name Spark SQL knows it by (lower-case parts): {@code ns.t}
+   * and {@code spark_catalog.ns.t} for Delta, {@code <iceberg catalog>.ns.t} for Iceberg.
    */
   Map<List<String>, TableName> tablesBySqlName() {
     Map<List<String>, TableName> names = new HashMap<>();
@@ -157,9 +168,9 @@ public final class Lakehouse {
   }
 
   /**
-   * Runs {@code body} as a recorded run of {@code job}: the run ends succeeded with {@code metrics} of the result and
-   * whatever inputs and outputs the body added, or failed with the error (which is rethrown). The tables it wrote get
-   * their new version in the catalog.
+   * Runs {@code body} as a recorded run of {@code job}: the run ends succeeded with {@code metrics}
+   * of the result and whatever inputs and outputs the body added, or failed with the error (which
+   * is rethrown). The tables it wrote get their new version in the catalog.
    */
   <R> R recorded(
       String job,
@@ -183,9 +194,12 @@ public final class Lakehouse {
     return result;
   }
 
-  /** Who runs this job: the session's {@value Principal#SPARK_CONF}, else {@link Principal#resolve}. */
+  /**
+   * Who runs this job: the session's {@value Principal#SPARK_CONF}, else {@link Principal#resolve}.
+   */
   public Principal principal() {
-    return Principal.resolve(java.util.Optional.ofNullable(spark.conf().get(Principal.SPARK_CONF, null)));
+    return Principal.resolve(
+        java.util.Optional.ofNullable(spark.conf().get(Principal.SPARK_CONF, null)));
   }
 
   private TableCatalog catalog(TableFormat format) {
@@ -224,7 +238,8 @@ public final class Lakehouse {
         continue;
       }
       try {
-        spark.sql("CREATE NAMESPACE IF NOT EXISTS spark_catalog." + Sql.ident(r.name().namespace()));
+        spark.sql(
+            "CREATE NAMESPACE IF NOT EXISTS spark_catalog." + Sql.ident(r.name().namespace()));
         spark.sql(
             String.format(
                 "CREATE TABLE IF NOT EXISTS %s USING delta LOCATION %s",

@@ -12,9 +12,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps tables healthy: compaction (Delta OPTIMIZE, Iceberg rewrite_data_files), then retention (Delta VACUUM,
- * Iceberg expire_snapshots and remove_orphan_files) according to each spec's retention. A dry run reports what would
- * be removed and changes nothing.
+ * Keeps tables healthy: compaction (Delta OPTIMIZE, Iceberg rewrite_data_files), then retention
+ * (Delta VACUUM, Iceberg expire_snapshots and remove_orphan_files) according to each spec's
+ * retention. A dry run reports what would be removed and changes nothing.
  *
  * @param tables the tables to maintain; empty means every applied table
  * @param dryRun report only
@@ -34,7 +34,8 @@ public record MaintainJob(List<TableName> tables, boolean dryRun) {
    * @param format its format
    * @param filesBefore live data files before
    * @param filesAfter live data files after
-   * @param bytesOnDiskBefore bytes under the table location before (all versions, logs and metadata)
+   * @param bytesOnDiskBefore bytes under the table location before (all versions, logs and
+   *     metadata)
    * @param bytesOnDiskAfter the same after
    * @param actions what each step did or would do
    */
@@ -63,13 +64,17 @@ public record MaintainJob(List<TableName> tables, boolean dryRun) {
         "tables.maintain",
         params,
         run -> maintain(spark, lh, specs, run),
-        reports -> java.util.Map.of(
-            "tables", reports.size(),
-            "bytes_freed", reports.stream().mapToLong(Report::bytesFreed).sum()));
+        reports ->
+            java.util.Map.of(
+                "tables", reports.size(),
+                "bytes_freed", reports.stream().mapToLong(Report::bytesFreed).sum()));
   }
 
   private List<Report> maintain(
-      SparkSession spark, Lakehouse lh, List<TableSpec> specs, dev.lakeforge.catalog.RunLog.Recording run) {
+      SparkSession spark,
+      Lakehouse lh,
+      List<TableSpec> specs,
+      dev.lakeforge.catalog.RunLog.Recording run) {
     List<Report> reports = new ArrayList<>();
     int i = 0;
     for (TableSpec spec : specs) {

@@ -6,12 +6,14 @@ import dev.lakeforge.core.SpecException;
 import java.time.Duration;
 
 /**
- * How much history a table keeps: every version younger than {@code days}, and at least the last {@code versions}
- * versions whatever their age. Maintenance removes what falls outside both; time travel works inside them.
+ * How much history a table keeps: every version younger than {@code days}, and at least the last
+ * {@code versions} versions whatever their age. Maintenance removes what falls outside both; time
+ * travel works inside them.
  */
 public record Retention(@JsonProperty("days") int days, @JsonProperty("versions") int versions) {
   /** Days of history kept when the spec says nothing. */
   public static final int DAYS_DEFAULT = 7;
+
   /** Versions kept when the spec says nothing. */
   public static final int VERSIONS_DEFAULT = 10;
 
@@ -23,13 +25,16 @@ public record Retention(@JsonProperty("days") int days, @JsonProperty("versions"
     }
     if (versions < 1) {
       throw new SpecException(
-          String.format("retention.versions is %d: keep at least 1 version (the current one).", versions));
+          String.format(
+              "retention.versions is %d: keep at least 1 version (the current one).", versions));
     }
   }
 
   @JsonCreator
-  static Retention create(@JsonProperty("days") Integer days, @JsonProperty("versions") Integer versions) {
-    return new Retention(days == null ? DAYS_DEFAULT : days, versions == null ? VERSIONS_DEFAULT : versions);
+  static Retention create(
+      @JsonProperty("days") Integer days, @JsonProperty("versions") Integer versions) {
+    return new Retention(
+        days == null ? DAYS_DEFAULT : days, versions == null ? VERSIONS_DEFAULT : versions);
   }
 
   public Duration age() {

@@ -16,10 +16,10 @@ import org.apache.spark.sql.types.ShortType;
 import org.apache.spark.sql.types.StructField;
 
 /**
- * Compares a spec with the table it declares and plans the change: additive changes (a new nullable column, a wider
- * type, dropping NOT NULL, comments, properties) become SQL statements; breaking ones (dropping or renaming a column,
- * narrowing or changing a type, adding NOT NULL, changing the key, partitioning or location) become problems, and a
- * plan with problems is never executed.
+ * Compares a spec with the table it declares and plans the change: additive changes (a new nullable
+ * column, a wider type, dropping NOT NULL, comments, properties) become SQL statements; breaking
+ * ones (dropping or renaming a column, narrowing or changing a type, adding NOT NULL, changing the
+ * key, partitioning or location) become problems, and a plan with problems is never executed.
  */
 final class SchemaEvolution {
   private SchemaEvolution() {}
@@ -74,7 +74,10 @@ final class SchemaEvolution {
         statements.add(
             String.format(
                 "ALTER TABLE %s ADD COLUMNS (%s %s%s)",
-                sqlName, col, c.dataType().sql(), c.comment().map(cm -> " COMMENT " + Sql.literal(cm)).orElse("")));
+                sqlName,
+                col,
+                c.dataType().sql(),
+                c.comment().map(cm -> " COMMENT " + Sql.literal(cm)).orElse("")));
         continue;
       }
       if (!f.dataType().equals(c.dataType())) {
@@ -82,9 +85,11 @@ final class SchemaEvolution {
           typeChanged = true;
           changes.add(
               String.format(
-                  "widen column `%s` from %s to %s", c.name(), f.dataType().sql(), c.dataType().sql()));
+                  "widen column `%s` from %s to %s",
+                  c.name(), f.dataType().sql(), c.dataType().sql()));
           typeStatements.add(
-              String.format("ALTER TABLE %s ALTER COLUMN %s TYPE %s", sqlName, col, c.dataType().sql()));
+              String.format(
+                  "ALTER TABLE %s ALTER COLUMN %s TYPE %s", sqlName, col, c.dataType().sql()));
         } else {
           problems.add(
               String.format(
@@ -103,12 +108,14 @@ final class SchemaEvolution {
         changes.add(String.format("allow nulls in column `%s`", c.name()));
         statements.add(String.format("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL", sqlName, col));
       }
-      Optional<String> currentComment = f.getComment().isDefined() ? Optional.of(f.getComment().get()) : Optional.empty();
+      Optional<String> currentComment =
+          f.getComment().isDefined() ? Optional.of(f.getComment().get()) : Optional.empty();
       if (c.comment().isPresent() && !c.comment().equals(currentComment)) {
         changes.add(String.format("comment on column `%s`", c.name()));
         statements.add(
             String.format(
-                "ALTER TABLE %s ALTER COLUMN %s COMMENT %s", sqlName, col, Sql.literal(c.comment().get())));
+                "ALTER TABLE %s ALTER COLUMN %s COMMENT %s",
+                sqlName, col, Sql.literal(c.comment().get())));
       }
     }
     if (typeChanged) {
@@ -142,21 +149,26 @@ final class SchemaEvolution {
             });
     if (!props.isEmpty()) {
       changes.add("set properties " + props.keySet());
-      StringBuilder sb = new StringBuilder("ALTER TABLE ").append(sqlName).append(" SET TBLPROPERTIES (");
-      props.forEach((k, v) -> sb.append(Sql.literal(k)).append(" = ").append(Sql.literal(v)).append(", "));
+      StringBuilder sb =
+          new StringBuilder("ALTER TABLE ").append(sqlName).append(" SET TBLPROPERTIES (");
+      props.forEach(
+          (k, v) -> sb.append(Sql.literal(k)).append(" = ").append(Sql.literal(v)).append(", "));
       sb.setLength(sb.length() - 2);
       statements.add(sb.append(")").toString());
     }
-    if (spec.description().isPresent()
-        && !spec.description().equals(state.property("comment"))) {
+    if (spec.description().isPresent() && !spec.description().equals(state.property("comment"))) {
       changes.add("table comment");
       statements.add(
-          String.format("COMMENT ON TABLE %s IS %s", sqlName, Sql.literal(spec.description().get())));
+          String.format(
+              "COMMENT ON TABLE %s IS %s", sqlName, Sql.literal(spec.description().get())));
     }
     return new Plan(List.copyOf(changes), List.copyOf(statements), List.copyOf(problems));
   }
 
-  /** Whether {@code to} holds every value of {@code from} (the widenings both formats support in place). */
+  /**
+   * Whether {@code to} holds every value of {@code from} (the widenings both formats support in
+   * place).
+   */
   static boolean widens(DataType from, DataType to) {
     int a = integralRank(from);
     int b = integralRank(to);

@@ -3,7 +3,10 @@ package dev.lakeforge.lakehouse;
 import dev.lakeforge.core.SpecException;
 import java.util.Locale;
 
-/** Formats of the raw files Lakeforge ingests. CSV files have a header row; JSON files hold one object per line. */
+/**
+ * Formats of the raw files Lakeforge ingests. CSV files have a header row; JSON files hold one
+ * object per line.
+ */
 public enum SourceFormat {
   CSV,
   JSON,

@@ -24,16 +24,19 @@ import scala.jdk.javaapi.CollectionConverters;
 import scala.runtime.AbstractPartialFunction;
 
 /**
- * What a SQL statement needs before it runs: SELECT on every lakehouse table it reads, MODIFY on the table an INSERT,
- * DELETE, UPDATE or MERGE writes, and ADMIN for anything else (DDL, reading files or views by path). The statement is
- * only parsed, never executed, to find out; the catalog's own tables ({@code lakeforge.models}, …) count as tables of
- * the namespace {@code lakeforge}.
+ * What a SQL statement needs before it runs: SELECT on every lakehouse table it reads, MODIFY on
+ * the table an INSERT, DELETE, UPDATE or MERGE writes, and ADMIN for anything else (DDL, reading
+ * files or views by path). The statement is only parsed, never executed, to find out; the catalog's
+ * own tables ({@code lakeforge.models}, …) count as tables of the namespace {@code lakeforge}.
  *
  * @param sql one Spark SQL statement
  */
 public record SqlAccess(String sql) {
 
-  /** Checks every privilege the statement needs (each decision is audited); throws on the first one missing. */
+  /**
+   * Checks every privilege the statement needs (each decision is audited); throws on the first one
+   * missing.
+   */
   public void check(SparkSession spark) {
     Lakehouse lh = Lakehouse.open(spark);
     for (Map.Entry<String, Privilege> need : needed(spark, lh).entrySet()) {
@@ -62,10 +65,12 @@ public record SqlAccess(String sql) {
           public LogicalPlan apply(LogicalPlan p) {
             if (p instanceof UnresolvedRelation r) {
               reads.add(SqlPlans.parts(r));
-            } else if (p instanceof RelationTimeTravel t && t.relation() instanceof UnresolvedRelation r) {
+            } else if (p instanceof RelationTimeTravel t
+                && t.relation() instanceof UnresolvedRelation r) {
               reads.add(SqlPlans.parts(r));
             } else if (p instanceof UnresolvedWith w) {
-              CollectionConverters.asJava(w.cteRelations()).forEach(cte -> cteNames.add(cte._1().toLowerCase(Locale.ROOT)));
+              CollectionConverters.asJava(w.cteRelations())
+                  .forEach(cte -> cteNames.add(cte._1().toLowerCase(Locale.ROOT)));
             }
             return p;
           }
@@ -101,7 +106,8 @@ public record SqlAccess(String sql) {
 
   /** The lakehouse table (or catalog table) a name refers to, or null. */
   private static String resolve(List<String> parts, Map<List<String>, TableName> tables) {
-    if (parts.size() == 2 && parts.get(0).equals(dev.lakeforge.core.SessionFactory.CATALOG_TABLES)) {
+    if (parts.size() == 2
+        && parts.get(0).equals(dev.lakeforge.core.SessionFactory.CATALOG_TABLES)) {
       return String.join(".", parts);
     }
     TableName t = tables.get(parts);

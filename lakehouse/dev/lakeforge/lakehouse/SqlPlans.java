@@ -7,7 +7,10 @@ import org.apache.spark.sql.catalyst.analysis.UnresolvedRelation;
 import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
 import scala.jdk.javaapi.CollectionConverters;
 
-/** Parsing a SQL statement into its plan without running it, and reading the table names it mentions. */
+/**
+ * Parsing a SQL statement into its plan without running it, and reading the table names it
+ * mentions.
+ */
 final class SqlPlans {
   private SqlPlans() {}
 

@@ -19,9 +19,9 @@ import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * A declarative table ({@code conf/tables/*.yaml}), validated when built: every column has a known type, the primary
- * key and partition columns exist, key columns are not nullable, and no property uses the reserved
- * {@value #RESERVED_PREFIX} prefix.
+ * A declarative table ({@code conf/tables/*.yaml}), validated when built: every column has a known
+ * type, the primary key and partition columns exist, key columns are not nullable, and no property
+ * uses the reserved {@value #RESERVED_PREFIX} prefix.
  *
  * @param name {@code namespace.table}
  * @param format delta or iceberg
@@ -31,7 +31,8 @@ import org.apache.spark.sql.types.StructType;
  * @param partitionBy identity-partition columns
  * @param properties table properties passed to the format (e.g. {@code delta.enableChangeDataFeed})
  * @param retention history kept by maintenance
- * @param location explicit table location (e.g. {@code s3a://bucket/path}); default a folder in the warehouse
+ * @param location explicit table location (e.g. {@code s3a://bucket/path}); default a folder in the
+ *     warehouse
  */
 public record TableSpec(
     @JsonProperty("name") TableName name,
@@ -46,6 +47,7 @@ public record TableSpec(
 
   /** Table properties under this prefix are written by Lakeforge itself. */
   public static final String RESERVED_PREFIX = "lakeforge.";
+
   /** Table property holding the comma-separated primary key. */
   public static final String PRIMARY_KEY_PROPERTY = "lakeforge.primary-key";
 
@@ -54,10 +56,14 @@ public record TableSpec(
       throw new SpecException("field `name` is missing: add `name: namespace.table`.");
     }
     if (format == null) {
-      throw new SpecException(String.format("table %s: field `format` is missing: add `format: delta` or `format: iceberg`.", name));
+      throw new SpecException(
+          String.format(
+              "table %s: field `format` is missing: add `format: delta` or `format: iceberg`.",
+              name));
     }
     if (columns == null || columns.isEmpty()) {
-      throw new SpecException(String.format("table %s: `columns` is empty: declare at least one column.", name));
+      throw new SpecException(
+          String.format("table %s: `columns` is empty: declare at least one column.", name));
     }
     if (name.namespace().equals("lakeforge")) {
       throw new SpecException(
@@ -77,7 +83,8 @@ public record TableSpec(
     Map<String, ColumnSpec> byName = new LinkedHashMap<>();
     for (ColumnSpec c : columns) {
       if (byName.put(c.name(), c) != null) {
-        throw new SpecException(String.format("table %s: column `%s` is declared twice.", name, c.name()));
+        throw new SpecException(
+            String.format("table %s: column `%s` is declared twice.", name, c.name()));
       }
     }
     if (format == TableFormat.ICEBERG) {
@@ -85,7 +92,8 @@ public record TableSpec(
         if (c.type().matches(".*\\b(tinyint|smallint|byte|short)\\b.*")) {
           throw new SpecException(
               String.format(
-                  "table %s: column `%s` has type %s, which Iceberg does not have: use int.", name, c.name(), c.type()));
+                  "table %s: column `%s` has type %s, which Iceberg does not have: use int.",
+                  name, c.name(), c.type()));
         }
       }
     }
@@ -94,7 +102,8 @@ public record TableSpec(
       if (byName.get(k).nullable()) {
         throw new SpecException(
             String.format(
-                "table %s: primary-key column `%s` is nullable: declare it with `nullable: false`.", name, k));
+                "table %s: primary-key column `%s` is nullable: declare it with `nullable: false`.",
+                name, k));
       }
     }
     checkKeyColumns(name, "partition-by", partitionBy, byName);
@@ -128,7 +137,15 @@ public record TableSpec(
       @JsonProperty("retention") Retention retention,
       @JsonProperty("location") Optional<String> location) {
     return new TableSpec(
-        name, format, description, columns, primaryKey, partitionBy, properties, retention, location);
+        name,
+        format,
+        description,
+        columns,
+        primaryKey,
+        partitionBy,
+        properties,
+        retention,
+        location);
   }
 
   private static void checkKeyColumns(

@@ -12,13 +12,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-/** Loads table specs from a YAML file or from every {@code *.yaml}/{@code *.yml} file in a folder. */
+/**
+ * Loads table specs from a YAML file or from every {@code *.yaml}/{@code *.yml} file in a folder.
+ */
 public final class TableSpecs {
   private TableSpecs() {}
 
   /**
-   * Loads every spec at {@code path}, all or nothing: the first invalid file fails the whole load, and two files
-   * declaring the same table are an error.
+   * Loads every spec at {@code path}, all or nothing: the first invalid file fails the whole load,
+   * and two files declaring the same table are an error.
    */
   public static List<TableSpec> load(Path path) {
     List<Path> files = files(path);
@@ -29,7 +31,8 @@ public final class TableSpecs {
       Path other = seen.put(spec.name(), f);
       if (other != null) {
         throw new SpecException(
-            String.format("Table %s is declared twice, in %s and %s: keep one.", spec.name(), other, f));
+            String.format(
+                "Table %s is declared twice, in %s and %s: keep one.", spec.name(), other, f));
       }
       specs.add(spec);
     }
@@ -46,14 +49,17 @@ public final class TableSpecs {
     }
     try (Stream<Path> s = Files.list(path)) {
       List<Path> files =
-          s.filter(p -> p.toString().endsWith(".yaml") || p.toString().endsWith(".yml")).sorted().toList();
+          s.filter(p -> p.toString().endsWith(".yaml") || p.toString().endsWith(".yml"))
+              .sorted()
+              .toList();
       if (files.isEmpty()) {
         throw new SpecException(
             String.format("Folder %s holds no table specs (*.yaml): nothing to apply.", path));
       }
       return files;
     } catch (IOException e) {
-      throw new SpecException(String.format("Cannot list table specs in %s: %s", path, e.getMessage()), e);
+      throw new SpecException(
+          String.format("Cannot list table specs in %s: %s", path, e.getMessage()), e);
     }
   }
 }

@@ -12,7 +12,8 @@ import org.apache.spark.sql.types.StructType;
  * @param properties table properties, including {@code location} and {@code comment}
  * @param partitionColumns identity-partition columns
  */
-record TableState(StructType schema, Map<String, String> properties, List<String> partitionColumns) {
+record TableState(
+    StructType schema, Map<String, String> properties, List<String> partitionColumns) {
   TableState {
     properties = Map.copyOf(properties);
     partitionColumns = List.copyOf(partitionColumns);

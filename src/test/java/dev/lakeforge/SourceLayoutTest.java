@@ -13,8 +13,9 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * Each top-level source folder is one layer: the packages a folder's files declare are that layer's and no other, so
- * the repository's folders draw the same picture as {@link ArchitectureTest}'s layers.
+ * Each top-level source folder is one layer: the packages a folder's files declare are that layer's
+ * and no other, so the repository's folders draw the same picture as {@link ArchitectureTest}'s
+ * layers.
  */
 class SourceLayoutTest {
   private static final Pattern PACKAGE = Pattern.compile("(?m)^package ([a-z.]+);");
@@ -27,7 +28,8 @@ class SourceLayoutTest {
           "lakehouse", List.of("dev.lakeforge.lakehouse"),
           "feature-jobs", List.of("dev.lakeforge.features"),
           "batch-inference", List.of("dev.lakeforge.inference"),
-          "src/main/java", List.of("dev.lakeforge.cli", "dev.lakeforge.quickstart", "dev.lakeforge"));
+          "src/main/java",
+              List.of("dev.lakeforge.cli", "dev.lakeforge.quickstart", "dev.lakeforge"));
 
   @Test
   void everyFolderHoldsOnlyItsLayer() throws IOException {

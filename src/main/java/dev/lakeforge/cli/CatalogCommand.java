@@ -2,20 +2,20 @@ package dev.lakeforge.cli;
 
 import dev.lakeforge.catalog.AccessControl;
 import dev.lakeforge.catalog.Artifact;
-import dev.lakeforge.catalog.Privilege;
 import dev.lakeforge.catalog.AuditLog;
 import dev.lakeforge.catalog.Lineage;
+import dev.lakeforge.catalog.Privilege;
 import dev.lakeforge.catalog.RunLog;
-import dev.lakeforge.core.YamlSpecReader;
-import java.util.Map;
 import dev.lakeforge.core.SpecException;
 import dev.lakeforge.core.TableName;
+import dev.lakeforge.core.YamlSpecReader;
 import java.io.PrintWriter;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -40,36 +40,56 @@ final class CatalogCommand {
   @Command(
       name = "audit",
       mixinStandardHelpOptions = true,
-      description = "The append-only audit log: who did what to which object, when, and the outcome.")
+      description =
+          "The append-only audit log: who did what to which object, when, and the outcome.")
   static final class Audit extends Subcommand {
 
     @Option(names = "--principal", paramLabel = "P", description = "Only this principal's entries.")
     String principal;
 
-    @Option(names = "--object", paramLabel = "O", description = "Only objects starting with this, e.g. model:churn.")
+    @Option(
+        names = "--object",
+        paramLabel = "O",
+        description = "Only objects starting with this, e.g. model:churn.")
     String object;
 
-    @Option(names = "--since", paramLabel = "T", description = "Only entries at or after T (yyyy-MM-dd or ISO instant).")
+    @Option(
+        names = "--since",
+        paramLabel = "T",
+        description = "Only entries at or after T (yyyy-MM-dd or ISO instant).")
     String since;
 
     @Override
     void run() {
       Optional<Instant> from = Optional.ofNullable(since).map(Audit::parseTime);
-      var filter = new AuditLog.Filter(Optional.ofNullable(principal), Optional.ofNullable(object), from);
+      var filter =
+          new AuditLog.Filter(Optional.ofNullable(principal), Optional.ofNullable(object), from);
       new AccessControl(root().catalog()).require(root().principal(), Privilege.ADMIN, "*");
       List<AuditLog.Entry> entries = new AuditLog(root().catalog()).read(filter);
-      TextTable t = new TextTable(List.of("id", "at", "principal", "action", "object", "outcome", "detail"));
-      entries.forEach(e -> t.add(e.id(), e.at(), e.principal(), e.action(), e.object(), e.outcome(),
-          e.detail() == null ? "" : e.detail()));
+      TextTable t =
+          new TextTable(List.of("id", "at", "principal", "action", "object", "outcome", "detail"));
+      entries.forEach(
+          e ->
+              t.add(
+                  e.id(),
+                  e.at(),
+                  e.principal(),
+                  e.action(),
+                  e.object(),
+                  e.outcome(),
+                  e.detail() == null ? "" : e.detail()));
       out().print(t.render());
     }
 
     private static Instant parseTime(String text) {
       try {
-        return text.length() == 10 ? LocalDate.parse(text).atStartOfDay(ZoneOffset.UTC).toInstant() : Instant.parse(text);
+        return text.length() == 10
+            ? LocalDate.parse(text).atStartOfDay(ZoneOffset.UTC).toInstant()
+            : Instant.parse(text);
       } catch (DateTimeParseException e) {
         throw new SpecException(
-            String.format("--since '%s' is not a time: write 2026-11-24 or 2026-11-24T10:00:00Z.", text));
+            String.format(
+                "--since '%s' is not a time: write 2026-11-24 or 2026-11-24T10:00:00Z.", text));
       }
     }
   }
@@ -92,7 +112,10 @@ final class CatalogCommand {
     @Option(names = "--downstream", description = "Walk towards what was built from it.")
     boolean downstream;
 
-    @Option(names = "--format", paramLabel = "table|json|dot", description = "table (default), json or dot (Graphviz).")
+    @Option(
+        names = "--format",
+        paramLabel = "table|json|dot",
+        description = "table (default), json or dot (Graphviz).")
     String format = "table";
 
     @Override
@@ -101,30 +124,52 @@ final class CatalogCommand {
         throw new SpecException("Give --upstream or --downstream, not both.");
       }
       if (!List.of("table", "json", "dot").contains(format)) {
-        throw new SpecException("--format " + format + " is not supported: use table, json or dot.");
+        throw new SpecException(
+            "--format " + format + " is not supported: use table, json or dot.");
       }
       Artifact start = Artifact.parse(of);
       Lineage.Direction d = downstream ? Lineage.Direction.DOWNSTREAM : Lineage.Direction.UPSTREAM;
       AccessControl access = new AccessControl(root().catalog());
       switch (start.kind()) {
-        case TABLE -> access.require(root().principal(), Privilege.SELECT, AccessControl.table(TableName.parse(start.name())));
-        case MODEL -> access.require(root().principal(), Privilege.EXECUTE, AccessControl.model(start.name()));
+        case TABLE ->
+            access.require(
+                root().principal(),
+                Privilege.SELECT,
+                AccessControl.table(TableName.parse(start.name())));
+        case MODEL ->
+            access.require(
+                root().principal(), Privilege.EXECUTE, AccessControl.model(start.name()));
         case PATH -> access.require(root().principal(), Privilege.ADMIN, "*");
       }
       List<Lineage.Edge> edges = new Lineage(root().catalog()).walk(start, d);
       PrintWriter out = out();
       switch (format) {
-        case "json" -> edges.forEach(e -> out.println(YamlSpecReader.toJson(Map.of(
-            "from", e.from().toString(), "job", e.job(), "run", e.runId(), "to", e.to().toString()))));
+        case "json" ->
+            edges.forEach(
+                e ->
+                    out.println(
+                        YamlSpecReader.toJson(
+                            Map.of(
+                                "from",
+                                e.from().toString(),
+                                "job",
+                                e.job(),
+                                "run",
+                                e.runId(),
+                                "to",
+                                e.to().toString()))));
         case "dot" -> {
           out.println("digraph lineage {");
           out.println("  rankdir=LR;");
-          edges.forEach(e -> out.printf("  \"%s\" -> \"%s\" [label=\"%s\"];%n", e.from(), e.to(), e.job()));
+          edges.forEach(
+              e -> out.printf("  \"%s\" -> \"%s\" [label=\"%s\"];%n", e.from(), e.to(), e.job()));
           out.println("}");
         }
         default -> {
           if (edges.isEmpty()) {
-            out.printf("No recorded lineage %s of %s.%n", d.name().toLowerCase(java.util.Locale.ROOT), start);
+            out.printf(
+                "No recorded lineage %s of %s.%n",
+                d.name().toLowerCase(java.util.Locale.ROOT), start);
             return;
           }
           TextTable t = new TextTable(List.of("from", "job", "to", "run"));
@@ -135,7 +180,10 @@ final class CatalogCommand {
     }
   }
 
-  @Command(name = "runs", mixinStandardHelpOptions = true, description = "The most recent runs of jobs, newest first.")
+  @Command(
+      name = "runs",
+      mixinStandardHelpOptions = true,
+      description = "The most recent runs of jobs, newest first.")
   static final class Runs extends Subcommand {
 
     @Option(names = "--limit", paramLabel = "N", description = "How many (default 20).")
@@ -146,11 +194,19 @@ final class CatalogCommand {
       if (limit < 1) {
         throw new SpecException("--limit " + limit + " must be 1 or more.");
       }
-      TextTable t = new TextTable(List.of("started", "job", "principal", "status", "parameters", "metrics", "run"));
+      TextTable t =
+          new TextTable(
+              List.of("started", "job", "principal", "status", "parameters", "metrics", "run"));
       new AccessControl(root().catalog()).require(root().principal(), Privilege.ADMIN, "*");
       for (RunLog.Run r : new RunLog(root().catalog()).recent(limit)) {
-        t.add(r.startedAt(), r.job(), r.principal(), r.status(), r.parameters(),
-            r.metrics() == null ? (r.error() == null ? "" : r.error()) : r.metrics(), r.id());
+        t.add(
+            r.startedAt(),
+            r.job(),
+            r.principal(),
+            r.status(),
+            r.parameters(),
+            r.metrics() == null ? (r.error() == null ? "" : r.error()) : r.metrics(),
+            r.id());
       }
       out().print(t.render());
     }
@@ -192,7 +248,10 @@ final class CatalogCommand {
     }
   }
 
-  @Command(name = "revoke", mixinStandardHelpOptions = true, description = "Revoke a grant. Needs ADMIN.")
+  @Command(
+      name = "revoke",
+      mixinStandardHelpOptions = true,
+      description = "Revoke a grant. Needs ADMIN.")
   static final class Revoke extends GrantArgs {
     @Override
     void run() {
@@ -205,7 +264,8 @@ final class CatalogCommand {
   @Command(
       name = "roles",
       mixinStandardHelpOptions = true,
-      description = "List roles and members, or 'roles add ROLE PRINCIPAL...' to create a role / add members. Needs ADMIN.")
+      description =
+          "List roles and members, or 'roles add ROLE PRINCIPAL...' to create a role / add members. Needs ADMIN.")
   static final class Roles extends Subcommand {
 
     @picocli.CommandLine.Parameters(arity = "0..*", paramLabel = "add ROLE PRINCIPAL")
@@ -217,10 +277,13 @@ final class CatalogCommand {
       PrintWriter out = out();
       if (!args.isEmpty()) {
         if (args.size() < 3 || !args.get(0).equals("add")) {
-          throw new SpecException("Usage: lakeforge catalog roles add ROLE PRINCIPAL [PRINCIPAL...]");
+          throw new SpecException(
+              "Usage: lakeforge catalog roles add ROLE PRINCIPAL [PRINCIPAL...]");
         }
         List<dev.lakeforge.catalog.Principal> members =
-            args.subList(2, args.size()).stream().map(dev.lakeforge.catalog.Principal::new).toList();
+            args.subList(2, args.size()).stream()
+                .map(dev.lakeforge.catalog.Principal::new)
+                .toList();
         access.addToRole(root().principal(), args.get(1), members);
       }
       TextTable t = new TextTable(List.of("role", "members"));
@@ -229,14 +292,24 @@ final class CatalogCommand {
     }
   }
 
-  @Command(name = "grants", mixinStandardHelpOptions = true, description = "Every grant. Needs ADMIN.")
+  @Command(
+      name = "grants",
+      mixinStandardHelpOptions = true,
+      description = "Every grant. Needs ADMIN.")
   static final class Grants extends Subcommand {
 
     @Override
     void run() {
       TextTable t = new TextTable(List.of("grantee", "privilege", "object", "granted by"));
-      new AccessControl(root().catalog()).grants(root().principal())
-          .forEach(g -> t.add(g.granteeKind() + ":" + g.grantee(), g.privilege(), g.object(), g.grantedBy()));
+      new AccessControl(root().catalog())
+          .grants(root().principal())
+          .forEach(
+              g ->
+                  t.add(
+                      g.granteeKind() + ":" + g.grantee(),
+                      g.privilege(),
+                      g.object(),
+                      g.grantedBy()));
       out().print(t.render());
     }
   }
@@ -244,14 +317,17 @@ final class CatalogCommand {
   @Command(
       name = "principals",
       mixinStandardHelpOptions = true,
-      description = "The principals the catalog knows (granted something or in a role), with their roles. Needs ADMIN.")
+      description =
+          "The principals the catalog knows (granted something or in a role), with their roles. Needs ADMIN.")
   static final class Principals extends Subcommand {
 
     @Override
     void run() {
       TextTable t = new TextTable(List.of("principal", "roles", "added by", "added at"));
-      new AccessControl(root().catalog()).principals(root().principal())
-          .forEach(p -> t.add(p.name(), String.join(", ", p.roles()), p.createdBy(), p.createdAt()));
+      new AccessControl(root().catalog())
+          .principals(root().principal())
+          .forEach(
+              p -> t.add(p.name(), String.join(", ", p.roles()), p.createdBy(), p.createdAt()));
       out().print(t.render());
     }
   }

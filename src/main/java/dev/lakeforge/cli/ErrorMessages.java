@@ -15,14 +15,16 @@ final class ErrorMessages {
     if (e instanceof LakeforgeException) {
       text = e.getMessage();
     } else if (e instanceof AnalysisException a) {
-      // Spark appends the logical plan after ";\n"; the first part names the problem and the object.
+      // Spark appends the logical plan after ";\n"; the first part names the problem and the
+      // object.
       String m = a.getMessage();
       int plan = m.indexOf(";\n");
       text = plan > 0 ? m.substring(0, plan) : m;
     } else {
       text =
           String.format(
-              "%s: %s (set %s=1 for the stack trace)", e.getClass().getSimpleName(), e.getMessage(), DEBUG_ENV);
+              "%s: %s (set %s=1 for the stack trace)",
+              e.getClass().getSimpleName(), e.getMessage(), DEBUG_ENV);
     }
     if (System.getenv(DEBUG_ENV) != null) {
       java.io.StringWriter w = new java.io.StringWriter();

@@ -21,8 +21,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 
 /**
- * The {@code lakeforge} command: global options and the subcommands. The session is built lazily from the global
- * options, once, by {@link SessionFactory}; on a cluster it is the one the platform gives.
+ * The {@code lakeforge} command: global options and the subcommands. The session is built lazily
+ * from the global options, once, by {@link SessionFactory}; on a cluster it is the one the platform
+ * gives.
  */
 @Command(
     name = "lakeforge",
@@ -40,6 +41,7 @@ import picocli.CommandLine.ScopeType;
 public final class LakeforgeCli {
   /** Exit code of a command that failed (bad spec, missing table, failed job). */
   public static final int EXIT_FAILED = 1;
+
   /** Exit code of a usage error (unknown option, missing argument). */
   public static final int EXIT_USAGE = 2;
 
@@ -69,7 +71,8 @@ public final class LakeforgeCli {
       names = "--as",
       scope = ScopeType.INHERIT,
       paramLabel = "PRINCIPAL",
-      description = "Who runs the command (default: $LAKEFORGE_PRINCIPAL, else the OS user); recorded in the audit log.")
+      description =
+          "Who runs the command (default: $LAKEFORGE_PRINCIPAL, else the OS user); recorded in the audit log.")
   String as;
 
   private PlatformConfig config;
@@ -91,7 +94,10 @@ public final class LakeforgeCli {
         (e, args2) -> {
           PrintWriter w = e.getCommandLine().getErr();
           w.println("error: " + e.getMessage());
-          w.println("Run '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help' for usage.");
+          w.println(
+              "Run '"
+                  + e.getCommandLine().getCommandSpec().qualifiedName()
+                  + " --help' for usage.");
           return EXIT_USAGE;
         });
     try {
@@ -102,17 +108,21 @@ public final class LakeforgeCli {
   }
 
   /**
-   * Gives a session that outlives the command (a notebook's, or one reused in-process) its own principal back, so the
-   * {@code --as} of this command does not stick to later work on it.
+   * Gives a session that outlives the command (a notebook's, or one reused in-process) its own
+   * principal back, so the {@code --as} of this command does not stick to later work on it.
    */
   private void restoreSession() {
     if (spark != null) {
       previousPrincipal.ifPresentOrElse(
-          p -> spark.conf().set(Principal.SPARK_CONF, p), () -> spark.conf().unset(Principal.SPARK_CONF));
+          p -> spark.conf().set(Principal.SPARK_CONF, p),
+          () -> spark.conf().unset(Principal.SPARK_CONF));
     }
   }
 
-  /** The platform config: {@code --conf}, else {@code conf/lakeforge.yaml} when present, else the defaults. */
+  /**
+   * The platform config: {@code --conf}, else {@code conf/lakeforge.yaml} when present, else the
+   * defaults.
+   */
   PlatformConfig config() {
     if (config == null) {
       config = PlatformConfig.loadOrDefault(Optional.ofNullable(conf));
@@ -120,7 +130,10 @@ public final class LakeforgeCli {
     return config;
   }
 
-  /** The home directory: {@code --home}, else {@code $LAKEFORGE_HOME}, else {@code ./lakeforge-data}. */
+  /**
+   * The home directory: {@code --home}, else {@code $LAKEFORGE_HOME}, else {@code
+   * ./lakeforge-data}.
+   */
   Path home() {
     if (home != null) {
       return home;
@@ -129,10 +142,15 @@ public final class LakeforgeCli {
     return Path.of(env != null && !env.isBlank() ? env : PlatformConfig.HOME_DEFAULT);
   }
 
-  /** The folder of table specs: the config's {@code table-specs}, relative to the config file; else conf/tables. */
+  /**
+   * The folder of table specs: the config's {@code table-specs}, relative to the config file; else
+   * conf/tables.
+   */
   Path tableSpecs() {
     Optional<Path> file =
-        conf != null ? Optional.of(conf) : Optional.of(Path.of(PlatformConfig.CONF_DEFAULT)).filter(p -> p.toFile().isFile());
+        conf != null
+            ? Optional.of(conf)
+            : Optional.of(Path.of(PlatformConfig.CONF_DEFAULT)).filter(p -> p.toFile().isFile());
     Path base = file.map(Path::toAbsolutePath).map(Path::getParent).orElse(Path.of("conf"));
     return base.resolve(config().tableSpecs().orElse("tables"));
   }
@@ -148,8 +166,8 @@ public final class LakeforgeCli {
   }
 
   /**
-   * Hadoop settings for file systems used without Spark (the model store): the running session's, else the
-   * {@code spark.hadoop.*} entries of the platform config and {@code --spark-conf}.
+   * Hadoop settings for file systems used without Spark (the model store): the running session's,
+   * else the {@code spark.hadoop.*} entries of the platform config and {@code --spark-conf}.
    */
   org.apache.hadoop.conf.Configuration hadoopConf() {
     if (spark != null) {
@@ -158,18 +176,20 @@ public final class LakeforgeCli {
     org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
     Map<String, String> all = new LinkedHashMap<>(config().spark().conf());
     all.putAll(sparkConf);
-    all.forEach((k, v) -> {
-      if (k.startsWith("spark.hadoop.")) {
-        conf.set(k.substring("spark.hadoop.".length()), v);
-      }
-    });
+    all.forEach(
+        (k, v) -> {
+          if (k.startsWith("spark.hadoop.")) {
+            conf.set(k.substring("spark.hadoop.".length()), v);
+          }
+        });
     return conf;
   }
 
   /** The model registry on the platform's model store. */
   ModelRegistry models() {
     Platform p = platform();
-    return new ModelRegistry(catalog(), p.modelStore(), hadoopConf(), p.home().resolve("cache").resolve("models"));
+    return new ModelRegistry(
+        catalog(), p.modelStore(), hadoopConf(), p.home().resolve("cache").resolve("models"));
   }
 
   /** The catalog database (no Spark needed). */
@@ -184,7 +204,8 @@ public final class LakeforgeCli {
         if (!key.startsWith("spark.")) {
           throw new SpecException(
               String.format(
-                  "--spark-conf %s=...: '%s' is not a Spark setting; Spark settings start with 'spark.'.", key, key));
+                  "--spark-conf %s=...: '%s' is not a Spark setting; Spark settings start with 'spark.'.",
+                  key, key));
         }
       }
       spark = SessionFactory.getOrCreate(config(), platform(), sparkConf);

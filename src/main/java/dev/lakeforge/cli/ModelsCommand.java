@@ -44,10 +44,17 @@ final class ModelsCommand {
         "(sha256, size, flavor, signature). Versions are immutable; the first version creates the model."
       })
   static final class Register extends Sub {
-    @Parameters(index = "0", paramLabel = "NAME", description = "Model name: a-z, 0-9, _ and -, e.g. churn.")
+    @Parameters(
+        index = "0",
+        paramLabel = "NAME",
+        description = "Model name: a-z, 0-9, _ and -, e.g. churn.")
     String name;
 
-    @Option(names = "--file", required = true, paramLabel = "PATH", description = "The model artifact.")
+    @Option(
+        names = "--file",
+        required = true,
+        paramLabel = "PATH",
+        description = "The model artifact.")
     Path file;
 
     @Option(names = "--flavor", required = true, paramLabel = "onnx|torchscript")
@@ -56,7 +63,8 @@ final class ModelsCommand {
     @Option(
         names = "--signature",
         paramLabel = "FILE",
-        description = "YAML/JSON with inputs and outputs: [{name, type, shape}], e.g. shape [-1, 4].")
+        description =
+            "YAML/JSON with inputs and outputs: [{name, type, shape}], e.g. shape [-1, 4].")
     Path signature;
 
     @Option(names = "--description", paramLabel = "TEXT")
@@ -68,18 +76,23 @@ final class ModelsCommand {
     @Override
     void run() {
       Optional<ModelSignature> sig =
-          Optional.ofNullable(signature).map(f -> YamlSpecReader.read(f, ModelSignature.class, "model signature"));
+          Optional.ofNullable(signature)
+              .map(f -> YamlSpecReader.read(f, ModelSignature.class, "model signature"));
       var r =
           new ModelRegistry.Registration(
               name, file, ModelFlavor.parse(flavor), sig, Optional.ofNullable(description), tags);
       ModelVersion v = registry().register(r, root().principal());
-      out().printf(
-          "Registered %s (%s, %d bytes, sha256 %s) as %s.%n", v.ref(), v.flavor(), v.sizeBytes(), v.sha256(),
-          v.artifactUri());
+      out()
+          .printf(
+              "Registered %s (%s, %d bytes, sha256 %s) as %s.%n",
+              v.ref(), v.flavor(), v.sizeBytes(), v.sha256(), v.artifactUri());
     }
   }
 
-  @Command(name = "list", mixinStandardHelpOptions = true, description = "The models, or one model's versions.")
+  @Command(
+      name = "list",
+      mixinStandardHelpOptions = true,
+      description = "The models, or one model's versions.")
   static final class ListModels extends Sub {
     @Parameters(arity = "0..1", paramLabel = "NAME")
     String name;
@@ -97,18 +110,33 @@ final class ModelsCommand {
       }
       List<ModelVersion> versions = reg.versions(name, root().principal());
       Map<String, Integer> aliases = reg.aliases(name);
-      TextTable t = new TextTable(List.of("version", "flavor", "bytes", "sha256", "aliases", "created by", "created at"));
+      TextTable t =
+          new TextTable(
+              List.of(
+                  "version", "flavor", "bytes", "sha256", "aliases", "created by", "created at"));
       for (ModelVersion v : versions) {
         List<String> pointing =
-            aliases.entrySet().stream().filter(e -> e.getValue() == v.version()).map(Map.Entry::getKey).toList();
-        t.add(v.version(), v.flavor(), v.sizeBytes(), v.sha256().substring(0, 12), String.join(",", pointing),
-            v.createdBy(), v.createdAt());
+            aliases.entrySet().stream()
+                .filter(e -> e.getValue() == v.version())
+                .map(Map.Entry::getKey)
+                .toList();
+        t.add(
+            v.version(),
+            v.flavor(),
+            v.sizeBytes(),
+            v.sha256().substring(0, 12),
+            String.join(",", pointing),
+            v.createdBy(),
+            v.createdAt());
       }
       out().print(t.render());
     }
   }
 
-  @Command(name = "show", mixinStandardHelpOptions = true, description = "One version: name/version or name@alias.")
+  @Command(
+      name = "show",
+      mixinStandardHelpOptions = true,
+      description = "One version: name/version or name@alias.")
   static final class Show extends Sub {
     @Parameters(index = "0", paramLabel = "MODEL_REF")
     String ref;
@@ -125,17 +153,24 @@ final class ModelsCommand {
       o.printf("description: %s%n", v.description().orElse(""));
       o.printf("tags:        %s%n", v.tags());
       o.printf("created:     %s by %s%n", v.createdAt(), v.createdBy());
-      v.signature().ifPresent(s -> {
-        s.inputs().forEach(t -> o.printf("input:       %s %s %s%n", t.name(), t.type(), t.shape()));
-        s.outputs().forEach(t -> o.printf("output:      %s %s %s%n", t.name(), t.type(), t.shape()));
-      });
+      v.signature()
+          .ifPresent(
+              s -> {
+                s.inputs()
+                    .forEach(
+                        t -> o.printf("input:       %s %s %s%n", t.name(), t.type(), t.shape()));
+                s.outputs()
+                    .forEach(
+                        t -> o.printf("output:      %s %s %s%n", t.name(), t.type(), t.shape()));
+              });
     }
   }
 
   @Command(
       name = "alias",
       mixinStandardHelpOptions = true,
-      description = "Point an alias (champion, challenger, any name) at a version; the move is audited.")
+      description =
+          "Point an alias (champion, challenger, any name) at a version; the move is audited.")
   static final class Alias extends Sub {
     @Parameters(index = "0", paramLabel = "NAME")
     String name;

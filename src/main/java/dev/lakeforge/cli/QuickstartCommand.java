@@ -29,15 +29,20 @@ final class QuickstartCommand extends Subcommand {
     PrintWriter out = out();
     out.printf("Raw files: %s%n", r.raw());
     TextTable t = new TextTable(List.of("table", "format", "query it as", "rows", "version"));
-    r.tables().forEach(b -> t.add(b.table(), b.format().label(), b.sqlName(), b.rows(), b.version()));
+    r.tables()
+        .forEach(b -> t.add(b.table(), b.format().label(), b.sqlName(), b.rows(), b.version()));
     out.print(t.render());
     if (r.batchesSkipped() > 0) {
-      out.printf("%d of 3 ingests were already committed (same batch ids): nothing was duplicated.%n", r.batchesSkipped());
+      out.printf(
+          "%d of 3 ingests were already committed (same batch ids): nothing was duplicated.%n",
+          r.batchesSkipped());
     }
     out.printf("Done in %.1f s. Try:%n", r.duration().toMillis() / 1000.0);
-    out.println("  bin/lakeforge sql \"select country, count(*) as customers from shop.customers group by country order by customers desc\"");
-    out.println("  bin/lakeforge sql \"select p.category, sum(o.amount) as revenue from shop.orders o"
-        + " join iceberg.shop.products p using (product_id) group by p.category order by revenue desc\"");
+    out.println(
+        "  bin/lakeforge sql \"select country, count(*) as customers from shop.customers group by country order by customers desc\"");
+    out.println(
+        "  bin/lakeforge sql \"select p.category, sum(o.amount) as revenue from shop.orders o"
+            + " join iceberg.shop.products p using (product_id) group by p.category order by revenue desc\"");
     out.println("  bin/lakeforge tables history shop.orders");
   }
 }

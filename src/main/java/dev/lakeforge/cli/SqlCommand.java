@@ -62,11 +62,14 @@ final class SqlCommand extends Subcommand {
   void run() {
     Format f = parseFormat(format);
     if (limit < 0) {
-      throw new SpecException("--limit " + limit + " is negative: give 0 (all rows) or a positive number.");
+      throw new SpecException(
+          "--limit " + limit + " is negative: give 0 (all rows) or a positive number.");
     }
-    AsOfQuery pinned = asOf == null ? null : new AsOfQuery(query, asOf); // validated before the session starts
+    AsOfQuery pinned =
+        asOf == null ? null : new AsOfQuery(query, asOf); // validated before the session starts
     SparkSession spark = root().spark();
-    new SqlAccess(query).check(spark); // before anything runs: DDL and DML execute as soon as they are planned
+    new SqlAccess(query)
+        .check(spark); // before anything runs: DDL and DML execute as soon as they are planned
     Dataset<Row> df = pinned == null ? spark.sql(query) : pinned.run(spark);
     PrintWriter out = out();
     Dataset<Row> shown = limit > 0 ? df.limit(limit + 1) : df;

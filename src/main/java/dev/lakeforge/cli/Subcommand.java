@@ -5,7 +5,10 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
-/** Base of the leaf commands: the root's session, catalog and options, and the output; exit code 0 when run returns. */
+/**
+ * Base of the leaf commands: the root's session, catalog and options, and the output; exit code 0
+ * when run returns.
+ */
 abstract class Subcommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -49,7 +49,8 @@ final class TablesCommand {
     @Parameters(
         arity = "0..1",
         paramLabel = "SPEC",
-        description = "A spec file or a folder of *.yaml specs (default: the config's table-specs, conf/tables).")
+        description =
+            "A spec file or a folder of *.yaml specs (default: the config's table-specs, conf/tables).")
     Path path;
 
     @Override
@@ -59,7 +60,8 @@ final class TablesCommand {
       var result = new ApplyTablesJob(specs).run(root().spark());
       TextTable t = new TextTable(List.of("table", "format", "action", "version"));
       for (var o : result.tables()) {
-        t.add(o.table(), o.format().label(), o.action().name().toLowerCase(Locale.ROOT), o.version());
+        t.add(
+            o.table(), o.format().label(), o.action().name().toLowerCase(Locale.ROOT), o.version());
       }
       out().print(t.render());
       for (var o : result.tables()) {
@@ -76,19 +78,31 @@ final class TablesCommand {
         "Rows that do not fit the table's types fail the ingest (nothing is written) unless --bad-rows is given."
       })
   static final class Ingest extends Sub {
-    @Parameters(index = "0", paramLabel = "TABLE", description = "namespace.table, as declared in its spec.")
+    @Parameters(
+        index = "0",
+        paramLabel = "TABLE",
+        description = "namespace.table, as declared in its spec.")
     String table;
 
-    @Option(names = "--from", required = true, paramLabel = "PATH", description = "File or folder (local or s3a://).")
+    @Option(
+        names = "--from",
+        required = true,
+        paramLabel = "PATH",
+        description = "File or folder (local or s3a://).")
     String from;
 
-    @Option(names = "--format", required = true, paramLabel = "csv|json|parquet", description = "Format of the raw files.")
+    @Option(
+        names = "--format",
+        required = true,
+        paramLabel = "csv|json|parquet",
+        description = "Format of the raw files.")
     String format;
 
     @Option(
         names = "--mode",
         paramLabel = "merge|append|overwrite",
-        description = "merge (default) upserts on the primary key; append adds rows; overwrite replaces them.")
+        description =
+            "merge (default) upserts on the primary key; append adds rows; overwrite replaces them.")
     String mode;
 
     @Option(
@@ -119,38 +133,49 @@ final class TablesCommand {
       IngestJob job = b.build();
       var r = job.run(root().spark());
       if (r.skipped()) {
-        out().printf(
-            "%s: batch %s was already committed; nothing written (version %d).%n",
-            r.table(), batchId, r.versionAfter());
+        out()
+            .printf(
+                "%s: batch %s was already committed; nothing written (version %d).%n",
+                r.table(), batchId, r.versionAfter());
         return;
       }
-      out().printf(
-          "%s: %s of %d rows read, %d written, %d rejected%s; version %d -> %d in %.1f s%n",
-          r.table(),
-          r.mode(),
-          r.rowsRead(),
-          r.rowsWritten(),
-          r.rowsRejected(),
-          r.rowsRejected() > 0 ? " (written to " + badRows + ")" : "",
-          r.versionBefore(),
-          r.versionAfter(),
-          r.duration().toMillis() / 1000.0);
+      out()
+          .printf(
+              "%s: %s of %d rows read, %d written, %d rejected%s; version %d -> %d in %.1f s%n",
+              r.table(),
+              r.mode(),
+              r.rowsRead(),
+              r.rowsWritten(),
+              r.rowsRejected(),
+              r.rowsRejected() > 0 ? " (written to " + badRows + ")" : "",
+              r.versionBefore(),
+              r.versionAfter(),
+              r.duration().toMillis() / 1000.0);
     }
   }
 
-  @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete the rows matching a predicate.")
+  @Command(
+      name = "delete",
+      mixinStandardHelpOptions = true,
+      description = "Delete the rows matching a predicate.")
   static final class Delete extends Sub {
     @Parameters(index = "0", paramLabel = "TABLE")
     String table;
 
-    @Option(names = "--where", required = true, paramLabel = "PREDICATE", description = "Spark SQL predicate.")
+    @Option(
+        names = "--where",
+        required = true,
+        paramLabel = "PREDICATE",
+        description = "Spark SQL predicate.")
     String where;
 
     @Override
     void run() {
       var r = new DeleteJob(TableName.parse(table), where).run(root().spark());
-      out().printf(
-          "%s: %d rows deleted; version %d -> %d%n", r.table(), r.rowsDeleted(), r.versionBefore(), r.versionAfter());
+      out()
+          .printf(
+              "%s: %d rows deleted; version %d -> %d%n",
+              r.table(), r.rowsDeleted(), r.versionBefore(), r.versionAfter());
     }
   }
 
@@ -168,13 +193,20 @@ final class TablesCommand {
     @Override
     void run() {
       List<HistoryEntry> h = TableInfo.history(root().spark(), TableName.parse(table));
-      TextTable t = new TextTable(List.of("version", "timestamp", "operation", "batch id", "details"));
-      h.forEach(e -> t.add(e.version(), e.timestamp(), e.operation(), e.batchId().orElse(""), e.details()));
+      TextTable t =
+          new TextTable(List.of("version", "timestamp", "operation", "batch id", "details"));
+      h.forEach(
+          e ->
+              t.add(
+                  e.version(), e.timestamp(), e.operation(), e.batchId().orElse(""), e.details()));
       out().print(t.render());
     }
   }
 
-  @Command(name = "describe", mixinStandardHelpOptions = true, description = "Schema, key, location, version, size.")
+  @Command(
+      name = "describe",
+      mixinStandardHelpOptions = true,
+      description = "Schema, key, location, version, size.")
   static final class Describe extends Sub {
     @Parameters(index = "0", paramLabel = "TABLE")
     String table;
@@ -187,15 +219,24 @@ final class TablesCommand {
       o.printf("format:       %s%n", i.format().label());
       o.printf("sql name:     %s%n", i.sqlName());
       o.printf("location:     %s%n", i.location());
-      o.printf("primary key:  %s%n", i.primaryKey().isEmpty() ? "(none)" : String.join(", ", i.primaryKey()));
-      o.printf("partitioned:  %s%n", i.partitionBy().isEmpty() ? "(no)" : String.join(", ", i.partitionBy()));
       o.printf(
-          "retention:    %d days, last %d versions%n", i.retention().days(), i.retention().versions());
+          "primary key:  %s%n",
+          i.primaryKey().isEmpty() ? "(none)" : String.join(", ", i.primaryKey()));
+      o.printf(
+          "partitioned:  %s%n",
+          i.partitionBy().isEmpty() ? "(no)" : String.join(", ", i.partitionBy()));
+      o.printf(
+          "retention:    %d days, last %d versions%n",
+          i.retention().days(), i.retention().versions());
       o.printf("version:      %d%n", i.version());
       o.printf("live files:   %d (%d bytes)%n", i.files(), i.bytes());
       TextTable cols = new TextTable(List.of("column", "type", "nullable", "comment"));
       for (StructField f : i.schema().fields()) {
-        cols.add(f.name(), f.dataType().sql().toLowerCase(Locale.ROOT), f.nullable(), f.getComment().getOrElse(() -> ""));
+        cols.add(
+            f.name(),
+            f.dataType().sql().toLowerCase(Locale.ROOT),
+            f.nullable(),
+            f.getComment().getOrElse(() -> ""));
       }
       o.print(cols.render());
     }
@@ -209,10 +250,15 @@ final class TablesCommand {
         "Delta: OPTIMIZE + VACUUM. Iceberg: rewrite_data_files + expire_snapshots + remove_orphan_files."
       })
   static final class Maintain extends Sub {
-    @Parameters(arity = "0..*", paramLabel = "TABLE", description = "Tables to maintain (default: every registered table).")
+    @Parameters(
+        arity = "0..*",
+        paramLabel = "TABLE",
+        description = "Tables to maintain (default: every registered table).")
     List<String> tables = new ArrayList<>();
 
-    @Option(names = "--dry-run", description = "Print what would be compacted and removed; change nothing.")
+    @Option(
+        names = "--dry-run",
+        description = "Print what would be compacted and removed; change nothing.")
     boolean dryRun;
 
     @Override
@@ -221,7 +267,14 @@ final class TablesCommand {
       var reports = new MaintainJob(names, dryRun).run(root().spark());
       TextTable t =
           new TextTable(
-              List.of("table", "format", "files before", "files after", "bytes before", "bytes after", "bytes freed"));
+              List.of(
+                  "table",
+                  "format",
+                  "files before",
+                  "files after",
+                  "bytes before",
+                  "bytes after",
+                  "bytes freed"));
       for (var r : reports) {
         t.add(
             r.table(),

@@ -28,8 +28,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The quickstart: writes the synthetic shop ({@link ShopData}) as raw files under the home's {@code raw/}, applies the
- * table specs, and ingests the raw files into Delta and Iceberg tables with batch ids, so a re-run writes nothing new.
+ * The quickstart: writes the synthetic shop ({@link ShopData}) as raw files under the home's {@code
+ * raw/}, applies the table specs, and ingests the raw files into Delta and Iceberg tables with
+ * batch ids, so a re-run writes nothing new.
  *
  * @param data what to generate
  * @param specs the folder of table specs to apply; empty uses the shop specs bundled in the jar
@@ -48,7 +49,8 @@ public record QuickstartJob(ShopData data, Optional<Path> specs) {
   }
 
   /** One table the quickstart built. */
-  public record BuiltTable(TableName table, TableFormat format, String sqlName, long rows, long version) {}
+  public record BuiltTable(
+      TableName table, TableFormat format, String sqlName, long rows, long version) {}
 
   /**
    * What the quickstart built.
@@ -67,7 +69,10 @@ public record QuickstartJob(ShopData data, Optional<Path> specs) {
     Path raw = platform.home().resolve("raw");
     LOG.info(
         "Generating the shop: {} customers, {} products, {} orders under {}",
-        data.customers(), data.products(), data.orders(), raw);
+        data.customers(),
+        data.products(),
+        data.orders(),
+        raw);
     ShopData.RawFiles files = data.writeRaw(spark, raw);
     new ApplyTablesJob(tableSpecs).run(spark);
     String batch = "quickstart-" + data.orders();
@@ -112,8 +117,10 @@ public record QuickstartJob(ShopData data, Optional<Path> specs) {
     }
     Set<TableName> needed = Set.of(CUSTOMERS, PRODUCTS, ORDERS);
     List<TableName> missing =
-        needed.stream().filter(n -> loaded.stream().noneMatch(s -> s.name().equals(n))).sorted(
-            java.util.Comparator.comparing(TableName::toString)).toList();
+        needed.stream()
+            .filter(n -> loaded.stream().noneMatch(s -> s.name().equals(n)))
+            .sorted(java.util.Comparator.comparing(TableName::toString))
+            .toList();
     if (!missing.isEmpty()) {
       throw new SpecException(
           String.format(

@@ -19,13 +19,13 @@ import java.util.Locale;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * One profile's turn: a SparkSession built by {@link SessionFactory} on a fresh Lakeforge home, a warm-up, then every
- * workload timed through the production jobs. Closing it stops the session, so the next round starts a new
- * SparkContext with its own settings, as a new process would.
+ * One profile's turn: a SparkSession built by {@link SessionFactory} on a fresh Lakeforge home, a
+ * warm-up, then every workload timed through the production jobs. Closing it stops the session, so
+ * the next round starts a new SparkContext with its own settings, as a new process would.
  *
- * <p>The settings are fixed when the session is built rather than set on a session's conf, so they live in the
- * SparkContext's conf, which every session a job derives for its writes and VACUUM starts from, whether it makes a new
- * session or clones the caller's.
+ * <p>The settings are fixed when the session is built rather than set on a session's conf, so they
+ * live in the SparkContext's conf, which every session a job derives for its writes and VACUUM
+ * starts from, whether it makes a new session or clones the caller's.
  */
 final class BenchRound implements AutoCloseable {
   static final TableName COMMITS = TableName.parse("bench.commits");
@@ -63,13 +63,13 @@ final class BenchRound implements AutoCloseable {
   }
 
   /**
-   * Creates this round's tables and runs each workload once untimed on small input, so that the session's first-use
-   * costs (catalogs, class loading, code generation) are not measured.
+   * Creates this round's tables and runs each workload once untimed on small input, so that the
+   * session's first-use costs (catalogs, class loading, code generation) are not measured.
    *
    * @param ingests empty tables to create per ingest measurement
-   * @param first whether this is the process's first, untimed round: it also ingests the full-size orders, so that
-   *     the JIT has compiled the hot loops before any round is timed, and warms up maintenance (slow under the
-   *     defaults, so later rounds skip it)
+   * @param first whether this is the process's first, untimed round: it also ingests the full-size
+   *     orders, so that the JIT has compiled the hot loops before any round is timed, and warms up
+   *     maintenance (slow under the defaults, so later rounds skip it)
    */
   void warmUp(BenchData data, int ingests, boolean first) {
     List<TableSpec> specs = new ArrayList<>();
@@ -99,9 +99,10 @@ final class BenchRound implements AutoCloseable {
   }
 
   /**
-   * Times {@code commits} small commits, then {@code ingests} ingests of the orders per format and mode (each into
-   * its own empty table), then maintenance of the table the commits made: a dry run, then for real. Maintenance goes
-   * last so that the defaults' thousands of listing tasks cannot slow down the other measurements.
+   * Times {@code commits} small commits, then {@code ingests} ingests of the orders per format and
+   * mode (each into its own empty table), then maintenance of the table the commits made: a dry
+   * run, then for real. Maintenance goes last so that the defaults' thousands of listing tasks
+   * cannot slow down the other measurements.
    */
   List<Sample> measure(BenchData data, int commits, int ingests) {
     List<Sample> samples = new ArrayList<>();
@@ -128,7 +129,8 @@ final class BenchRound implements AutoCloseable {
     double seconds = (System.nanoTime() - start) / 1e9;
     Sample s = new Sample(m, profile, seconds, tasks.settled() - tasksBefore);
     SettingsBench.progress(
-        String.format(Locale.ROOT, "%-9s %-15s %7.2f s %6d tasks", profile, m, s.seconds(), s.tasks()));
+        String.format(
+            Locale.ROOT, "%-9s %-15s %7.2f s %6d tasks", profile, m, s.seconds(), s.tasks()));
     return s;
   }
 
@@ -138,11 +140,15 @@ final class BenchRound implements AutoCloseable {
 
   private void ingest(TableName table, Path source, WriteMode mode, long rows) {
     IngestJob.Result r =
-        IngestJob.builder(table, source.toString(), SourceFormat.CSV).optMode(mode).build().run(spark);
+        IngestJob.builder(table, source.toString(), SourceFormat.CSV)
+            .optMode(mode)
+            .build()
+            .run(spark);
     if (r.rowsWritten() != rows) {
       throw new IllegalStateException(
           String.format(
-              "%s into %s wrote %d rows, expected %d: the run is not comparable.", mode, table, r.rowsWritten(), rows));
+              "%s into %s wrote %d rows, expected %d: the run is not comparable.",
+              mode, table, r.rowsWritten(), rows));
     }
   }
 
@@ -167,7 +173,10 @@ final class BenchRound implements AutoCloseable {
     return new TableName("bench", "warm_up_" + format.label());
   }
 
-  /** One row per commit; retention keeps only the current version, so VACUUM removes every older data file. */
+  /**
+   * One row per commit; retention keeps only the current version, so VACUUM removes every older
+   * data file.
+   */
   private static TableSpec commitsSpec() {
     return YamlSpecReader.parse(
         """

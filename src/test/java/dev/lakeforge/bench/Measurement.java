@@ -3,7 +3,10 @@ package dev.lakeforge.bench;
 import dev.lakeforge.lakehouse.TableFormat;
 import dev.lakeforge.lakehouse.WriteMode;
 
-/** What the benchmark times. Every sample is a wall time in seconds; ingests are also reported as rows per second. */
+/**
+ * What the benchmark times. Every sample is a wall time in seconds; ingests are also reported as
+ * rows per second.
+ */
 enum Measurement {
   SMALL_COMMIT("Small Delta commit: 1-row OVERWRITE via IngestJob"),
   VACUUM_DRY_RUN("MaintainJob dry run (VACUUM DRY RUN)"),

@@ -14,24 +14,35 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * Measures the embedded-mode Spark settings Lakeforge chose ({@code spark.databricks.delta.snapshotPartitions} and
- * {@code spark.sql.sources.parallelPartitionDiscovery.parallelism}, both 8) against Delta's and Spark's defaults (50
- * and 10,000), in one process, through the production jobs: small Delta commits, maintenance (VACUUM) and ingests
- * into Delta and Iceberg.
+ * Measures the embedded-mode Spark settings Lakeforge chose ({@code
+ * spark.databricks.delta.snapshotPartitions} and {@code
+ * spark.sql.sources.parallelPartitionDiscovery.parallelism}, both 8) against Delta's and Spark's
+ * defaults (50 and 10,000), in one process, through the production jobs: small Delta commits,
+ * maintenance (VACUUM) and ingests into Delta and Iceberg.
  *
- * <p>An untimed first round writes the raw files and warms up the JVM. Then each repeat runs one round per profile,
- * alternating which goes first, each on its own SparkSession and Lakeforge home. The report gives the median of the
- * samples and the speed-up (defaults' time / Lakeforge's time) as a Markdown table on stdout; progress goes to stderr.
+ * <p>An untimed first round writes the raw files and warms up the JVM. Then each repeat runs one
+ * round per profile, alternating which goes first, each on its own SparkSession and Lakeforge home.
+ * The report gives the median of the samples and the speed-up (defaults' time / Lakeforge's time)
+ * as a Markdown table on stdout; progress goes to stderr.
  *
  * <p>Usage: {@code bench/run [--rows N] [--repeats N] [--commits N] [--ingests N]}.
  */
 public final class SettingsBench {
   /** Orders ingested by default: small enough for a run of a few minutes on two cores. */
   static final long ROWS_DEFAULT = 50_000;
-  /** Rounds per profile by default; the defaults' maintenance alone takes minutes per round on two cores. */
+
+  /**
+   * Rounds per profile by default; the defaults' maintenance alone takes minutes per round on two
+   * cores.
+   */
   static final int REPEATS_DEFAULT = 1;
-  /** Timed small commits per round by default; with the warm-up ones the table then has ~10 versions. */
+
+  /**
+   * Timed small commits per round by default; with the warm-up ones the table then has ~10
+   * versions.
+   */
   static final int COMMITS_DEFAULT = 8;
+
   /** Timed ingests per format, mode and round by default. */
   static final int INGESTS_DEFAULT = 3;
 
@@ -53,23 +64,28 @@ public final class SettingsBench {
       int ingests = INGESTS_DEFAULT;
       for (int i = 0; i < args.length; i += 2) {
         if (i + 1 >= args.length) {
-          throw new IllegalArgumentException(String.format("%s needs a value, e.g. %s 3.", args[i], args[i]));
+          throw new IllegalArgumentException(
+              String.format("%s needs a value, e.g. %s 3.", args[i], args[i]));
         }
         long value;
         try {
           value = Long.parseLong(args[i + 1].replace("_", ""));
         } catch (NumberFormatException e) {
           throw new IllegalArgumentException(
-              String.format("%s '%s' is not a whole number, e.g. %s 3.", args[i], args[i + 1], args[i]), e);
+              String.format(
+                  "%s '%s' is not a whole number, e.g. %s 3.", args[i], args[i + 1], args[i]),
+              e);
         }
         switch (args[i]) {
           case "--rows" -> rows = value;
           case "--repeats" -> repeats = (int) value;
           case "--commits" -> commits = (int) value;
           case "--ingests" -> ingests = (int) value;
-          default -> throw new IllegalArgumentException(
-              String.format(
-                  "Unknown option '%s': valid options are --rows, --repeats, --commits and --ingests.", args[i]));
+          default ->
+              throw new IllegalArgumentException(
+                  String.format(
+                      "Unknown option '%s': valid options are --rows, --repeats, --commits and --ingests.",
+                      args[i]));
         }
       }
       if (rows < 1 || repeats < 1 || commits < 1 || ingests < 1) {
@@ -99,11 +115,15 @@ public final class SettingsBench {
       Map<Profile, String> settings = new EnumMap<>(Profile.class);
       for (int r = 0; r < options.repeats(); r++) {
         List<Profile> order =
-            r % 2 == 0 ? List.of(Profile.DEFAULTS, Profile.LAKEFORGE) : List.of(Profile.LAKEFORGE, Profile.DEFAULTS);
+            r % 2 == 0
+                ? List.of(Profile.DEFAULTS, Profile.LAKEFORGE)
+                : List.of(Profile.LAKEFORGE, Profile.DEFAULTS);
         for (Profile p : order) {
           try (BenchRound round = BenchRound.start(p, work.resolve("round-" + r + "-" + p))) {
             settings.put(p, round.settings());
-            progress(String.format("round %d/%d, %s: %s", r + 1, options.repeats(), p.label(), round.settings()));
+            progress(
+                String.format(
+                    "round %d/%d, %s: %s", r + 1, options.repeats(), p.label(), round.settings()));
             round.warmUp(data, options.ingests(), false);
             samples.addAll(round.measure(data, options.commits(), options.ingests()));
           }
@@ -159,7 +179,8 @@ public final class SettingsBench {
               base.size(),
               lf.size()));
     }
-    out.append("\nMERGE against APPEND into an empty table, with Lakeforge's settings (median times):\n\n")
+    out.append(
+            "\nMERGE against APPEND into an empty table, with Lakeforge's settings (median times):\n\n")
         .append("| format | APPEND | MERGE | MERGE time / APPEND time |\n|---|---:|---:|---:|\n");
     for (Measurement[] pair :
         List.of(

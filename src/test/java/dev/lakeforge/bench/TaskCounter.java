@@ -7,9 +7,10 @@ import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
 
 /**
- * Counts the Spark tasks a session runs. The count shows that a setting really reached the operation measured (a
- * value lost on the way, e.g. in a session the job derives, would leave it unchanged) and explains the timings: on two
- * cores every task costs scheduling time whatever its size.
+ * Counts the Spark tasks a session runs. The count shows that a setting really reached the
+ * operation measured (a value lost on the way, e.g. in a session the job derives, would leave it
+ * unchanged) and explains the timings: on two cores every task costs scheduling time whatever its
+ * size.
  */
 final class TaskCounter extends SparkListener {
   private final SparkContext context;
@@ -34,10 +35,12 @@ final class TaskCounter extends SparkListener {
   /** Tasks finished so far, once every event already posted has reached this listener. */
   long settled() {
     try {
-      // Listener events are delivered asynchronously; without this the last job's tasks may not be counted yet.
+      // Listener events are delivered asynchronously; without this the last job's tasks may not be
+      // counted yet.
       context.listenerBus().waitUntilEmpty();
     } catch (TimeoutException e) {
-      throw new IllegalStateException("Spark's listener bus did not drain within 10 s; the task count is unknown.", e);
+      throw new IllegalStateException(
+          "Spark's listener bus did not drain within 10 s; the task count is unknown.", e);
     }
     return finished.get();
   }

@@ -14,7 +14,10 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** Grants and checks, on SQLite and PostgreSQL: every privilege allowed and denied, each decision audited. */
+/**
+ * Grants and checks, on SQLite and PostgreSQL: every privilege allowed and denied, each decision
+ * audited.
+ */
 class AccessControlTest {
   private static final Principal ADMIN = new Principal("admin");
   private static final Principal ANN = new Principal("ann");
@@ -35,24 +38,30 @@ class AccessControlTest {
   }
 
   private static List<AuditLog.Entry> decisions(CatalogDatabase db, Principal who) {
-    return new AuditLog(db).read(new AuditLog.Filter(Optional.of(who.name()), Optional.empty(), Optional.empty()))
-        .stream().filter(e -> e.action().startsWith("access.")).toList();
+    return new AuditLog(db)
+            .read(new AuditLog.Filter(Optional.of(who.name()), Optional.empty(), Optional.empty()))
+            .stream()
+            .filter(e -> e.action().startsWith("access."))
+            .toList();
   }
 
   @ParameterizedTest(name = "{0} {1} on {2}")
   @MethodSource("privileges")
-  void eachPrivilegeIsDeniedThenAllowedOnceGrantedAndAudited(CatalogBackend backend, Privilege p, String object) {
+  void eachPrivilegeIsDeniedThenAllowedOnceGrantedAndAudited(
+      CatalogBackend backend, Privilege p, String object) {
     CatalogDatabase db = backend.open(dir);
     AccessControl access = new AccessControl(db);
     access.require(ADMIN, Privilege.ADMIN, "*"); // bootstraps admin
 
     assertThatThrownBy(() -> access.require(ANN, p, object))
         .isInstanceOf(AccessDeniedException.class)
-        .hasMessageContainingAll("ann", p.name(), object, "lakeforge catalog grant " + p + " " + object + " ann");
+        .hasMessageContainingAll(
+            "ann", p.name(), object, "lakeforge catalog grant " + p + " " + object + " ann");
     access.grant(ADMIN, p, object, "ann", false);
     access.require(ANN, p, object);
 
-    assertThat(decisions(db, ANN)).extracting(AuditLog.Entry::object, AuditLog.Entry::outcome)
+    assertThat(decisions(db, ANN))
+        .extracting(AuditLog.Entry::object, AuditLog.Entry::outcome)
         .containsExactly(
             org.assertj.core.groups.Tuple.tuple(object, AuditLog.DENIED),
             org.assertj.core.groups.Tuple.tuple(object, AuditLog.ALLOWED));
@@ -66,11 +75,16 @@ class AccessControlTest {
     CatalogDatabase db = backend.open(dir);
     AccessControl access = new AccessControl(db);
     access.require(ADMIN, Privilege.ADMIN, "*");
-    assertThat(decisions(db, ADMIN)).singleElement().extracting(AuditLog.Entry::outcome).isEqualTo(AuditLog.ALLOWED);
+    assertThat(decisions(db, ADMIN))
+        .singleElement()
+        .extracting(AuditLog.Entry::outcome)
+        .isEqualTo(AuditLog.ALLOWED);
 
     access.grant(ADMIN, Privilege.MODIFY, "namespace:shop", "ann", false);
     assertThat(access.holds(ANN, Privilege.MODIFY, "table:shop.orders")).isTrue();
-    assertThat(access.holds(ANN, Privilege.SELECT, "table:shop.orders")).as("MODIFY includes SELECT").isTrue();
+    assertThat(access.holds(ANN, Privilege.SELECT, "table:shop.orders"))
+        .as("MODIFY includes SELECT")
+        .isTrue();
     assertThat(access.holds(ANN, Privilege.SELECT, "table:other.orders")).isFalse();
     assertThat(access.holds(ANN, Privilege.EXECUTE, "model:churn")).isFalse();
 
@@ -80,10 +94,14 @@ class AccessControlTest {
     assertThat(access.holds(bob, Privilege.EXECUTE, "model:churn")).isTrue();
     assertThat(access.holds(bob, Privilege.PROMOTE, "model:churn")).isFalse();
     assertThat(access.roles(ADMIN)).containsEntry("scorers", List.of("bob"));
-    assertThat(access.grants(ADMIN)).extracting(AccessControl.Grant::grantee)
+    assertThat(access.grants(ADMIN))
+        .extracting(AccessControl.Grant::grantee)
         .containsExactly("admin", "ann", "scorers");
-    assertThat(access.holds(ADMIN, Privilege.PROMOTE, "model:churn")).as("ADMIN covers everything").isTrue();
-    assertThat(access.principals(ADMIN)).extracting(AccessControl.PrincipalEntry::name, AccessControl.PrincipalEntry::roles)
+    assertThat(access.holds(ADMIN, Privilege.PROMOTE, "model:churn"))
+        .as("ADMIN covers everything")
+        .isTrue();
+    assertThat(access.principals(ADMIN))
+        .extracting(AccessControl.PrincipalEntry::name, AccessControl.PrincipalEntry::roles)
         .containsExactly(
             org.assertj.core.groups.Tuple.tuple("admin", List.of()),
             org.assertj.core.groups.Tuple.tuple("ann", List.of()),
@@ -97,16 +115,22 @@ class AccessControlTest {
     AccessControl access = new AccessControl(db);
     access.require(ADMIN, Privilege.ADMIN, "*");
     assertThatThrownBy(() -> access.grant(ANN, Privilege.SELECT, "table:shop.orders", "ann", false))
-        .isInstanceOf(AccessDeniedException.class).hasMessageContainingAll("ann", "ADMIN", "*");
+        .isInstanceOf(AccessDeniedException.class)
+        .hasMessageContainingAll("ann", "ADMIN", "*");
     assertThatThrownBy(() -> access.grant(ADMIN, Privilege.SELECT, "shop.orders", "ann", false))
         .hasMessageContainingAll("'shop.orders'", "table:<ns>.<table>");
-    assertThatThrownBy(() -> access.grant(ADMIN, Privilege.ADMIN, "table:shop.orders", "ann", false))
+    assertThatThrownBy(
+            () -> access.grant(ADMIN, Privilege.ADMIN, "table:shop.orders", "ann", false))
         .hasMessageContaining("ADMIN is granted on '*' only");
-    assertThatThrownBy(() -> access.grant(ADMIN, Privilege.SELECT, "table:shop.orders", "nobody", true))
+    assertThatThrownBy(
+            () -> access.grant(ADMIN, Privilege.SELECT, "table:shop.orders", "nobody", true))
         .hasMessageContainingAll("No role named 'nobody'");
-    assertThatThrownBy(() -> access.revoke(ADMIN, Privilege.SELECT, "table:shop.orders", "ann", false))
+    assertThatThrownBy(
+            () -> access.revoke(ADMIN, Privilege.SELECT, "table:shop.orders", "ann", false))
         .hasMessageContainingAll("No grant of SELECT on table:shop.orders to principal ann");
     assertThatThrownBy(() -> Privilege.parse("write")).hasMessageContainingAll("'write'", "MODIFY");
-    assertThat(access.grants(ADMIN)).extracting(AccessControl.Grant::grantee).containsExactly("admin");
+    assertThat(access.grants(ADMIN))
+        .extracting(AccessControl.Grant::grantee)
+        .containsExactly("admin");
   }
 }

@@ -46,10 +46,15 @@ class LineageTest {
     RunLog.Recording failed = log.start("inference.score", ANN, Map.of());
     failed.input(orders).output(Artifact.table("predictions.broken", 1));
     failed.failed(new IllegalStateException("executor lost"));
-    run(log, "tables.ingest", List.of(Artifact.path("/raw/old")), List.of(Artifact.table("shop.orders", 2)));
+    run(
+        log,
+        "tables.ingest",
+        List.of(Artifact.path("/raw/old")),
+        List.of(Artifact.table("shop.orders", 2)));
 
     Lineage lineage = new Lineage(db);
-    assertThat(lineage.walk(scores, Lineage.Direction.UPSTREAM)).extracting(Lineage.Edge::toString)
+    assertThat(lineage.walk(scores, Lineage.Direction.UPSTREAM))
+        .extracting(Lineage.Edge::toString)
         .containsExactly(
             "model churn/2 -[inference.score]-> predictions.churn_scores@v4",
             "shop.customers@v1 -[inference.score]-> predictions.churn_scores@v4",
@@ -57,15 +62,22 @@ class LineageTest {
             "features.customer_7d@v5 -[features.training-set]-> training.churn@v1",
             "shop.orders@v3 -[features.materialize]-> features.customer_7d@v5",
             "s3a://lake/raw/orders/2026-11-24 -[tables.ingest]-> shop.orders@v3");
-    assertThat(lineage.walk(orders, Lineage.Direction.DOWNSTREAM)).extracting(e -> e.to().toString())
-        .containsExactly("features.customer_7d@v5", "training.churn@v1", "model churn/2", "predictions.churn_scores@v4");
+    assertThat(lineage.walk(orders, Lineage.Direction.DOWNSTREAM))
+        .extracting(e -> e.to().toString())
+        .containsExactly(
+            "features.customer_7d@v5",
+            "training.churn@v1",
+            "model churn/2",
+            "predictions.churn_scores@v4");
     assertThat(lineage.walk(Artifact.parse("shop.orders"), Lineage.Direction.UPSTREAM))
         .extracting(e -> e.from().toString())
         .containsExactlyInAnyOrder("s3a://lake/raw/orders/2026-11-24", "/raw/old");
 
     List<RunLog.Run> runs = log.recent(10);
     assertThat(runs).hasSize(7);
-    assertThat(runs).filteredOn(r -> r.status().equals("failed")).singleElement()
+    assertThat(runs)
+        .filteredOn(r -> r.status().equals("failed"))
+        .singleElement()
         .satisfies(r -> assertThat(r.error()).isEqualTo("executor lost"));
     assertThat(runs).allSatisfy(r -> assertThat(r.principal()).isEqualTo("ann"));
   }
@@ -75,6 +87,7 @@ class LineageTest {
     assertThat(Artifact.parse("shop.orders@3")).isEqualTo(Artifact.table("shop.orders", 3));
     assertThat(Artifact.parse("churn/2")).isEqualTo(Artifact.model("churn", 2));
     assertThat(Artifact.parse("s3a://b/raw")).isEqualTo(Artifact.path("s3a://b/raw"));
-    assertThatThrownBy(() -> Artifact.parse("shop.orders@latest")).hasMessageContainingAll("'shop.orders@latest'", "@3");
+    assertThatThrownBy(() -> Artifact.parse("shop.orders@latest"))
+        .hasMessageContainingAll("'shop.orders@latest'", "@3");
   }
 }

@@ -48,7 +48,8 @@ class ModelRegistryTest {
   }
 
   private static String sha256(Path file) throws Exception {
-    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+    return HexFormat.of()
+        .formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
   }
 
   private static ModelRegistry.Registration registration(String name, Path file) {
@@ -57,12 +58,14 @@ class ModelRegistryTest {
   }
 
   private static long count(CatalogDatabase db, String sql) {
-    return db.read("count", c -> {
-      try (var rs = c.createStatement().executeQuery(sql)) {
-        rs.next();
-        return rs.getLong(1);
-      }
-    });
+    return db.read(
+        "count",
+        c -> {
+          try (var rs = c.createStatement().executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+          }
+        });
   }
 
   @ParameterizedTest
@@ -75,14 +78,21 @@ class ModelRegistryTest {
 
     ModelVersion v1 =
         reg.register(
-            new ModelRegistry.Registration("churn", file, ModelFlavor.TORCHSCRIPT, Optional.of(sig),
-                Optional.of("first cut"), Map.of("team", "growth")),
+            new ModelRegistry.Registration(
+                "churn",
+                file,
+                ModelFlavor.TORCHSCRIPT,
+                Optional.of(sig),
+                Optional.of("first cut"),
+                Map.of("team", "growth")),
             ANN);
     Files.writeString(file, "the source file changes later; the registered copy does not");
 
     assertThat(v1.ref()).isEqualTo(ModelRef.parse("churn/1"));
     Path stored = reg.open(ModelRef.parse("churn/1"));
-    assertThat(stored).startsWith(dir.resolve("models/churn/1")).hasContent("pretend torchscript bytes");
+    assertThat(stored)
+        .startsWith(dir.resolve("models/churn/1"))
+        .hasContent("pretend torchscript bytes");
     assertThat(v1.sha256()).isEqualTo(sha256(stored));
     ModelVersion read = reg.resolve(ModelRef.parse("churn/1"));
     assertThat(read.signature()).contains(sig);
@@ -91,13 +101,19 @@ class ModelRegistryTest {
     assertThat(read.createdBy()).isEqualTo("ann");
 
     List<AuditLog.Entry> audit =
-        new AuditLog(db).read(AuditLog.Filter.all()).stream().filter(e -> e.action().startsWith("model.")).toList();
-    assertThat(audit).singleElement().satisfies(e -> {
-      assertThat(e.principal()).isEqualTo("ann");
-      assertThat(e.action()).isEqualTo("model.register");
-      assertThat(e.object()).isEqualTo("model:churn/1");
-      assertThat(e.detail()).contains("sha256=" + v1.sha256());
-    });
+        new AuditLog(db)
+            .read(AuditLog.Filter.all()).stream()
+                .filter(e -> e.action().startsWith("model."))
+                .toList();
+    assertThat(audit)
+        .singleElement()
+        .satisfies(
+            e -> {
+              assertThat(e.principal()).isEqualTo("ann");
+              assertThat(e.action()).isEqualTo("model.register");
+              assertThat(e.object()).isEqualTo("model:churn/1");
+              assertThat(e.detail()).contains("sha256=" + v1.sha256());
+            });
   }
 
   @ParameterizedTest
@@ -114,11 +130,16 @@ class ModelRegistryTest {
     reg.alias("churn", "champion", 2, BOB);
     reg.alias("churn", "challenger", 1, BOB);
     assertThat(reg.resolve(ModelRef.parse("churn@champion")).version()).isEqualTo(2);
-    assertThat(reg.aliases("churn")).containsExactly(Map.entry("challenger", 1), Map.entry("champion", 2));
+    assertThat(reg.aliases("churn"))
+        .containsExactly(Map.entry("challenger", 1), Map.entry("champion", 2));
 
     List<AuditLog.Entry> moves =
-        new AuditLog(db).read(new AuditLog.Filter(Optional.of("bob"), Optional.of("model:churn@"), Optional.empty()));
-    assertThat(moves).extracting(AuditLog.Entry::object, AuditLog.Entry::detail)
+        new AuditLog(db)
+            .read(
+                new AuditLog.Filter(
+                    Optional.of("bob"), Optional.of("model:churn@"), Optional.empty()));
+    assertThat(moves)
+        .extracting(AuditLog.Entry::object, AuditLog.Entry::detail)
         .containsExactly(
             org.assertj.core.groups.Tuple.tuple("model:churn@champion", "version 1 -> 2"),
             org.assertj.core.groups.Tuple.tuple("model:churn@challenger", "new -> version 1"));
@@ -145,7 +166,8 @@ class ModelRegistryTest {
     reg.register(registration("churn", artifact("m.onnx", "v1")), ANN);
 
     assertThatThrownBy(() -> reg.resolve(ModelRef.parse("fraud/1")))
-        .isInstanceOf(SpecException.class).hasMessageContainingAll("'fraud'", "[churn]", "models register fraud");
+        .isInstanceOf(SpecException.class)
+        .hasMessageContainingAll("'fraud'", "[churn]", "models register fraud");
     assertThatThrownBy(() -> reg.resolve(ModelRef.parse("churn/7")))
         .hasMessageContainingAll("churn has no version 7", "[1]");
     assertThatThrownBy(() -> reg.resolve(ModelRef.parse("churn@champion")))
@@ -159,16 +181,22 @@ class ModelRegistryTest {
     assertThatThrownBy(() -> ModelRef.parse("Churn!"))
         .hasMessageContainingAll("'Churn!'", "name/version");
     assertThatThrownBy(
-            () -> YamlSpecReader.parse(SIGNATURE.replace("float32, shape: [-1, 4]", "float33, shape: [-1, 4]"),
-                ModelSignature.class, "sig.yaml"))
+            () ->
+                YamlSpecReader.parse(
+                    SIGNATURE.replace("float32, shape: [-1, 4]", "float33, shape: [-1, 4]"),
+                    ModelSignature.class,
+                    "sig.yaml"))
         .hasMessageContainingAll("sig.yaml", "`features`", "float33", "float32");
     assertThatThrownBy(
-            () -> YamlSpecReader.parse(SIGNATURE.replace("inputs:", "input:"), ModelSignature.class, "sig.yaml"))
+            () ->
+                YamlSpecReader.parse(
+                    SIGNATURE.replace("inputs:", "input:"), ModelSignature.class, "sig.yaml"))
         .hasMessageContainingAll("sig.yaml", "unknown field `input`", "inputs, outputs");
 
     assertThat(count(db, "select count(*) from model_versions")).isEqualTo(1);
     assertThat(count(db, "select count(*) from model_aliases")).isZero();
-    assertThat(count(db, "select count(*) from audit_log where action like 'model.%'")).isEqualTo(1);
+    assertThat(count(db, "select count(*) from audit_log where action like 'model.%'"))
+        .isEqualTo(1);
     try (var s = Files.list(dir.resolve("models/churn"))) {
       assertThat(s.map(p -> p.getFileName().toString())).containsExactly("1");
     }
@@ -207,7 +235,8 @@ class ModelRegistryTest {
     Path file = artifact("m.onnx", "weights");
     AccessControl access = new AccessControl(db);
     access.require(ANN, Privilege.ADMIN, "*"); // ann bootstraps the catalog as its admin
-    access.addToRole(ANN, "trainers", IntStream.range(0, 7).mapToObj(i -> new Principal("svc-" + i)).toList());
+    access.addToRole(
+        ANN, "trainers", IntStream.range(0, 7).mapToObj(i -> new Principal("svc-" + i)).toList());
     access.grant(ANN, Privilege.CREATE_VERSION, "model:*", "trainers", true);
     ExecutorService pool = Executors.newFixedThreadPool(32);
     try {
@@ -220,10 +249,12 @@ class ModelRegistryTest {
       for (Future<ModelVersion> f : futures) {
         versions.add(f.get().version());
       }
-      assertThat(versions).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(
-          IntStream.rangeClosed(1, n).boxed().toList());
+      assertThat(versions)
+          .doesNotHaveDuplicates()
+          .containsExactlyInAnyOrderElementsOf(IntStream.rangeClosed(1, n).boxed().toList());
 
-      // concurrent alias moves: the alias always points at a registered version, and each move has its audit row
+      // concurrent alias moves: the alias always points at a registered version, and each move has
+      // its audit row
       List<Future<?>> moves = new ArrayList<>();
       for (int i = 0; i < 64; i++) {
         int target = 1 + (i * 37) % n;
@@ -236,8 +267,10 @@ class ModelRegistryTest {
       pool.shutdownNow();
     }
     assertThat(reg.versions("churn")).hasSize(n);
-    assertThat(count(db, "select count(*) from audit_log where action = 'model.register'")).isEqualTo(n);
-    assertThat(count(db, "select count(*) from audit_log where action = 'model.alias'")).isEqualTo(64);
+    assertThat(count(db, "select count(*) from audit_log where action = 'model.register'"))
+        .isEqualTo(n);
+    assertThat(count(db, "select count(*) from audit_log where action = 'model.alias'"))
+        .isEqualTo(64);
     assertThat(reg.open(ModelRef.parse("churn@champion"))).hasContent("weights");
     try (var s = Files.list(dir.resolve("models/churn"))) {
       assertThat(s.count()).isEqualTo(n);
@@ -262,33 +295,50 @@ class ModelRegistryTest {
     Path onnx = miniLm();
     ModelVersion v =
         reg.register(
-            new ModelRegistry.Registration("minilm", onnx, ModelFlavor.ONNX, Optional.empty(), Optional.empty(),
-                Map.of()),
+            new ModelRegistry.Registration(
+                "minilm", onnx, ModelFlavor.ONNX, Optional.empty(), Optional.empty(), Map.of()),
             ANN);
     ModelSignature sig = reg.resolve(v.ref()).signature().orElseThrow();
-    assertThat(sig.inputs()).extracting(ModelSignature.Tensor::name, ModelSignature.Tensor::type,
-            ModelSignature.Tensor::shape)
+    assertThat(sig.inputs())
+        .extracting(
+            ModelSignature.Tensor::name, ModelSignature.Tensor::type, ModelSignature.Tensor::shape)
         .containsExactlyInAnyOrder(
             org.assertj.core.groups.Tuple.tuple("input_ids", "int64", List.of(-1L, -1L)),
             org.assertj.core.groups.Tuple.tuple("attention_mask", "int64", List.of(-1L, -1L)),
             org.assertj.core.groups.Tuple.tuple("token_type_ids", "int64", List.of(-1L, -1L)));
-    assertThat(sig.outputs()).extracting(ModelSignature.Tensor::name, ModelSignature.Tensor::type,
-            ModelSignature.Tensor::shape)
-        .containsExactly(org.assertj.core.groups.Tuple.tuple("last_hidden_state", "float32", List.of(-1L, -1L, 384L)));
+    assertThat(sig.outputs())
+        .extracting(
+            ModelSignature.Tensor::name, ModelSignature.Tensor::type, ModelSignature.Tensor::shape)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(
+                "last_hidden_state", "float32", List.of(-1L, -1L, 384L)));
 
     ModelSignature wrong = YamlSpecReader.parse(SIGNATURE, ModelSignature.class, "sig");
     assertThatThrownBy(
-            () -> reg.register(
-                new ModelRegistry.Registration("minilm", onnx, ModelFlavor.ONNX, Optional.of(wrong), Optional.empty(),
-                    Map.of()),
-                ANN))
-        .hasMessageContainingAll("minilm", "does not match the ONNX model", "input_ids:int64", "features:float32");
+            () ->
+                reg.register(
+                    new ModelRegistry.Registration(
+                        "minilm",
+                        onnx,
+                        ModelFlavor.ONNX,
+                        Optional.of(wrong),
+                        Optional.empty(),
+                        Map.of()),
+                    ANN))
+        .hasMessageContainingAll(
+            "minilm", "does not match the ONNX model", "input_ids:int64", "features:float32");
     Path notOnnx = artifact("fake.onnx", "not a model");
     assertThatThrownBy(
-            () -> reg.register(
-                new ModelRegistry.Registration("minilm", notOnnx, ModelFlavor.ONNX, Optional.empty(),
-                    Optional.empty(), Map.of()),
-                ANN))
+            () ->
+                reg.register(
+                    new ModelRegistry.Registration(
+                        "minilm",
+                        notOnnx,
+                        ModelFlavor.ONNX,
+                        Optional.empty(),
+                        Optional.empty(),
+                        Map.of()),
+                    ANN))
         .hasMessageContainingAll("minilm", "fake.onnx", "not an ONNX model");
     assertThat(count(db, "select count(*) from model_versions")).isEqualTo(1);
     try (var s = Files.list(dir.resolve("models/minilm"))) {

@@ -17,7 +17,10 @@ import org.apache.hadoop.fs.FileSystem;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The model store in a bucket of a real S3-compatible server: registration, verified download, corruption. */
+/**
+ * The model store in a bucket of a real S3-compatible server: registration, verified download,
+ * corruption.
+ */
 class S3ModelStoreTest {
   @TempDir Path dir;
 
@@ -28,11 +31,17 @@ class S3ModelStoreTest {
       Configuration conf = new Configuration();
       s3.configure(conf, dir);
       ModelRegistry reg =
-          new ModelRegistry(CatalogBackend.SQLITE.open(dir), "s3a://models/store", conf, dir.resolve("cache"));
+          new ModelRegistry(
+              CatalogBackend.SQLITE.open(dir), "s3a://models/store", conf, dir.resolve("cache"));
       Principal ann = new Principal("ann");
       Path file = Files.writeString(dir.resolve("scorer.pt"), "torchscript weights");
       var registration =
-          new ModelRegistry.Registration("scorer", file, ModelFlavor.TORCHSCRIPT, Optional.empty(), Optional.empty(),
+          new ModelRegistry.Registration(
+              "scorer",
+              file,
+              ModelFlavor.TORCHSCRIPT,
+              Optional.empty(),
+              Optional.empty(),
               Map.of());
 
       ModelVersion v1 = reg.register(registration, ann);
@@ -41,8 +50,10 @@ class S3ModelStoreTest {
       assertThat(v1.artifactUri()).isEqualTo("s3a://models/store/scorer/1/scorer.pt");
       FileSystem fs = new org.apache.hadoop.fs.Path("s3a://models/").getFileSystem(conf);
       assertThat(fs.exists(new org.apache.hadoop.fs.Path(v2.artifactUri()))).isTrue();
-      // Only the two artifacts remain as objects: staging copies are gone. (Folders are not counted: s3proxy's
-      // filesystem backend can keep an emptied staging folder on its disk for a moment, which S3 itself has no notion of.)
+      // Only the two artifacts remain as objects: staging copies are gone. (Folders are not
+      // counted: s3proxy's
+      // filesystem backend can keep an emptied staging folder on its disk for a moment, which S3
+      // itself has no notion of.)
       List<String> objects = new java.util.ArrayList<>();
       var it = fs.listFiles(new org.apache.hadoop.fs.Path("s3a://models/store/scorer"), true);
       while (it.hasNext()) {
@@ -53,12 +64,14 @@ class S3ModelStoreTest {
       Path local = reg.open(ModelRef.parse("scorer/1"));
       assertThat(local).startsWith(dir.resolve("cache")).hasContent("torchscript weights");
 
-      try (FSDataOutputStream out = fs.create(new org.apache.hadoop.fs.Path(v2.artifactUri()), true)) {
+      try (FSDataOutputStream out =
+          fs.create(new org.apache.hadoop.fs.Path(v2.artifactUri()), true)) {
         out.write("tampered".getBytes(StandardCharsets.UTF_8));
       }
       assertThatThrownBy(() -> reg.open(ModelRef.parse("scorer/2")))
           .isInstanceOf(CatalogException.class)
-          .hasMessageContainingAll("scorer/2", "s3a://models/store/scorer/2/scorer.pt", v2.sha256(), "corrupted");
+          .hasMessageContainingAll(
+              "scorer/2", "s3a://models/store/scorer/2/scorer.pt", v2.sha256(), "corrupted");
       try (var cached = Files.walk(dir.resolve("cache"))) {
         assertThat(cached.filter(Files::isRegularFile).map(p -> p.getFileName().toString()))
             .as("the cache is content-addressed and keeps verified copies only")

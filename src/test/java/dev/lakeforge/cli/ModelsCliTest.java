@@ -8,7 +8,10 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code lakeforge models} and {@code lakeforge catalog audit} end to end (no Spark is started for these). */
+/**
+ * {@code lakeforge models} and {@code lakeforge catalog audit} end to end (no Spark is started for
+ * these).
+ */
 class ModelsCliTest {
   @TempDir Path home;
 
@@ -28,28 +31,59 @@ class ModelsCliTest {
   @Test
   void registerAliasShowListAndAudit() throws Exception {
     Path model = Files.writeString(home.resolve("m.pt"), "bytes of a model");
-    Path sig = Files.writeString(home.resolve("sig.yaml"), """
+    Path sig =
+        Files.writeString(
+            home.resolve("sig.yaml"),
+            """
         inputs: [{name: x, type: float32, shape: [-1, 3]}]
         outputs: [{name: y, type: float32, shape: [-1]}]
         """);
-    assertThat(ok("--as", "ann", "models", "register", "churn", "--file", model.toString(), "--flavor", "torchscript",
-            "--signature", sig.toString(), "--tag", "team=growth", "--description", "first").out())
+    assertThat(
+            ok(
+                    "--as",
+                    "ann",
+                    "models",
+                    "register",
+                    "churn",
+                    "--file",
+                    model.toString(),
+                    "--flavor",
+                    "torchscript",
+                    "--signature",
+                    sig.toString(),
+                    "--tag",
+                    "team=growth",
+                    "--description",
+                    "first")
+                .out())
         .startsWith("Registered churn/1 (torchscript, 16 bytes, sha256 ");
-    ok("--as", "ann", "models", "register", "churn", "--file", model.toString(), "--flavor", "torchscript");
+    ok(
+        "--as",
+        "ann",
+        "models",
+        "register",
+        "churn",
+        "--file",
+        model.toString(),
+        "--flavor",
+        "torchscript");
     ok("--as", "ann", "catalog", "grant", "PROMOTE", "model:churn", "bob");
     assertThat(fails("--as", "bob", "models", "alias", "churn", "champion", "5").err())
         .contains("churn has no version 5");
     assertThat(fails("--as", "carl", "models", "alias", "churn", "champion", "2").err())
         .contains("carl", "PROMOTE", "model:churn", "catalog grant PROMOTE model:churn carl");
-    assertThat(ok("--as", "bob", "models", "alias", "churn", "champion", "2").out()).isEqualTo("churn@champion -> churn/2\n");
+    assertThat(ok("--as", "bob", "models", "alias", "churn", "champion", "2").out())
+        .isEqualTo("churn@champion -> churn/2\n");
 
     assertThat(ok("--as", "ann", "models", "show", "churn@champion").out())
         .contains("model:       churn/2", "created:", "by ann")
         .doesNotContain("input:");
-    assertThat(ok("--as", "ann", "models", "show", "churn/1").out()).contains("input:       x float32 [-1, 3]", "{team=growth}");
+    assertThat(ok("--as", "ann", "models", "show", "churn/1").out())
+        .contains("input:       x float32 [-1, 3]", "{team=growth}");
     assertThat(ok("models", "list").out()).contains("churn | {champion=2}");
     assertThat(ok("--as", "ann", "models", "list", "churn").out()).contains("champion");
-    assertThat(fails("--as", "bob", "models", "show", "churn/1").err()).contains("bob", "EXECUTE", "model:churn");
+    assertThat(fails("--as", "bob", "models", "show", "churn/1").err())
+        .contains("bob", "EXECUTE", "model:churn");
 
     String audit = ok("--as", "ann", "catalog", "audit", "--object", "model:churn").out();
     assertThat(audit.lines().filter(l -> l.contains("| model.")).count()).isEqualTo(3);
@@ -63,17 +97,44 @@ class ModelsCliTest {
   @Test
   void badInputIsNamedAndWritesNothing() throws Exception {
     Path model = Files.writeString(home.resolve("m.onnx"), "bytes");
-    assertThat(fails("models", "register", "churn", "--file", home.resolve("nope.onnx").toString(), "--flavor", "onnx")
-            .err()).contains("nope.onnx", "is not a file");
-    assertThat(fails("models", "register", "churn", "--file", model.toString(), "--flavor", "pickle").err())
+    assertThat(
+            fails(
+                    "models",
+                    "register",
+                    "churn",
+                    "--file",
+                    home.resolve("nope.onnx").toString(),
+                    "--flavor",
+                    "onnx")
+                .err())
+        .contains("nope.onnx", "is not a file");
+    assertThat(
+            fails("models", "register", "churn", "--file", model.toString(), "--flavor", "pickle")
+                .err())
         .contains("pickle", "onnx or torchscript");
-    Path badSig = Files.writeString(home.resolve("bad.yaml"), "inputs: [{name: x, type: float32, shape: [0]}]\n");
-    assertThat(fails("models", "register", "churn", "--file", model.toString(), "--flavor", "onnx",
-            "--signature", badSig.toString()).err()).contains("bad.yaml", "`x` has dimension 0", "-1 (dynamic)");
+    Path badSig =
+        Files.writeString(
+            home.resolve("bad.yaml"), "inputs: [{name: x, type: float32, shape: [0]}]\n");
+    assertThat(
+            fails(
+                    "models",
+                    "register",
+                    "churn",
+                    "--file",
+                    model.toString(),
+                    "--flavor",
+                    "onnx",
+                    "--signature",
+                    badSig.toString())
+                .err())
+        .contains("bad.yaml", "`x` has dimension 0", "-1 (dynamic)");
     assertThat(fails("models", "show", "churn/1").err()).contains("No model named 'churn'");
     assertThat(fails("--as", "bad name!", "models", "alias", "churn", "champion", "1").err())
         .contains("'bad name!'");
-    assertThat(fails("catalog", "audit", "--since", "last week").err()).contains("'last week'", "2026-11-24");
-    assertThat(ok("catalog", "audit").out()).as("nothing was registered").doesNotContain("model.register");
+    assertThat(fails("catalog", "audit", "--since", "last week").err())
+        .contains("'last week'", "2026-11-24");
+    assertThat(ok("catalog", "audit").out())
+        .as("nothing was registered")
+        .doesNotContain("model.register");
   }
 }

@@ -17,15 +17,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A shared deployment's setup end to end: the platform config points the catalog (and with it the Iceberg JDBC
- * catalog) at PostgreSQL; tables, ingest, SQL, models, lineage and the audit all go through it.
+ * A shared deployment's setup end to end: the platform config points the catalog (and with it the
+ * Iceberg JDBC catalog) at PostgreSQL; tables, ingest, SQL, models, lineage and the audit all go
+ * through it.
  */
 class PostgresPlatformTest {
   @TempDir Path home;
 
   @org.junit.jupiter.api.BeforeEach
   @AfterEach
-  void stop() { // this test needs its own session: one left by another test would point at another catalog
+  void stop() { // this test needs its own session: one left by another test would point at another
+    // catalog
     dev.lakeforge.testing.SparkTestBase.stop();
   }
 
@@ -46,22 +48,30 @@ class PostgresPlatformTest {
       s.execute("CREATE SCHEMA " + schema);
     }
     String catalogUrl = url + (url.contains("?") ? "&" : "?") + "currentSchema=" + schema;
-    Path conf = Files.writeString(home.resolve("lakeforge.yaml"), """
+    Path conf =
+        Files.writeString(
+            home.resolve("lakeforge.yaml"),
+            """
         spark:
           master: local[2]
           conf: {spark.sql.shuffle.partitions: "2", spark.databricks.delta.snapshotPartitions: "2"}
         warehouse: %s
         catalog: {url: "%s"}
         table-specs: specs
-        """.formatted(home.resolve("warehouse"), catalogUrl));
+        """
+                .formatted(home.resolve("warehouse"), catalogUrl));
     Path specs = Files.createDirectories(home.resolve("specs"));
-    Files.writeString(specs.resolve("d.yaml"), """
+    Files.writeString(
+        specs.resolve("d.yaml"),
+        """
         name: pg.events
         format: delta
         columns: [{name: id, type: bigint, nullable: false}, {name: kind, type: string}]
         primary-key: [id]
         """);
-    Files.writeString(specs.resolve("i.yaml"), """
+    Files.writeString(
+        specs.resolve("i.yaml"),
+        """
         name: pg.users
         format: iceberg
         columns: [{name: id, type: bigint, nullable: false}, {name: name, type: string}]
@@ -74,21 +84,31 @@ class PostgresPlatformTest {
     ok(conf, "tables", "ingest", "pg.events", "--from", events.toString(), "--format", "csv");
     ok(conf, "tables", "ingest", "pg.users", "--from", users.toString(), "--format", "csv");
     stop(); // a new session, as a new process would start
-    assertThat(ok(conf, "sql", "--format", "csv",
-            "select (select count(*) from pg.events) as events, (select count(*) from iceberg.pg.users) as users").out())
+    assertThat(
+            ok(
+                    conf,
+                    "sql",
+                    "--format",
+                    "csv",
+                    "select (select count(*) from pg.events) as events, (select count(*) from iceberg.pg.users) as users")
+                .out())
         .isEqualTo("events,users\n2,1\n");
-    assertThat(ok(conf, "catalog", "lineage", "pg.users").out()).contains("users.csv", "tables.ingest");
+    assertThat(ok(conf, "catalog", "lineage", "pg.users").out())
+        .contains("users.csv", "tables.ingest");
 
     try (Connection c = DriverManager.getConnection(catalogUrl);
         Statement s = c.createStatement();
-        var rs = s.executeQuery(
-            "select (select count(*) from datasets), (select count(*) from iceberg_tables),"
-                + " (select count(*) from runs where status = 'succeeded'), (select principal from audit_log order by id limit 1)")) {
+        var rs =
+            s.executeQuery(
+                "select (select count(*) from datasets), (select count(*) from iceberg_tables),"
+                    + " (select count(*) from runs where status = 'succeeded'), (select principal from audit_log order by id limit 1)")) {
       rs.next();
       assertThat(rs.getInt(1)).as("datasets").isEqualTo(2);
       assertThat(rs.getInt(2)).as("Iceberg's JDBC catalog tables in the same schema").isEqualTo(1);
       assertThat(rs.getInt(3)).as("runs: apply + 2 ingests").isEqualTo(3);
-      assertThat(rs.getString(4)).as("the first principal bootstrapped the catalog").isEqualTo("ops");
+      assertThat(rs.getString(4))
+          .as("the first principal bootstrapped the catalog")
+          .isEqualTo("ops");
     }
   }
 }

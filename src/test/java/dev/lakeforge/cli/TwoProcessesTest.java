@@ -17,9 +17,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Two Lakeforge processes (separate JVMs, as two {@code bin/lakeforge} commands) write to the same table on the same
- * embedded home at the same time: both commits land, nothing is lost or duplicated, and a third session reads it all.
- * This is what a Derby-backed metastore could not do (one process at a time).
+ * Two Lakeforge processes (separate JVMs, as two {@code bin/lakeforge} commands) write to the same
+ * table on the same embedded home at the same time: both commits land, nothing is lost or
+ * duplicated, and a third session reads it all. This is what a Derby-backed metastore could not do
+ * (one process at a time).
  */
 class TwoProcessesTest {
   private static final String SPEC =
@@ -43,7 +44,9 @@ class TwoProcessesTest {
 
   private Path csv(String name, long from) throws IOException {
     String rows =
-        LongStream.range(from, from + ROWS).mapToObj(i -> i + "," + name).collect(Collectors.joining("\n"));
+        LongStream.range(from, from + ROWS)
+            .mapToObj(i -> i + "," + name)
+            .collect(Collectors.joining("\n"));
     return Files.writeString(home.resolve(name + ".csv"), "id,writer\n" + rows + "\n");
   }
 
@@ -52,15 +55,29 @@ class TwoProcessesTest {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      if (a.startsWith("--add-opens") || a.startsWith("-Djdk.reflect") || a.startsWith("-Dio.netty")) {
+      if (a.startsWith("--add-opens")
+          || a.startsWith("-Djdk.reflect")
+          || a.startsWith("-Dio.netty")) {
         cmd.add(a);
       }
     }
-    cmd.addAll(List.of("-Xmx1g", "-cp", System.getProperty("java.class.path"), "dev.lakeforge.Main"));
-    cmd.addAll(List.of("--home", home.toString(), "--spark-conf", "spark.master=local[1]",
-        "--spark-conf", "spark.sql.shuffle.partitions=1", "--spark-conf", "spark.databricks.delta.snapshotPartitions=1"));
+    cmd.addAll(
+        List.of("-Xmx1g", "-cp", System.getProperty("java.class.path"), "dev.lakeforge.Main"));
+    cmd.addAll(
+        List.of(
+            "--home",
+            home.toString(),
+            "--spark-conf",
+            "spark.master=local[1]",
+            "--spark-conf",
+            "spark.sql.shuffle.partitions=1",
+            "--spark-conf",
+            "spark.databricks.delta.snapshotPartitions=1"));
     cmd.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(home.resolve(name + ".log").toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(cmd)
+            .redirectErrorStream(true)
+            .redirectOutput(home.resolve(name + ".log").toFile());
     pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
     return pb.start();
   }
@@ -69,7 +86,8 @@ class TwoProcessesTest {
     for (Process p : List.of(a, b)) {
       assertThat(p.waitFor(5, TimeUnit.MINUTES)).as("process finished").isTrue();
     }
-    String logs = Files.readString(home.resolve("w1.log")) + Files.readString(home.resolve("w2.log"));
+    String logs =
+        Files.readString(home.resolve("w1.log")) + Files.readString(home.resolve("w2.log"));
     assertThat(a.exitValue()).as(logs).isZero();
     assertThat(b.exitValue()).as(logs).isZero();
   }
@@ -85,18 +103,52 @@ class TwoProcessesTest {
     Path w2 = csv("w2", ROWS);
 
     for (String table : List.of("conc.delta", "conc.iceberg")) {
-      Process a = launch("w1", "tables", "ingest", table, "--from", w1.toString(), "--format", "csv",
-          "--mode", "append", "--batch-id", "w1");
-      Process b = launch("w2", "tables", "ingest", table, "--from", w2.toString(), "--format", "csv",
-          "--mode", "append", "--batch-id", "w2");
+      Process a =
+          launch(
+              "w1",
+              "tables",
+              "ingest",
+              table,
+              "--from",
+              w1.toString(),
+              "--format",
+              "csv",
+              "--mode",
+              "append",
+              "--batch-id",
+              "w1");
+      Process b =
+          launch(
+              "w2",
+              "tables",
+              "ingest",
+              table,
+              "--from",
+              w2.toString(),
+              "--format",
+              "csv",
+              "--mode",
+              "append",
+              "--batch-id",
+              "w2");
       bothSucceed(a, b);
     }
 
-    // a third JVM-like session (the test's, started fresh) sees both writers' rows in both tables, exactly once
+    // a third JVM-like session (the test's, started fresh) sees both writers' rows in both tables,
+    // exactly once
     for (String sql : List.of("conc.delta", "iceberg.conc.iceberg")) {
-      CliRun r = CliRun.run(home, "sql", "--format", "csv",
-          "select writer, count(*) as n, count(distinct id) as ids from " + sql + " group by writer order by writer");
-      assertThat(r.out()).as(r.toString()).isEqualTo("writer,n,ids\nw1,%d,%d\nw2,%d,%d\n".formatted(ROWS, ROWS, ROWS, ROWS));
+      CliRun r =
+          CliRun.run(
+              home,
+              "sql",
+              "--format",
+              "csv",
+              "select writer, count(*) as n, count(distinct id) as ids from "
+                  + sql
+                  + " group by writer order by writer");
+      assertThat(r.out())
+          .as(r.toString())
+          .isEqualTo("writer,n,ids\nw1,%d,%d\nw2,%d,%d\n".formatted(ROWS, ROWS, ROWS, ROWS));
     }
     assertThat(CliRun.run(home, "tables", "history", "conc.iceberg").out()).contains("w1", "w2");
   }

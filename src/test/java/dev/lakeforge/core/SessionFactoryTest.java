@@ -10,11 +10,15 @@ import org.apache.spark.SparkConf;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** What the session factory adds: everything on the embedded default, only what is missing on a cluster. */
+/**
+ * What the session factory adds: everything on the embedded default, only what is missing on a
+ * cluster.
+ */
 class SessionFactoryTest {
   @TempDir Path home;
 
-  private Map<String, String> settings(PlatformConfig config, SparkConf existing, Map<String, String> overrides) {
+  private Map<String, String> settings(
+      PlatformConfig config, SparkConf existing, Map<String, String> overrides) {
     return SessionFactory.settings(config, Platform.resolve(config, home), overrides, existing);
   }
 
@@ -24,7 +28,8 @@ class SessionFactoryTest {
     String home = this.home.toAbsolutePath().toString();
     assertThat(s)
         .containsEntry("spark.master", "local[*]")
-        .containsEntry("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+        .containsEntry(
+            "spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
         .containsEntry("spark.sql.catalog.iceberg", "org.apache.iceberg.spark.SparkCatalog")
         .containsEntry("spark.sql.catalog.iceberg.type", "jdbc")
         .containsEntry("spark.sql.catalog.iceberg.uri", "jdbc:sqlite:" + home + "/catalog.db")
@@ -49,8 +54,12 @@ class SessionFactoryTest {
     Map<String, String> s = settings(PlatformConfig.defaults(), cluster, Map.of());
     assertThat(s)
         .doesNotContainKeys(
-            "spark.master", "spark.sql.shuffle.partitions", "spark.sql.catalog.spark_catalog",
-            "spark.ui.enabled", "spark.sql.catalogImplementation", "spark.databricks.delta.snapshotPartitions")
+            "spark.master",
+            "spark.sql.shuffle.partitions",
+            "spark.sql.catalog.spark_catalog",
+            "spark.ui.enabled",
+            "spark.sql.catalogImplementation",
+            "spark.databricks.delta.snapshotPartitions")
         .containsEntry("spark.sql.catalog.iceberg", "org.apache.iceberg.spark.SparkCatalog")
         .containsEntry(
             "spark.sql.extensions",
@@ -60,15 +69,20 @@ class SessionFactoryTest {
 
   @Test
   void configAndOverridesApplyInOrderAndTheCatalogNameIsConfigurable() throws Exception {
-    Path conf = Files.writeString(home.resolve("lakeforge.yaml"), """
+    Path conf =
+        Files.writeString(
+            home.resolve("lakeforge.yaml"),
+            """
         spark:
           master: local[3]
           conf: {spark.sql.shuffle.partitions: "16", spark.executor.memory: 2g}
         iceberg: {catalog-name: lake}
         catalog: {url: "jdbc:postgresql://db:5432/lf", user: lf, password-file: %s}
-        """.formatted(Files.writeString(home.resolve("pw"), "s3cret\n")));
+        """
+                .formatted(Files.writeString(home.resolve("pw"), "s3cret\n")));
     Map<String, String> s =
-        settings(PlatformConfig.load(conf), new SparkConf(false), Map.of("spark.executor.memory", "4g"));
+        settings(
+            PlatformConfig.load(conf), new SparkConf(false), Map.of("spark.executor.memory", "4g"));
     assertThat(s)
         .containsEntry("spark.master", "local[3]")
         .containsEntry("spark.sql.shuffle.partitions", "16")
@@ -85,9 +99,11 @@ class SessionFactoryTest {
   @Test
   void badPlatformConfigIsNamed() throws Exception {
     Path conf = Files.writeString(home.resolve("bad.yaml"), "spark: {conf: {shuffle: 3}}\n");
-    assertThatThrownBy(() -> PlatformConfig.load(conf)).hasMessageContainingAll("bad.yaml", "shuffle");
+    assertThatThrownBy(() -> PlatformConfig.load(conf))
+        .hasMessageContainingAll("bad.yaml", "shuffle");
     Path notSpark = Files.writeString(home.resolve("bad2.yaml"), "spark: {conf: {shuffle: '3'}}\n");
     assertThatThrownBy(() -> PlatformConfig.load(notSpark))
-        .hasMessageContainingAll("bad2.yaml", "'shuffle' is not a Spark setting", "start with 'spark.'");
+        .hasMessageContainingAll(
+            "bad2.yaml", "'shuffle' is not a Spark setting", "start with 'spark.'");
   }
 }

@@ -94,7 +94,8 @@ class TableLifecycleTest extends SparkTestBase {
     var again = new ApplyTablesJob(List.of(spec(f, t, "", "customer_id"))).run(spark);
     assertThat(again.tables().get(0).action()).isEqualTo(ApplyTablesJob.Action.UNCHANGED);
     assertThat(again.tables().get(0).version()).isEqualTo(version);
-    assertThat(TableInfo.history(spark, TableName.parse(t))).hasSize(f == TableFormat.DELTA ? 1 : 0);
+    assertThat(TableInfo.history(spark, TableName.parse(t)))
+        .hasSize(f == TableFormat.DELTA ? 1 : 0);
   }
 
   @ParameterizedTest
@@ -103,7 +104,10 @@ class TableLifecycleTest extends SparkTestBase {
     String t = tableFor(f, "evolve");
     new ApplyTablesJob(List.of(spec(f, t, "", "customer_id"))).run(spark);
     var evolved =
-        new ApplyTablesJob(List.of(spec(f, t, "  - {name: city, type: string, comment: home city}", "customer_id")))
+        new ApplyTablesJob(
+                List.of(
+                    spec(
+                        f, t, "  - {name: city, type: string, comment: home city}", "customer_id")))
             .run(spark);
     assertThat(evolved.tables().get(0).action()).isEqualTo(ApplyTablesJob.Action.EVOLVED);
     assertThat(evolved.tables().get(0).changes()).contains("add column `city` STRING");
@@ -115,18 +119,23 @@ class TableLifecycleTest extends SparkTestBase {
   @EnumSource(TableFormat.class)
   void breakingChangesAreRefusedAndChangeNothing(TableFormat f) {
     String t = tableFor(f, "breaking");
-    new ApplyTablesJob(List.of(spec(f, t, "  - {name: city, type: string}", "customer_id"))).run(spark);
+    new ApplyTablesJob(List.of(spec(f, t, "  - {name: city, type: string}", "customer_id")))
+        .run(spark);
     TableName name = TableName.parse(t);
     long version = TableInfo.describe(spark, name).version();
 
     // dropping `city`, and at the same time adding a column: nothing at all may happen
     assertThatThrownBy(
-            () -> new ApplyTablesJob(List.of(spec(f, t, "  - {name: zip, type: string}", "customer_id"))).run(spark))
+            () ->
+                new ApplyTablesJob(
+                        List.of(spec(f, t, "  - {name: zip, type: string}", "customer_id")))
+                    .run(spark))
         .isInstanceOf(LakehouseException.class)
         .hasMessageContaining("no table was changed")
         .hasMessageContaining("column `city` is in the table but not in the spec");
     assertRefused(t, f, "customer_id", "int", "[customer_id]", "")
-        .hasMessageContaining("column `customer_id` changes type from BIGINT to INT: only widening is allowed");
+        .hasMessageContaining(
+            "column `customer_id` changes type from BIGINT to INT: only widening is allowed");
     assertRefused(t, f, "customer_id", "bigint", "[name]", ", nullable: false")
         .hasMessageContaining("primary-key changes from (customer_id) to (name)")
         .hasMessageContaining("column `name` becomes nullable: false");
@@ -155,10 +164,18 @@ class TableLifecycleTest extends SparkTestBase {
         """
             .formatted(t, f.label());
     var r =
-        new ApplyTablesJob(List.of(dev.lakeforge.core.YamlSpecReader.parse(wider, TableSpec.class, "wider")))
+        new ApplyTablesJob(
+                List.of(dev.lakeforge.core.YamlSpecReader.parse(wider, TableSpec.class, "wider")))
             .run(spark);
-    assertThat(r.tables().get(0).changes()).containsExactly("widen column `score` from INT to BIGINT");
-    assertThat(spark.table(f.sqlName(TableName.parse(t), "iceberg")).schema().apply("score").dataType().sql())
+    assertThat(r.tables().get(0).changes())
+        .containsExactly("widen column `score` from INT to BIGINT");
+    assertThat(
+            spark
+                .table(f.sqlName(TableName.parse(t), "iceberg"))
+                .schema()
+                .apply("score")
+                .dataType()
+                .sql())
         .isEqualTo("BIGINT");
   }
 
@@ -178,7 +195,11 @@ class TableLifecycleTest extends SparkTestBase {
     assertThat(r2.rowsWritten()).isEqualTo(2);
     assertThat(r2.versionAfter()).isNotEqualTo(r2.versionBefore());
     List<Row> rows =
-        spark.sql("select customer_id, name, score from " + f.sqlName(name, "iceberg") + " order by customer_id")
+        spark
+            .sql(
+                "select customer_id, name, score from "
+                    + f.sqlName(name, "iceberg")
+                    + " order by customer_id")
             .collectAsList();
     assertThat(rows.stream().map(Row::toString))
         .containsExactly("[1,ann,10]", "[2,bob,25]", "[3,cy,30]", "[4,dee,40]");
@@ -233,16 +254,30 @@ class TableLifecycleTest extends SparkTestBase {
     assertThat(deleted.rowsDeleted()).isEqualTo(2);
     String sqlName = f.sqlName(name, "iceberg");
     assertThat(spark.table(sqlName).count()).isEqualTo(1);
-    assertThat(spark.sql("select count(*) from " + sqlName + " VERSION AS OF " + ingest.versionAfter()).first().getLong(0))
+    assertThat(
+            spark
+                .sql("select count(*) from " + sqlName + " VERSION AS OF " + ingest.versionAfter())
+                .first()
+                .getLong(0))
         .isEqualTo(3);
-    String ts = TableInfo.history(spark, name).stream()
-        .filter(h -> h.version() == ingest.versionAfter()).findFirst().orElseThrow().timestamp().toString();
-    assertThat(spark.sql("select count(*) from " + sqlName + " TIMESTAMP AS OF '" + ts + "'").first().getLong(0))
+    String ts =
+        TableInfo.history(spark, name).stream()
+            .filter(h -> h.version() == ingest.versionAfter())
+            .findFirst()
+            .orElseThrow()
+            .timestamp()
+            .toString();
+    assertThat(
+            spark
+                .sql("select count(*) from " + sqlName + " TIMESTAMP AS OF '" + ts + "'")
+                .first()
+                .getLong(0))
         .isEqualTo(3);
 
     assertThatThrownBy(() -> new DeleteJob(name, "no_such_column = 1").run(spark))
         .isInstanceOf(LakehouseException.class)
-        .hasMessageContaining("Cannot delete from " + t + ": the predicate \"no_such_column = 1\" is not valid");
+        .hasMessageContaining(
+            "Cannot delete from " + t + ": the predicate \"no_such_column = 1\" is not valid");
     assertThat(spark.table(sqlName).count()).isEqualTo(1);
   }
 
@@ -252,9 +287,11 @@ class TableLifecycleTest extends SparkTestBase {
     String t = tableFor(f, "bad");
     new ApplyTablesJob(List.of(spec(f, t, "", "customer_id"))).run(spark);
     TableName name = TableName.parse(t);
-    Path file = csv(f + "-bad.csv", "customer_id,name,score\n1,ann,10\nx7,bob,20\n3,cy,lots\n4,dee,40\n");
+    Path file =
+        csv(f + "-bad.csv", "customer_id,name,score\n1,ann,10\nx7,bob,20\n3,cy,lots\n4,dee,40\n");
 
-    assertThatThrownBy(() -> IngestJob.builder(name, file.toString(), SourceFormat.CSV).build().run(spark))
+    assertThatThrownBy(
+            () -> IngestJob.builder(name, file.toString(), SourceFormat.CSV).build().run(spark))
         .isInstanceOf(LakehouseException.class)
         .hasMessageContaining("2 of 4 rows do not fit the table")
         .hasMessageContaining("is not a valid")
@@ -280,9 +317,15 @@ class TableLifecycleTest extends SparkTestBase {
   private long[] overwriteFourTimes(TableFormat f, TableName name) {
     long[] versions = new long[4];
     for (int i = 0; i < 4; i++) {
-      Path file = csv(f + "-" + name.table() + i + ".csv", "customer_id,name,score\n" + i + ",n" + i + "," + i + "\n");
+      Path file =
+          csv(
+              f + "-" + name.table() + i + ".csv",
+              "customer_id,name,score\n" + i + ",n" + i + "," + i + "\n");
       versions[i] =
-          IngestJob.builder(name, file.toString(), SourceFormat.CSV).optMode(WriteMode.OVERWRITE).build().run(spark)
+          IngestJob.builder(name, file.toString(), SourceFormat.CSV)
+              .optMode(WriteMode.OVERWRITE)
+              .build()
+              .run(spark)
               .versionAfter();
     }
     return versions;
@@ -290,7 +333,8 @@ class TableLifecycleTest extends SparkTestBase {
 
   @ParameterizedTest
   @EnumSource(TableFormat.class)
-  void maintenanceDryRunRemovesNothingAndRealRunKeepsOnlyTheCurrentVersion(TableFormat f) throws Exception {
+  void maintenanceDryRunRemovesNothingAndRealRunKeepsOnlyTheCurrentVersion(TableFormat f)
+      throws Exception {
     String t = tableFor(f, "maint_one");
     new ApplyTablesJob(List.of(spec(f, t, "", "customer_id", 1))).run(spark);
     TableName name = TableName.parse(t);
@@ -310,7 +354,8 @@ class TableLifecycleTest extends SparkTestBase {
     assertThat(real.get(0).filesAfter()).isEqualTo(1);
     assertThat(real.get(0).bytesFreed()).isPositive();
     String sqlName = f.sqlName(name, "iceberg");
-    assertThat(spark.sql("select customer_id from " + sqlName).collectAsList().toString()).isEqualTo("[[3]]");
+    assertThat(spark.sql("select customer_id from " + sqlName).collectAsList().toString())
+        .isEqualTo("[[3]]");
   }
 
   @ParameterizedTest
@@ -325,15 +370,21 @@ class TableLifecycleTest extends SparkTestBase {
     new MaintainJob(List.of(name), false).run(spark);
     long left = countFiles(location, ".parquet");
     if (f == TableFormat.ICEBERG) {
-      // expire_snapshots(retain_last 2) drops the snapshots of the first two overwrites and their files
+      // expire_snapshots(retain_last 2) drops the snapshots of the first two overwrites and their
+      // files
       assertThat(left).isEqualTo(2);
     } else {
       // Delta's VACUUM works in whole hours and we round up: versions written seconds ago all stay
       assertThat(left).isEqualTo(4);
     }
     String sqlName = f.sqlName(name, "iceberg");
-    assertThat(spark.sql("select customer_id from " + sqlName).collectAsList().toString()).isEqualTo("[[3]]");
-    assertThat(spark.sql("select customer_id from " + sqlName + " VERSION AS OF " + versions[2]).collectAsList().toString())
+    assertThat(spark.sql("select customer_id from " + sqlName).collectAsList().toString())
+        .isEqualTo("[[3]]");
+    assertThat(
+            spark
+                .sql("select customer_id from " + sqlName + " VERSION AS OF " + versions[2])
+                .collectAsList()
+                .toString())
         .isEqualTo("[[2]]");
   }
 

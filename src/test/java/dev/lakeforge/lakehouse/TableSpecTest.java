@@ -13,7 +13,10 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** Table specs are validated when parsed: every mistake names the file, the field and the fix. No Spark needed. */
+/**
+ * Table specs are validated when parsed: every mistake names the file, the field and the fix. No
+ * Spark needed.
+ */
 class TableSpecTest {
   private static final String GOOD =
       """
@@ -39,7 +42,8 @@ class TableSpecTest {
     assertThat(s.name()).isEqualTo(TableName.parse("shop.orders"));
     assertThat(s.format()).isEqualTo(TableFormat.DELTA);
     assertThat(s.schema().simpleString())
-        .isEqualTo("struct<order_id:bigint,amount:decimal(12,2),order_date:date,tags:array<string>>");
+        .isEqualTo(
+            "struct<order_id:bigint,amount:decimal(12,2),order_date:date,tags:array<string>>");
     assertThat(s.schema().apply("order_id").nullable()).isFalse();
     assertThat(s.retention()).isEqualTo(new Retention(3, 5));
     assertThat(s.tableProperties())
@@ -79,17 +83,22 @@ class TableSpecTest {
 
   @Test
   void icebergRefusesTypesItDoesNotHave() {
-    String yaml = GOOD.replace("format: delta", "format: iceberg").replace("type: date", "type: smallint");
-    assertThatThrownBy(() -> parse(yaml)).hasMessageContainingAll("`order_date`", "smallint", "Iceberg", "use int");
+    String yaml =
+        GOOD.replace("format: delta", "format: iceberg").replace("type: date", "type: smallint");
+    assertThatThrownBy(() -> parse(yaml))
+        .hasMessageContainingAll("`order_date`", "smallint", "Iceberg", "use int");
   }
 
   @Test
   void aFolderOfSpecsIsLoadedAllOrNothing(@TempDir Path dir) throws Exception {
     Files.writeString(dir.resolve("a.yaml"), GOOD);
     Files.writeString(dir.resolve("b.yaml"), GOOD.replace("shop.orders", "shop.returns"));
-    assertThat(TableSpecs.load(dir)).extracting(s -> s.name().toString()).containsExactly("shop.orders", "shop.returns");
+    assertThat(TableSpecs.load(dir))
+        .extracting(s -> s.name().toString())
+        .containsExactly("shop.orders", "shop.returns");
     Files.writeString(dir.resolve("c.yaml"), GOOD);
-    assertThatThrownBy(() -> TableSpecs.load(dir)).hasMessageContainingAll("shop.orders", "declared twice", "a.yaml", "c.yaml");
+    assertThatThrownBy(() -> TableSpecs.load(dir))
+        .hasMessageContainingAll("shop.orders", "declared twice", "a.yaml", "c.yaml");
     assertThatThrownBy(() -> TableSpecs.load(dir.resolve("missing")))
         .hasMessageContainingAll("missing", "no such file or folder");
   }

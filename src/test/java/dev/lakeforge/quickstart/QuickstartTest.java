@@ -11,8 +11,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The quickstart through the CLI on a small shop, then queried from a new session (the first one stopped, as a second
- * {@code bin/lakeforge sql} would), then re-run: idempotent.
+ * The quickstart through the CLI on a small shop, then queried from a new session (the first one
+ * stopped, as a second {@code bin/lakeforge sql} would), then re-run: idempotent.
  */
 class QuickstartTest {
   private static final String[] SMALL_SPARK = {
@@ -51,13 +51,20 @@ class QuickstartTest {
 
     // the expected revenue, computed from the generator, not from the tables
     BigDecimal expected =
-        data.orders(SparkSession.active()).agg(org.apache.spark.sql.functions.sum("amount")).first().getDecimal(0);
+        data.orders(SparkSession.active())
+            .agg(org.apache.spark.sql.functions.sum("amount"))
+            .first()
+            .getDecimal(0);
     dev.lakeforge.testing.SparkTestBase.stop();
 
-    String total = cli("sql", "--format", "csv", "select sum(amount) as revenue from shop.orders").out();
+    String total =
+        cli("sql", "--format", "csv", "select sum(amount) as revenue from shop.orders").out();
     assertThat(total).isEqualTo("revenue\n" + expected.toPlainString() + "\n");
     String joined =
-        cli("sql", "--format", "csv",
+        cli(
+                "sql",
+                "--format",
+                "csv",
                 "select count(*) as n, count(p.product_id) as priced, count(distinct o.customer_id) <= 100 as ok"
                     + " from shop.orders o left join iceberg.shop.products p using (product_id)")
             .out();

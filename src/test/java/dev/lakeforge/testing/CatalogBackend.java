@@ -12,9 +12,10 @@ import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * The databases the catalog tests run against: a SQLite file in a temp folder, and a real PostgreSQL server whose URL
- * is in {@value #POSTGRES_URL_ENV} ({@code .ci/postgres start} prints it). Each test gets a fresh database (SQLite) or
- * schema (PostgreSQL). Without the URL the PostgreSQL cases fail under CI ({@code CI} set) and are skipped elsewhere.
+ * The databases the catalog tests run against: a SQLite file in a temp folder, and a real
+ * PostgreSQL server whose URL is in {@value #POSTGRES_URL_ENV} ({@code .ci/postgres start} prints
+ * it). Each test gets a fresh database (SQLite) or schema (PostgreSQL). Without the URL the
+ * PostgreSQL cases fail under CI ({@code CI} set) and are skipped elsewhere.
  */
 public enum CatalogBackend {
   SQLITE,
@@ -27,7 +28,9 @@ public enum CatalogBackend {
   public CatalogDatabase open(Path tempDir) {
     if (this == SQLITE) {
       return CatalogDatabase.open(
-          "jdbc:sqlite:" + tempDir.resolve("catalog-" + UUID.randomUUID() + ".db"), Optional.empty(), Optional.empty());
+          "jdbc:sqlite:" + tempDir.resolve("catalog-" + UUID.randomUUID() + ".db"),
+          Optional.empty(),
+          Optional.empty());
     }
     String url = postgresUrl();
     String schema = "lf_test_" + UUID.randomUUID().toString().replace("-", "").substring(0, 16);
@@ -35,17 +38,21 @@ public enum CatalogBackend {
         Statement s = c.createStatement()) {
       s.execute("CREATE SCHEMA " + schema);
     } catch (SQLException e) {
-      throw new IllegalStateException("Cannot create a test schema on " + url + ": " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "Cannot create a test schema on " + url + ": " + e.getMessage(), e);
     }
-    return CatalogDatabase.open(url + (url.contains("?") ? "&" : "?") + "currentSchema=" + schema,
-        Optional.empty(), Optional.empty());
+    return CatalogDatabase.open(
+        url + (url.contains("?") ? "&" : "?") + "currentSchema=" + schema,
+        Optional.empty(),
+        Optional.empty());
   }
 
   /** The test PostgreSQL URL; fails under CI and skips elsewhere when it is not set. */
   public static String postgresUrl() {
     String url = System.getenv(POSTGRES_URL_ENV);
     if (url == null || url.isBlank()) {
-      String why = POSTGRES_URL_ENV + " is not set: start a server with eval \"$(.ci/postgres start)\".";
+      String why =
+          POSTGRES_URL_ENV + " is not set: start a server with eval \"$(.ci/postgres start)\".";
       if (System.getenv("CI") != null) {
         Assertions.fail(why);
       }

@@ -13,9 +13,10 @@ import org.apache.hadoop.security.alias.CredentialProvider;
 import org.apache.hadoop.security.alias.CredentialProviderFactory;
 
 /**
- * A real S3-compatible server (s3proxy on its filesystem backend) in its own process on loopback, for {@code s3a://}
- * tests. Its keys are random per run and reach S3A through a Hadoop credential provider file (jceks), the way
- * Lakeforge expects secrets to arrive: never in a spec or a Spark setting.
+ * A real S3-compatible server (s3proxy on its filesystem backend) in its own process on loopback,
+ * for {@code s3a://} tests. Its keys are random per run and reach S3A through a Hadoop credential
+ * provider file (jceks), the way Lakeforge expects secrets to arrive: never in a spec or a Spark
+ * setting.
  */
 public final class S3Server implements AutoCloseable {
   /** System property naming the s3proxy jar (set by the pom). */
@@ -30,7 +31,8 @@ public final class S3Server implements AutoCloseable {
   private S3Server(Path dir) throws IOException, InterruptedException {
     String jar = System.getProperty(JAR_PROPERTY, "target/s3proxy/s3proxy.jar");
     if (!Files.isRegularFile(Path.of(jar))) {
-      throw new IllegalStateException("No s3proxy jar at " + jar + ": run the tests through Maven (mvn test).");
+      throw new IllegalStateException(
+          "No s3proxy jar at " + jar + ": run the tests through Maven (mvn test).");
     }
     root = Files.createDirectories(dir.resolve("s3"));
     try (ServerSocket s = new ServerSocket(0)) {
@@ -63,7 +65,10 @@ public final class S3Server implements AutoCloseable {
         if (!process.isAlive() || System.nanoTime() > deadline) {
           close();
           throw new IllegalStateException(
-              "s3proxy did not start; see " + dir.resolve("s3proxy.log") + ": " + Files.readString(dir.resolve("s3proxy.log")));
+              "s3proxy did not start; see "
+                  + dir.resolve("s3proxy.log")
+                  + ": "
+                  + Files.readString(dir.resolve("s3proxy.log")));
         }
         Thread.sleep(100);
       }
@@ -92,7 +97,8 @@ public final class S3Server implements AutoCloseable {
   }
 
   /**
-   * Points S3A in {@code conf} at this server, with the keys written to a jceks credential store under {@code dir}.
+   * Points S3A in {@code conf} at this server, with the keys written to a jceks credential store
+   * under {@code dir}.
    */
   public void configure(Configuration conf, Path dir) {
     try {
@@ -108,7 +114,9 @@ public final class S3Server implements AutoCloseable {
       conf.set("fs.s3a.endpoint.region", "us-east-1");
       conf.set("fs.s3a.path.style.access", "true");
       conf.set("fs.s3a.connection.ssl.enabled", "false");
-      conf.set("fs.s3a.aws.credentials.provider", "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider");
+      conf.set(
+          "fs.s3a.aws.credentials.provider",
+          "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider");
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -14,8 +14,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * One real {@code local[2]} SparkSession per test class, built by the production {@link SessionFactory} on a
- * temporary Lakeforge home (warehouse folder + SQLite catalog).
+ * One real {@code local[2]} SparkSession per test class, built by the production {@link
+ * SessionFactory} on a temporary Lakeforge home (warehouse folder + SQLite catalog).
  */
 public abstract class SparkTestBase {
   @TempDir protected static Path home;
@@ -51,8 +51,18 @@ public abstract class SparkTestBase {
       spark.stop();
       spark = null;
     }
-    SparkSession.getActiveSession().foreach(s -> { s.stop(); return null; });
-    SparkSession.getDefaultSession().foreach(s -> { s.stop(); return null; });
+    SparkSession.getActiveSession()
+        .foreach(
+            s -> {
+              s.stop();
+              return null;
+            });
+    SparkSession.getDefaultSession()
+        .foreach(
+            s -> {
+              s.stop();
+              return null;
+            });
     SparkSession.clearActiveSession();
     SparkSession.clearDefaultSession();
   }

@@ -1,0 +1,64 @@
+package dev.lakeforge.core;
+
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
+import org.apache.spark.sql.connector.catalog.CatalogPlugin;
+
+/**
+ * The one place that reaches into Spark's classic (in-JVM) session for what the public API does not
+ * offer: the SQL parser, the catalog manager, plans run as DataFrames, and session clones.
+ * Everything else in Lakeforge uses the public {@link SparkSession} API, so a Spark Connect session
+ * needs a second implementation of this class only. {@code ArchitectureTest} names it the only user
+ * of {@code org.apache.spark.sql.classic}.
+ */
+public final class SparkInternals {
+  private SparkInternals() {}
+
+  /** The classic session behind {@code spark}; an error naming the limit on anything else. */
+  public static org.apache.spark.sql.classic.SparkSession classic(SparkSession spark) {
+    if (spark instanceof org.apache.spark.sql.classic.SparkSession c) {
+      return c;
+    }
+    throw new LakeforgeException(
+        String.format(
+            "Lakeforge needs a classic (in-JVM) SparkSession; this is a %s. Run Lakeforge jobs on the driver of a"
+                + " classic session (spark-submit, a notebook attached to a cluster), not through Spark Connect.",
+            spark.getClass().getName()));
+  }
+
+  /**
+   * The parsed (unresolved, unexecuted) plan of {@code sql}. Spark's {@code ParseException} is a
+   * checked exception thrown from Scala, so it arrives undeclared: it is wrapped in a {@link
+   * SpecException} naming the statement.
+   */
+  public static LogicalPlan parse(SparkSession spark, String sql) {
+    try {
+      return classic(spark).sessionState().sqlParser().parsePlan(sql);
+    } catch (Exception e) {
+      throw new SpecException("Cannot parse the statement: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The catalog plugin registered under {@code name} ({@code spark_catalog}, the Iceberg catalog,
+   * ...).
+   */
+  public static CatalogPlugin catalog(SparkSession spark, String name) {
+    return classic(spark).sessionState().catalogManager().catalog(name);
+  }
+
+  /** A DataFrame of {@code plan}, analysed (and checked) like any query of the session. */
+  public static Dataset<Row> run(SparkSession spark, LogicalPlan plan) {
+    return org.apache.spark.sql.classic.Dataset.ofRows(classic(spark), plan);
+  }
+
+  /**
+   * A clone of {@code spark}: it keeps every runtime setting the caller made, and changes made on
+   * it stay private to it.
+   */
+  public static SparkSession cloneSession(SparkSession spark) {
+    return classic(spark).cloneSession();
+  }
+}
