@@ -19,6 +19,10 @@ public final class SessionFactory {
   static final String DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension";
   static final String ICEBERG_EXTENSION =
       "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions";
+
+  /** Lakeforge's access control (in the lakehouse layer; named here so every session gets it). */
+  static final String ACCESS_EXTENSION = "dev.lakeforge.lakehouse.access.AccessExtension";
+
   static final String DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog";
   static final String ICEBERG_CATALOG = "org.apache.iceberg.spark.SparkCatalog";
   static final String JDBC_CATALOG =
@@ -120,7 +124,7 @@ public final class SessionFactory {
         }
       }
     }
-    for (String e : List.of(DELTA_EXTENSION, ICEBERG_EXTENSION)) {
+    for (String e : List.of(DELTA_EXTENSION, ICEBERG_EXTENSION, ACCESS_EXTENSION)) {
       if (!list.contains(e)) {
         list.add(e);
       }

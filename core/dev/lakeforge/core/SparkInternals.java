@@ -54,6 +54,11 @@ public final class SparkInternals {
     return org.apache.spark.sql.classic.Dataset.ofRows(classic(spark), plan);
   }
 
+  /** The analysed plan of a DataFrame. */
+  public static LogicalPlan plan(Dataset<?> df) {
+    return ((org.apache.spark.sql.classic.Dataset<?>) df).logicalPlan();
+  }
+
   /**
    * A clone of {@code spark}: it keeps every runtime setting the caller made, and changes made on
    * it stay private to it.

@@ -4,6 +4,8 @@ import dev.lakeforge.core.SpecException;
 import dev.lakeforge.core.TableName;
 import java.util.Objects;
 import java.util.Optional;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
 /**
@@ -35,11 +37,15 @@ public record DeleteJob(TableName table, String predicate) {
     Lakehouse lh = Lakehouse.open(spark);
     lh.spec(table);
     lh.require(dev.lakeforge.catalog.Privilege.MODIFY, table);
+    // The predicate is the caller's SQL: it is analysed (and access-checked) as the principal,
+    // before
+    // the job runs its own statements.
+    Dataset<Row> matching = matching(spark, lh);
     return lh.recorded(
         "tables.delete",
         java.util.Map.of("table", table.toString(), "where", predicate),
         run -> {
-          Result r = delete(spark, lh);
+          Result r = delete(spark, lh, matching);
           run.input(dev.lakeforge.catalog.Artifact.table(table.toString(), r.versionBefore()));
           if (r.versionAfter() != r.versionBefore()) {
             run.output(dev.lakeforge.catalog.Artifact.table(table.toString(), r.versionAfter()));
@@ -49,13 +55,11 @@ public record DeleteJob(TableName table, String predicate) {
         r -> java.util.Map.of("rows_deleted", r.rowsDeleted()));
   }
 
-  private Result delete(SparkSession spark, Lakehouse lh) {
-    TableSpec spec = lh.spec(table);
-    TableOperations ops = lh.operations(spec.format());
-    String name = lh.sqlName(spec);
-    long matching;
+  private Dataset<Row> matching(SparkSession spark, Lakehouse lh) {
     try {
-      matching = spark.table(name).where(predicate).count();
+      return spark.table(lh.sqlName(lh.spec(table))).where(predicate);
+    } catch (dev.lakeforge.catalog.AccessDeniedException e) {
+      throw e;
     } catch (Exception e) {
       throw new LakehouseException(
           table,
@@ -64,6 +68,13 @@ public record DeleteJob(TableName table, String predicate) {
               table, predicate, firstLine(e.getMessage())),
           e);
     }
+  }
+
+  private Result delete(SparkSession spark, Lakehouse lh, Dataset<Row> rows) {
+    TableSpec spec = lh.spec(table);
+    TableOperations ops = lh.operations(spec.format());
+    String name = lh.sqlName(spec);
+    long matching = rows.count();
     long before = ops.currentVersion(table);
     if (matching > 0) {
       spark.sparkContext().setJobDescription("lakeforge: delete from " + table);

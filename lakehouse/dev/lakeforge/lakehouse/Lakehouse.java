@@ -62,7 +62,7 @@ public final class Lakehouse {
   public static Lakehouse open(SparkSession spark) {
     Platform platform = Platform.of(spark);
     Lakehouse lh = new Lakehouse(spark, platform, CatalogDatabase.of(platform));
-    lh.attachDeltaTables();
+    dev.lakeforge.lakehouse.access.AccessScope.internal(lh::attachDeltaTables);
     return lh;
   }
 
@@ -180,7 +180,8 @@ public final class Lakehouse {
     RunLog.Recording run = runs().start(job, principal(), parameters);
     R result;
     try {
-      result = body.apply(run);
+      // The job checked what its spec needs; the statements it generates from the spec are its own.
+      result = dev.lakeforge.lakehouse.access.AccessScope.internal(() -> body.apply(run));
     } catch (RuntimeException e) {
       run.failed(e);
       throw e;

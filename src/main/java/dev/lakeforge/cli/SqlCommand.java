@@ -2,7 +2,6 @@ package dev.lakeforge.cli;
 
 import dev.lakeforge.core.SpecException;
 import dev.lakeforge.lakehouse.AsOfQuery;
-import dev.lakeforge.lakehouse.SqlAccess;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -68,8 +67,6 @@ final class SqlCommand extends Subcommand {
     AsOfQuery pinned =
         asOf == null ? null : new AsOfQuery(query, asOf); // validated before the session starts
     SparkSession spark = root().spark();
-    new SqlAccess(query)
-        .check(spark); // before anything runs: DDL and DML execute as soon as they are planned
     Dataset<Row> df = pinned == null ? spark.sql(query) : pinned.run(spark);
     PrintWriter out = out();
     Dataset<Row> shown = limit > 0 ? df.limit(limit + 1) : df;
