@@ -7,9 +7,17 @@ import java.nio.file.Files;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.LocalFileSystem;
 import org.apache.hadoop.fs.Path;
@@ -18,7 +26,8 @@ import org.apache.hadoop.fs.Path;
  * Where model artifacts live: {@code <root>/<model>/<version>/<file>} on any Hadoop file system (a
  * local folder or {@code s3a://bucket/prefix}). Artifacts are staged under a unique name first and
  * moved into their version folder only when the catalog assigns the version, so a failed
- * registration leaves no version folder behind.
+ * registration leaves no version folder behind. A staging folder's name records its owner process,
+ * so the staging folders of a killed registration are removed by a later one.
  */
 final class ArtifactStore {
   private final Path root;
@@ -51,9 +60,64 @@ final class ArtifactStore {
     return root.toString();
   }
 
+  /** How long a staging folder of another host (whose owner cannot be checked) may live. */
+  static final Duration STAGING_MAX_AGE = Duration.ofHours(24);
+
+  /**
+   * {@code .staging-<created millis>-<owner pid>-<owner start millis or x>-<uuid>-<owner host>}:
+   * enough to tell, at a later registration, whether the registration that staged it is gone.
+   */
+  private static final Pattern STAGING =
+      Pattern.compile(
+          "\\.staging-(\\d+)-(\\d+)-(\\d+|x)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-(.+)");
+
+  /** The staging folder name for a registration by {@code owner}, now. */
+  static String stagingName(ProcessOwner owner, Instant created) {
+    return String.format(
+        ".staging-%d-%d-%s-%s-%s",
+        created.toEpochMilli(),
+        owner.pid(),
+        owner.started().map(i -> Long.toString(i.toEpochMilli())).orElse("x"),
+        UUID.randomUUID(),
+        owner.host());
+  }
+
+  /**
+   * Removes the staging folders that registrations killed mid-copy left behind, in every model's
+   * folder: those whose owner ran on this host and is gone, and those older than {@link
+   * #STAGING_MAX_AGE} (by the time in their name; for folders of older Lakeforge versions, by their
+   * modification time). Returns what it removed. Failures to remove are left for the next call.
+   */
+  List<Path> removeStaleStaging(Instant now) throws IOException {
+    FileStatus[] found = fs.globStatus(new Path(root, "*/.staging-*"));
+    List<Path> removed = new ArrayList<>();
+    for (FileStatus f : found == null ? new FileStatus[0] : found) {
+      if (isStale(f, now) && fs.delete(f.getPath(), true)) {
+        removed.add(f.getPath());
+      }
+    }
+    return removed;
+  }
+
+  private static boolean isStale(FileStatus f, Instant now) {
+    Matcher m = STAGING.matcher(f.getPath().getName());
+    if (!m.matches()) {
+      long modified = f.getModificationTime();
+      return modified > 0 && Instant.ofEpochMilli(modified).plus(STAGING_MAX_AGE).isBefore(now);
+    }
+    if (Instant.ofEpochMilli(Long.parseLong(m.group(1))).plus(STAGING_MAX_AGE).isBefore(now)) {
+      return true;
+    }
+    Optional<Instant> started =
+        m.group(3).equals("x")
+            ? Optional.empty()
+            : Optional.of(Instant.ofEpochMilli(Long.parseLong(m.group(3))));
+    return new ProcessOwner(m.group(4), Long.parseLong(m.group(2)), started).goneOnThisHost();
+  }
+
   /** Copies {@code source} into a staging folder of {@code model}, hashing it on the way. */
   Staged stage(String model, java.nio.file.Path source) throws IOException {
-    Path dir = new Path(new Path(root, model), ".staging-" + UUID.randomUUID());
+    Path dir = new Path(new Path(root, model), stagingName(ProcessOwner.current(), Instant.now()));
     String name = source.getFileName().toString();
     MessageDigest md = sha256();
     long size = 0;

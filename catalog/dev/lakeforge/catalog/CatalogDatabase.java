@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
@@ -21,8 +22,9 @@ import org.sqlite.SQLiteDataSource;
  * The catalog database: a SQLite file in the home (WAL, busy timeout and immediate transactions, so
  * several Lakeforge processes can share it) or PostgreSQL. Its schema is kept by versioned Flyway
  * migrations ({@code lakeforge/catalog/migration/<vendor>/V*.sql} for dialect-specific steps,
- * {@code .../common/V*.sql} for portable ones), applied once per JVM on first use. The password is
- * resolved at run time and never logged.
+ * {@code .../common/V*.sql} for portable ones, Java migrations in this package), applied once per
+ * JVM on first use. Every open checks that the audit log's append-only triggers are in place. The
+ * password is resolved at run time and never logged.
  */
 public final class CatalogDatabase {
   /**
@@ -58,9 +60,43 @@ public final class CatalogDatabase {
   }
 
   /**
-   * The catalog database at {@code url} ({@code jdbc:sqlite:...} or {@code jdbc:postgresql://...}).
+   * The catalog database of {@code platform} even when its audit log's triggers are missing: only
+   * for {@code lakeforge catalog audit --verify} and {@code --repair-triggers} (see {@link
+   * AuditLog#repairTriggers}). Every other command uses {@link #of}.
+   */
+  public static CatalogDatabase openForRepair(Platform platform) {
+    return openForRepair(platform.catalogUrl(), platform.catalogUser(), platform.catalogPassword());
+  }
+
+  /** {@link #openForRepair(Platform)} for a JDBC URL. */
+  public static CatalogDatabase openForRepair(
+      String url, Optional<String> user, Optional<String> password) {
+    CatalogDatabase db = connectTo(url, user, password);
+    db.migrate();
+    return db;
+  }
+
+  /**
+   * The catalog database at {@code url} ({@code jdbc:sqlite:...} or {@code jdbc:postgresql://...}),
+   * brought to the current schema. Throws {@link AuditTriggersMissingException} when the audit
+   * log's append-only triggers are missing, disabled or changed.
    */
   public static CatalogDatabase open(String url, Optional<String> user, Optional<String> password) {
+    CatalogDatabase db = openForRepair(url, user, password);
+    db.requireAuditTriggers();
+    return db;
+  }
+
+  private void requireAuditTriggers() {
+    List<String> missing =
+        read("check the audit log's triggers", c -> AuditLog.missingTriggers(c, vendor));
+    if (!missing.isEmpty()) {
+      throw new AuditTriggersMissingException(url, missing);
+    }
+  }
+
+  private static CatalogDatabase connectTo(
+      String url, Optional<String> user, Optional<String> password) {
     CatalogDatabase db;
     if (url.startsWith("jdbc:sqlite:")) {
       Path file = Path.of(url.substring("jdbc:sqlite:".length()).replaceFirst("\\?.*$", ""));
@@ -95,7 +131,6 @@ public final class CatalogDatabase {
               url),
           null);
     }
-    db.migrate();
     return db;
   }
 
@@ -114,6 +149,7 @@ public final class CatalogDatabase {
                   "classpath:lakeforge/catalog/migration/"
                       + vendor.name().toLowerCase(java.util.Locale.ROOT),
                   "classpath:lakeforge/catalog/migration/common")
+              .javaMigrations(new V6__Audit_log_hash_chain())
               .table(HISTORY_TABLE)
               // The Iceberg JDBC catalog may already have its tables in this database.
               .baselineOnMigrate(true)

@@ -24,7 +24,8 @@ import java.util.regex.Pattern;
  * into the model store ({@code <home>/models/<name>/<version>/<file>}), records its sha256, and
  * takes the next version number in the same transaction as the catalog rows and the audit entry, so
  * concurrent registrations get distinct, gap-free numbers. Loading a version checks the artifact
- * against the recorded sha256.
+ * against the recorded sha256. Each registration first removes the staging folders that killed
+ * registrations left behind (their process on this host is gone, or they are older than 24 hours).
  */
 public final class ModelRegistry {
   private static final Pattern TAG_KEY = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
@@ -107,6 +108,7 @@ public final class ModelRegistry {
     Optional<ModelSignature> signature = signature(r, r.artifact());
     ArtifactStore.Staged staged;
     try {
+      store.removeStaleStaging(Instant.now());
       staged = store.stage(r.name(), r.artifact());
     } catch (IOException e) {
       throw new CatalogException(

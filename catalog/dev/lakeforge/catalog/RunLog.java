@@ -31,7 +31,7 @@ public final class RunLog {
    * @param principal who ran it
    * @param startedAt when it started
    * @param endedAt when it ended (null while running)
-   * @param status running, succeeded or failed
+   * @param status running, succeeded, failed or abandoned (its process ended without closing it)
    * @param parameters its parameters
    * @param metrics its metrics (JSON)
    * @param error why it failed
@@ -145,26 +145,107 @@ public final class RunLog {
     }
   }
 
-  /** Records the start of a run. */
+  /** The status of a run whose process ended without closing it. */
+  public static final String ABANDONED = "abandoned";
+
+  /**
+   * Records the start of a run, owned by this process (host, pid, process start). In the same
+   * transaction, marks {@value #ABANDONED} every {@code running} run owned by a process on this
+   * host that has ended (see {@link #abandonDeadRuns}).
+   */
   public Recording start(String job, Principal who, Map<String, String> parameters) {
     String id = UUID.randomUUID().toString();
+    ProcessOwner owner = ProcessOwner.current();
     db.inTransaction(
         "record the start of " + job,
         c -> {
+          abandonDeadRuns(c, who);
           try (PreparedStatement ps =
               c.prepareStatement(
-                  "INSERT INTO runs (id, job, principal, started_at, status, parameters) VALUES (?, ?, ?, ?, ?, ?)")) {
+                  "INSERT INTO runs (id, job, principal, started_at, status, parameters, owner_host,"
+                      + " owner_pid, owner_started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
             ps.setString(1, id);
             ps.setString(2, job);
             ps.setString(3, who.name());
             ps.setString(4, Instant.now().toString());
             ps.setString(5, "running");
             ps.setString(6, YamlSpecReader.toJson(new TreeMap<>(parameters)));
+            ps.setString(7, owner.host());
+            ps.setLong(8, owner.pid());
+            ps.setString(9, owner.started().map(Instant::toString).orElse(""));
             ps.executeUpdate();
           }
           return null;
         });
     return new Recording(id, job, who);
+  }
+
+  /**
+   * Marks {@value #ABANDONED} (with an error saying the process ended without closing the run, and
+   * an audit entry {@code run.abandon} by {@code who}) each {@code running} run whose owning
+   * process ran on this host and is gone: no process with its pid, or one that started at another
+   * instant. Runs of other hosts, and runs recorded before owners were, are left alone. Returns the
+   * ids.
+   */
+  static List<String> abandonDeadRuns(java.sql.Connection c, Principal who)
+      throws java.sql.SQLException {
+    ProcessOwner self = ProcessOwner.current();
+    List<String[]> dead = new ArrayList<>();
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT id, owner_pid, owner_started, job, principal FROM runs WHERE status = 'running'"
+                + " AND owner_host = ? AND owner_pid IS NOT NULL")) {
+      ps.setString(1, self.host());
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          String started = rs.getString(3);
+          ProcessOwner owner =
+              new ProcessOwner(
+                  self.host(),
+                  rs.getLong(2),
+                  started == null || started.isEmpty()
+                      ? java.util.Optional.empty()
+                      : java.util.Optional.of(Instant.parse(started)));
+          if (owner.goneOnThisHost()) {
+            dead.add(
+                new String[] {
+                  rs.getString(1),
+                  String.format(
+                      "The process that ran it (pid %d on %s, started %s) ended without closing the"
+                          + " run (killed or crashed); its outputs may be partial.",
+                      owner.pid(),
+                      owner.host(),
+                      owner.started().map(Instant::toString).orElse("at an unknown time")),
+                  rs.getString(4),
+                  rs.getString(5)
+                });
+          }
+        }
+      }
+    }
+    List<String> ids = new ArrayList<>();
+    for (String[] run : dead) {
+      try (PreparedStatement ps =
+          c.prepareStatement(
+              "UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ? AND status = 'running'")) {
+        ps.setString(1, ABANDONED);
+        ps.setString(2, Instant.now().toString());
+        ps.setString(3, run[1]);
+        ps.setString(4, run[0]);
+        if (ps.executeUpdate() == 0) {
+          continue; // another command marked it first
+        }
+      }
+      AuditLog.append(
+          c,
+          who,
+          "run.abandon",
+          "run:" + run[0],
+          AuditLog.DONE,
+          "job " + run[2] + " of " + run[3] + ": " + run[1]);
+      ids.add(run[0]);
+    }
+    return ids;
   }
 
   /** The most recent runs, newest first. */

@@ -3,6 +3,7 @@ package dev.lakeforge.cli;
 import dev.lakeforge.catalog.AccessControl;
 import dev.lakeforge.catalog.Artifact;
 import dev.lakeforge.catalog.AuditLog;
+import dev.lakeforge.catalog.CatalogDatabase;
 import dev.lakeforge.catalog.Lineage;
 import dev.lakeforge.catalog.Privilege;
 import dev.lakeforge.catalog.RunLog;
@@ -40,9 +41,31 @@ final class CatalogCommand {
   @Command(
       name = "audit",
       mixinStandardHelpOptions = true,
-      description =
-          "The append-only audit log: who did what to which object, when, and the outcome.")
+      description = {
+        "The append-only, hash-chained audit log: who did what to which object, when, and the outcome.",
+        "--verify checks the chain; --repair-triggers re-creates missing append-only triggers. Needs ADMIN."
+      })
   static final class Audit extends Subcommand {
+
+    @Option(
+        names = "--verify",
+        description =
+            "Walk the hash chain; print 'audit log verified: N rows, head ID HASH', or fail naming the first"
+                + " broken row. Record the head elsewhere to detect a rewritten chain later.")
+    boolean verify;
+
+    @Option(
+        names = "--expect-head",
+        paramLabel = "ID:HASH",
+        description =
+            "With --verify: also fail if the chain no longer holds this head (printed by an earlier --verify).")
+    String expectHead;
+
+    @Option(
+        names = "--repair-triggers",
+        description =
+            "Re-create the audit log's missing append-only triggers (audited), then verify the chain.")
+    boolean repairTriggers;
 
     @Option(names = "--principal", paramLabel = "P", description = "Only this principal's entries.")
     String principal;
@@ -61,6 +84,10 @@ final class CatalogCommand {
 
     @Override
     void run() {
+      if (verify || repairTriggers || expectHead != null) {
+        check();
+        return;
+      }
       Optional<Instant> from = Optional.ofNullable(since).map(Audit::parseTime);
       var filter =
           new AuditLog.Filter(Optional.ofNullable(principal), Optional.ofNullable(object), from);
@@ -79,6 +106,42 @@ final class CatalogCommand {
                   e.outcome(),
                   e.detail() == null ? "" : e.detail()));
       out().print(t.render());
+    }
+
+    /** --verify and --repair-triggers: they run on a catalog whose triggers are missing. */
+    private void check() {
+      if (expectHead != null && !verify) {
+        throw new SpecException("--expect-head needs --verify.");
+      }
+      if (verify && repairTriggers) {
+        throw new SpecException(
+            "Give --verify or --repair-triggers, not both (--repair-triggers verifies too).");
+      }
+      if (principal != null || object != null || since != null) {
+        throw new SpecException(
+            "--principal, --object and --since filter the listing; leave them out with --verify and"
+                + " --repair-triggers, which check the whole log.");
+      }
+      Optional<AuditLog.Head> expected = Optional.ofNullable(expectHead).map(AuditLog.Head::parse);
+      CatalogDatabase db = CatalogDatabase.openForRepair(root().platform());
+      AuditLog log = new AuditLog(db);
+      AuditLog.Verification v;
+      if (repairTriggers) {
+        AuditLog.Repair repair = log.repairTriggers(root().principal());
+        out()
+            .println(
+                repair.recreated().isEmpty()
+                    ? "The audit log's append-only triggers are all in place; nothing to repair."
+                    : "Re-created the audit log's append-only triggers: "
+                        + String.join(", ", repair.recreated())
+                        + " (audited as audit.repair-triggers).");
+        out().flush();
+        v = repair.chain();
+      } else {
+        new AccessControl(db).require(root().principal(), Privilege.ADMIN, "*");
+        v = expected.map(log::verify).orElseGet(log::verify);
+      }
+      out().println(v.requireIntact(db.url()).summary());
     }
 
     private static Instant parseTime(String text) {

@@ -1,10 +1,12 @@
 package dev.lakeforge.cli;
 
+import dev.lakeforge.catalog.AccessControl;
 import dev.lakeforge.catalog.ModelFlavor;
 import dev.lakeforge.catalog.ModelRef;
 import dev.lakeforge.catalog.ModelRegistry;
 import dev.lakeforge.catalog.ModelSignature;
 import dev.lakeforge.catalog.ModelVersion;
+import dev.lakeforge.catalog.Privilege;
 import dev.lakeforge.core.YamlSpecReader;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -92,7 +94,8 @@ final class ModelsCommand {
   @Command(
       name = "list",
       mixinStandardHelpOptions = true,
-      description = "The models, or one model's versions.")
+      description =
+          "The models you may EXECUTE (admins: all), or one model's versions (needs EXECUTE on it).")
   static final class ListModels extends Sub {
     @Parameters(arity = "0..1", paramLabel = "NAME")
     String name;
@@ -101,9 +104,13 @@ final class ModelsCommand {
     void run() {
       ModelRegistry reg = registry();
       if (name == null) {
+        AccessControl access = new AccessControl(root().catalog());
+        dev.lakeforge.catalog.Principal who = root().principal();
         TextTable t = new TextTable(List.of("model", "aliases"));
         for (String m : reg.models()) {
-          t.add(m, reg.aliases(m));
+          if (access.holds(who, Privilege.EXECUTE, AccessControl.model(m))) {
+            t.add(m, reg.aliases(m));
+          }
         }
         out().print(t.render());
         return;

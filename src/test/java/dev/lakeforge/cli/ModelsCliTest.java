@@ -80,7 +80,7 @@ class ModelsCliTest {
         .doesNotContain("input:");
     assertThat(ok("--as", "ann", "models", "show", "churn/1").out())
         .contains("input:       x float32 [-1, 3]", "{team=growth}");
-    assertThat(ok("models", "list").out()).contains("churn | {champion=2}");
+    assertThat(ok("--as", "ann", "models", "list").out()).contains("churn | {champion=2}");
     assertThat(ok("--as", "ann", "models", "list", "churn").out()).contains("champion");
     assertThat(fails("--as", "bob", "models", "show", "churn/1").err())
         .contains("bob", "EXECUTE", "model:churn");
