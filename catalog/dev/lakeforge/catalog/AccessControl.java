@@ -6,25 +6,44 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 
 /**
  * Grants of privileges on objects to principals and roles, and the checks every command makes
  * before it reads or writes. Every decision, allowed or denied, is written to the audit log. A
- * fresh catalog has no principals; the first principal to be checked becomes its admin ({@code
- * ADMIN} on {@code *}), which is how an embedded home bootstraps.
+ * fresh catalog has no principals; the first authenticated {@link Identity} to be checked becomes
+ * its admin ({@code ADMIN} on {@code *}), which is how an embedded home bootstraps. An impersonated
+ * name never bootstraps: the actor behind it does.
  *
  * <p>Objects: {@code *}, {@code namespace:<ns>} (every table in it), {@code table:<ns>.<table>},
- * {@code model:<name>}, {@code model:*}.
+ * {@code model:<name>}, {@code model:*}, {@code principal:<name>} and {@code principal:*} (for
+ * {@code IMPERSONATE}).
+ *
+ * <p>Impersonation works like Hadoop proxy users: an actor holding {@code IMPERSONATE} on {@code
+ * principal:<name>} (or {@code principal:*}, or {@code ADMIN}) may act as {@code <name>}, with
+ * {@code <name>}'s privileges. {@link #actAs} verifies it; {@link #require} refuses a {@link
+ * Principal} whose actor may not act as it, however it was built.
  */
 public final class AccessControl {
+  /** How long a successful impersonation check is remembered in this JVM (denials never are). */
+  public static final Duration IMPERSONATION_CACHE_TTL = Duration.ofSeconds(30);
+
+  private static final String AUDIT_IMPERSONATE = "access.impersonate";
   private static final Pattern OBJECT =
       Pattern.compile(
-          "\\*|namespace:[a-z_][a-z0-9_]*|table:[a-z_][a-z0-9_]*\\.[a-z_][a-z0-9_]*|model:(\\*|[a-z][a-z0-9_-]*)");
+          "\\*|namespace:[a-z_][a-z0-9_]*|table:[a-z_][a-z0-9_]*\\.[a-z_][a-z0-9_]*|model:(\\*|[a-z][a-z0-9_-]*)"
+              + "|principal:(\\*|[A-Za-z0-9._@-]{1,255})");
+
+  /** Verified (catalog, actor, principal) triples and when each verification expires (nanoTime). */
+  private static final Map<List<String>, Long> VERIFIED = new ConcurrentHashMap<>();
+
   private final CatalogDatabase db;
 
   public AccessControl(CatalogDatabase db) {
@@ -41,13 +60,19 @@ public final class AccessControl {
     return "model:" + name;
   }
 
+  /** The object name of a principal, on which {@code IMPERSONATE} is granted. */
+  public static String principal(String name) {
+    return "principal:" + new Principal(name).name();
+  }
+
   /** Checks an object name and returns it. */
   public static String object(String text) {
     String t = text == null ? "" : text.trim();
     if (!OBJECT.matcher(t).matches()) {
       throw new SpecException(
           String.format(
-              "Object '%s' is not valid: use *, namespace:<ns>, table:<ns>.<table>, model:<name> or model:*.",
+              "Object '%s' is not valid: use *, namespace:<ns>, table:<ns>.<table>, model:<name>, model:*,"
+                  + " principal:<name> or principal:*.",
               text));
     }
     return t;
@@ -55,14 +80,20 @@ public final class AccessControl {
 
   /**
    * Allows the action or throws {@link AccessDeniedException} naming principal, privilege and
-   * object; audits both.
+   * object; audits both. When {@code who} is impersonated, its actor must also hold {@code
+   * IMPERSONATE} on it (checked as in {@link #sessionPrincipal}, remembered for {@link
+   * #IMPERSONATION_CACHE_TTL}).
    */
   public void require(Principal who, Privilege privilege, String object) {
-    boolean allowed =
+    boolean mayImpersonate = !who.impersonated() || verified(who);
+    Decision decision =
         db.inTransaction(
             "check " + privilege + " on " + object,
             c -> {
-              bootstrap(c, who);
+              bootstrap(c, actorOf(who));
+              if (!mayImpersonate && !impersonation(c, who)) {
+                return Decision.NOT_IMPERSONATED;
+              }
               boolean ok = holds(c, who, privilege, object);
               AuditLog.append(
                   c,
@@ -70,16 +101,133 @@ public final class AccessControl {
                   "access." + privilege.name().toLowerCase(java.util.Locale.ROOT),
                   object,
                   ok ? AuditLog.ALLOWED : AuditLog.DENIED,
-                  null);
-              return ok;
+                  who.impersonated() ? "actor " + who.actor() : null);
+              return ok ? Decision.ALLOWED : Decision.DENIED;
             });
-    if (!allowed) {
+    if (decision == Decision.NOT_IMPERSONATED) {
+      throw impersonationDenied(who);
+    }
+    if (who.impersonated() && !mayImpersonate) {
+      remember(who);
+    }
+    if (decision == Decision.DENIED) {
       throw new AccessDeniedException(
           String.format(
-              "Access denied: principal %s does not hold %s on %s. An admin can grant it with: lakeforge catalog"
-                  + " grant %s %s %s",
+              "Access denied: principal %s does not hold %s on %s. An admin can grant it with:"
+                  + " lakeforge catalog grant %s %s %s",
               who, privilege, object, privilege, object, who));
     }
+  }
+
+  private enum Decision {
+    ALLOWED,
+    DENIED,
+    NOT_IMPERSONATED
+  }
+
+  /**
+   * Lets the authenticated {@code actor} act as the principal {@code requested}: returns {@code new
+   * Principal(requested, actor.name())} when the actor holds {@code IMPERSONATE} on {@code
+   * principal:<requested>} (directly, through a role, through {@code principal:*}, or as {@code
+   * ADMIN}), else throws {@link AccessDeniedException} naming actor, privilege, object and the
+   * grant that fixes it. Both outcomes are audited as {@code access.impersonate} under the
+   * requested name, with the actor in the detail. Requesting {@code actor} itself needs nothing and
+   * writes nothing.
+   *
+   * @param actor the authenticated identity ({@link Identity#current()}), acting as itself
+   * @param requested the name to act as, e.g. from {@code --as}
+   */
+  public Principal actAs(Principal actor, String requested) {
+    Objects.requireNonNull(actor, "actor is null");
+    if (actor.impersonated()) {
+      throw new IllegalArgumentException(
+          String.format(
+              "actAs needs the authenticated identity, not principal %s impersonated by %s: pass"
+                  + " new Principal(\"%s\").",
+              actor.name(), actor.actor(), actor.actor()));
+    }
+    Principal target = new Principal(requested == null ? "" : requested.trim(), actor.name());
+    if (!target.impersonated()) {
+      return actor;
+    }
+    boolean ok =
+        db.inTransaction(
+            "check IMPERSONATE on " + principal(target.name()),
+            c -> {
+              bootstrap(c, actor);
+              return impersonation(c, target);
+            });
+    if (!ok) {
+      throw impersonationDenied(target);
+    }
+    remember(target);
+    return target;
+  }
+
+  /**
+   * The verified effective principal of a session or command in this process: the {@link Identity}
+   * itself when {@code requestedName} is null, blank or the identity's own name, else {@link #actAs
+   * actAs(Identity.current(), requestedName)}. Meant for code that runs per query (a Spark session
+   * extension reading {@value Principal#SPARK_CONF}): a successful verification of an (actor, name)
+   * pair on a catalog is remembered in this JVM for {@link #IMPERSONATION_CACHE_TTL} (30 s) and not
+   * audited again meanwhile; a revoke in this JVM forgets them all, one in another process takes
+   * effect within that time. Denials are never remembered: each one is checked and audited.
+   *
+   * @param db the catalog holding the grants: the platform's, never one named by the session's own
+   *     settings when those can be changed by the user of the session
+   * @param requestedName the name the session asks to run as, or null
+   * @throws AccessDeniedException when the identity may not act as {@code requestedName}
+   */
+  public static Principal sessionPrincipal(CatalogDatabase db, String requestedName) {
+    Principal identity = Identity.current();
+    if (requestedName == null || requestedName.isBlank()) {
+      return identity;
+    }
+    Principal target = new Principal(requestedName.trim(), identity.name());
+    AccessControl access = new AccessControl(db);
+    return target.impersonated() && access.verified(target)
+        ? target
+        : access.actAs(identity, requestedName);
+  }
+
+  /** Checks and audits, in {@code c}, whether {@code who}'s actor may act as {@code who}. */
+  private static boolean impersonation(Connection c, Principal who) throws SQLException {
+    String object = principal(who.name());
+    boolean ok = holds(c, actorOf(who), Privilege.IMPERSONATE, object);
+    AuditLog.append(
+        c,
+        who,
+        AUDIT_IMPERSONATE,
+        object,
+        ok ? AuditLog.ALLOWED : AuditLog.DENIED,
+        "actor " + who.actor() + (ok ? " acts as " : " may not act as ") + who.name());
+    return ok;
+  }
+
+  private static AccessDeniedException impersonationDenied(Principal who) {
+    String object = principal(who.name());
+    return new AccessDeniedException(
+        String.format(
+            "Access denied: %s may not act as %s: %s does not hold IMPERSONATE on %s. An admin can"
+                + " grant it with: lakeforge catalog grant IMPERSONATE %s %s",
+            who.actor(), who.name(), who.actor(), object, object, who.actor()));
+  }
+
+  private static Principal actorOf(Principal who) {
+    return new Principal(who.actor());
+  }
+
+  private List<String> cacheKey(Principal who) {
+    return List.of(db.url(), who.actor(), who.name());
+  }
+
+  private boolean verified(Principal who) {
+    Long until = VERIFIED.get(cacheKey(who));
+    return until != null && System.nanoTime() - until < 0;
+  }
+
+  private void remember(Principal who) {
+    VERIFIED.put(cacheKey(who), System.nanoTime() + IMPERSONATION_CACHE_TTL.toNanos());
   }
 
   /**
@@ -97,6 +245,8 @@ public final class AccessControl {
       objects.add("namespace:" + TableName.parse(object.substring("table:".length())).namespace());
     } else if (object.startsWith("model:")) {
       objects.add("model:*");
+    } else if (object.startsWith("principal:")) {
+      objects.add("principal:*");
     }
     String in = String.join(", ", java.util.Collections.nCopies(objects.size(), "?"));
     String sql =
@@ -124,8 +274,8 @@ public final class AccessControl {
   }
 
   /**
-   * On a catalog without an admin, makes {@code who} its admin (the first one wins under
-   * concurrency).
+   * On a catalog without an admin, makes {@code who} (an actor, never an impersonated name) its
+   * admin; the first one wins under concurrency.
    */
   private static void bootstrap(Connection c, Principal who) throws SQLException {
     try (PreparedStatement ps =
@@ -155,7 +305,11 @@ public final class AccessControl {
         who + " created the catalog and is its admin");
   }
 
-  /** Grants {@code privilege} on {@code object} to a principal or role; needs ADMIN. */
+  /**
+   * Grants {@code privilege} on {@code object} to a principal or role; needs ADMIN. {@code ADMIN}
+   * goes on {@code *} only, {@code IMPERSONATE} on {@code principal:} objects only (and nothing
+   * else on them); a table or model named must be in the catalog.
+   */
   public void grant(
       Principal by, Privilege privilege, String object, String grantee, boolean role) {
     String obj = object(object);
@@ -163,10 +317,24 @@ public final class AccessControl {
       throw new SpecException(
           "ADMIN is granted on '*' only: lakeforge catalog grant ADMIN '*' <principal>.");
     }
+    if (privilege == Privilege.IMPERSONATE && !obj.startsWith("principal:")) {
+      throw new SpecException(
+          String.format(
+              "IMPERSONATE is granted on principal:<name> or principal:* only, not on %s: lakeforge"
+                  + " catalog grant IMPERSONATE principal:<name> <actor>.",
+              obj));
+    }
+    if (privilege != Privilege.IMPERSONATE && obj.startsWith("principal:")) {
+      throw new SpecException(
+          String.format(
+              "%s cannot be granted on %s: principal objects take IMPERSONATE only.",
+              privilege, obj));
+    }
     require(by, Privilege.ADMIN, "*");
     db.inTransaction(
         "grant " + privilege + " on " + obj,
         c -> {
+          requireExists(c, privilege, obj);
           if (role) {
             requireRole(c, grantee);
           } else {
@@ -184,7 +352,43 @@ public final class AccessControl {
         });
   }
 
-  /** Revokes a grant; needs ADMIN. Revoking a grant that does not exist is an error naming it. */
+  /** A grant on one table or model needs it in the catalog: a typo would grant nothing. */
+  private static void requireExists(Connection c, Privilege privilege, String object)
+      throws SQLException {
+    if (object.startsWith("table:")) {
+      String table = object.substring("table:".length());
+      if (!exists(c, "SELECT 1 FROM datasets WHERE name = ?", table)) {
+        throw new SpecException(
+            String.format(
+                "Cannot grant %s on %s: the catalog has no table %s. Create it first with lakeforge"
+                    + " tables apply <its spec>, or grant on namespace:%s.",
+                privilege, object, table, TableName.parse(table).namespace()));
+      }
+    } else if (object.startsWith("model:") && !object.equals("model:*")) {
+      String model = object.substring("model:".length());
+      if (!exists(c, "SELECT 1 FROM models WHERE name = ?", model)) {
+        throw new SpecException(
+            String.format(
+                "Cannot grant %s on %s: the catalog has no model %s. Register its first version with"
+                    + " lakeforge models register %s --file <artifact> --flavor <onnx|torchscript>, or grant on model:*.",
+                privilege, object, model, model));
+      }
+    }
+  }
+
+  private static boolean exists(Connection c, String sql, String arg) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setString(1, arg);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next();
+      }
+    }
+  }
+
+  /**
+   * Revokes a grant; needs ADMIN. Revoking a grant that does not exist is an error naming it.
+   * Impersonations verified in this JVM are forgotten, so the revoke takes effect here at once.
+   */
   public void revoke(
       Principal by, Privilege privilege, String object, String grantee, boolean role) {
     String obj = object(object);
@@ -206,6 +410,7 @@ public final class AccessControl {
                       privilege, obj, role ? "role" : "principal", grantee));
             }
           }
+          VERIFIED.keySet().removeIf(k -> k.get(0).equals(db.url()));
           AuditLog.append(
               c,
               by,

@@ -17,11 +17,24 @@ import java.util.regex.Pattern;
 public record Principal(String name, String actor) {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._@-]{1,255}");
 
-  /** Environment variable naming the principal when {@code --as} is not given. */
+  /**
+   * Environment variable requesting a principal to act as when {@code --as} is not given; like
+   * {@code --as}, a request checked against the {@link Identity}'s {@code IMPERSONATE} grants.
+   */
   public static final String ENV = "LAKEFORGE_PRINCIPAL";
 
-  /** Spark setting carrying the principal of the running command to the jobs. */
+  /**
+   * Spark setting carrying the principal of the running command to the jobs. Anyone holding the
+   * session can change it, so it is only a request: resolve it with {@link
+   * AccessControl#sessionPrincipal}.
+   */
   public static final String SPARK_CONF = "spark.lakeforge.principal";
+
+  /**
+   * Spark setting carrying the authenticated actor of the running command, for display and audit.
+   * Never trusted for a decision: the actor is always this process's {@link Identity}.
+   */
+  public static final String ACTOR_SPARK_CONF = "spark.lakeforge.actor";
 
   public Principal {
     check(name);
@@ -49,18 +62,20 @@ public record Principal(String name, String actor) {
   }
 
   /**
-   * {@code explicit} (from {@code --as}) if given, else {@value #ENV}, else the operating-system
-   * user.
+   * The principal requested by {@code explicit} (from {@code --as} or a session's {@value
+   * #SPARK_CONF}), else by {@value #ENV}, else the {@link Identity} itself; its actor is always the
+   * {@link Identity}. Nothing is verified here, but nothing needs to be: {@link
+   * AccessControl#require} refuses an impersonated principal whose actor lacks {@code IMPERSONATE}
+   * on it. {@link AccessControl#actAs} and {@link AccessControl#sessionPrincipal} verify up front.
    */
   public static Principal resolve(java.util.Optional<String> explicit) {
-    if (explicit.isPresent()) {
-      return new Principal(explicit.get());
-    }
-    String env = System.getenv(ENV);
-    if (env != null && !env.isBlank()) {
-      return new Principal(env.trim());
-    }
-    return new Principal(System.getProperty("user.name", "unknown"));
+    Principal identity = Identity.current();
+    java.util.Optional<String> requested =
+        explicit
+            .or(() -> java.util.Optional.ofNullable(System.getenv(ENV)))
+            .map(String::trim)
+            .filter(s -> !s.isEmpty());
+    return requested.map(n -> new Principal(n, identity.name())).orElse(identity);
   }
 
   @Override

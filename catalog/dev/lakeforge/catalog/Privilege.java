@@ -16,7 +16,15 @@ public enum Privilege {
   CREATE_VERSION,
   /** Move a model's aliases (promote a version to champion). */
   PROMOTE,
-  /** Everything, including grants, principals, roles and the audit log. Granted on '*'. */
+  /**
+   * Act as another principal, like a Hadoop proxy user: granted on {@code principal:<name>} or
+   * {@code principal:*} to the identity that may run commands as that principal.
+   */
+  IMPERSONATE,
+  /**
+   * Everything, including impersonation, grants, principals, roles and the audit log. Granted on
+   * '*'.
+   */
   ADMIN;
 
   public static Privilege parse(String text) {

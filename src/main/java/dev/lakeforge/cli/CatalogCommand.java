@@ -299,8 +299,10 @@ final class CatalogCommand {
       mixinStandardHelpOptions = true,
       description = {
         "Grant a privilege on an object to a principal (or, with --role, to a role). Needs ADMIN.",
-        "Privileges: SELECT, MODIFY (tables), EXECUTE, CREATE_VERSION, PROMOTE (models), ADMIN (on '*').",
-        "Objects: '*', namespace:<ns>, table:<ns>.<table>, model:<name>, model:*."
+        "Privileges: SELECT, MODIFY (tables), EXECUTE, CREATE_VERSION, PROMOTE (models),",
+        "IMPERSONATE (principals: act as them with --as), ADMIN (on '*').",
+        "Objects: '*', namespace:<ns>, table:<ns>.<table>, model:<name>, model:*, principal:<name>, principal:*.",
+        "A table or model named must be in the catalog (tables apply / models register it first)."
       })
   static final class Grant extends GrantArgs {
     @Override

@@ -1,8 +1,12 @@
 package dev.lakeforge.cli;
 
+import dev.lakeforge.catalog.AccessControl;
+import dev.lakeforge.catalog.AccessDeniedException;
 import dev.lakeforge.catalog.CatalogDatabase;
+import dev.lakeforge.catalog.Identity;
 import dev.lakeforge.catalog.ModelRegistry;
 import dev.lakeforge.catalog.Principal;
+import dev.lakeforge.catalog.Privilege;
 import dev.lakeforge.core.Platform;
 import dev.lakeforge.core.PlatformConfig;
 import dev.lakeforge.core.SessionFactory;
@@ -12,8 +16,12 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Supplier;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -64,24 +72,53 @@ public final class LakeforgeCli {
       names = "--spark-conf",
       scope = ScopeType.INHERIT,
       paramLabel = "KEY=VALUE",
-      description = "A Spark setting; repeatable. Wins over the platform config.")
+      description = {
+        "A Spark setting; repeatable. Wins over the platform config.",
+        "Security settings (spark.lakeforge.*, spark.sql.extensions, spark.sql.catalog.*) need ADMIN."
+      })
   Map<String, String> sparkConf = new LinkedHashMap<>();
 
   @Option(
       names = "--as",
       scope = ScopeType.INHERIT,
       paramLabel = "PRINCIPAL",
-      description =
-          "Who runs the command (default: $LAKEFORGE_PRINCIPAL, else the OS user); recorded in the audit log.")
+      description = {
+        "Act as this principal (default: $LAKEFORGE_PRINCIPAL, else yourself: your Kerberos or OS user).",
+        "Needs IMPERSONATE on principal:PRINCIPAL; both names go to the audit log."
+      })
   String as;
 
+  private final Supplier<Principal> identity;
   private PlatformConfig config;
   private SparkSession spark;
+  private Principal principal;
   private Optional<String> previousPrincipal = Optional.empty();
+  private Optional<String> previousActor = Optional.empty();
+
+  /** A CLI whose commands are authenticated as this process's {@link Identity}. */
+  public LakeforgeCli() {
+    this(Identity::current);
+  }
+
+  /**
+   * A CLI authenticated as {@code identity}: for tests in this package only, which need an actor
+   * that is not the OS user running them. Production code has no way to reach it.
+   */
+  LakeforgeCli(Supplier<Principal> identity) {
+    this.identity = Objects.requireNonNull(identity, "identity is null");
+  }
 
   /** Runs the CLI with {@code args}, printing results to {@code out} and errors to {@code err}. */
   public static int execute(String[] args, PrintStream out, PrintStream err) {
-    LakeforgeCli root = new LakeforgeCli();
+    return execute(new LakeforgeCli(), args, out, err);
+  }
+
+  /** {@link #execute(String[], PrintStream, PrintStream)} authenticated as {@code identity}. */
+  static int execute(Principal identity, String[] args, PrintStream out, PrintStream err) {
+    return execute(new LakeforgeCli(() -> identity), args, out, err);
+  }
+
+  private static int execute(LakeforgeCli root, String[] args, PrintStream out, PrintStream err) {
     CommandLine cli = new CommandLine(root);
     cli.setOut(new PrintWriter(out, true));
     cli.setErr(new PrintWriter(err, true));
@@ -109,14 +146,18 @@ public final class LakeforgeCli {
 
   /**
    * Gives a session that outlives the command (a notebook's, or one reused in-process) its own
-   * principal back, so the {@code --as} of this command does not stick to later work on it.
+   * principal and actor back, so the {@code --as} of this command does not stick to later work on
+   * it.
    */
   private void restoreSession() {
     if (spark != null) {
-      previousPrincipal.ifPresentOrElse(
-          p -> spark.conf().set(Principal.SPARK_CONF, p),
-          () -> spark.conf().unset(Principal.SPARK_CONF));
+      restore(Principal.SPARK_CONF, previousPrincipal);
+      restore(Principal.ACTOR_SPARK_CONF, previousActor);
     }
+  }
+
+  private void restore(String key, Optional<String> previous) {
+    previous.ifPresentOrElse(v -> spark.conf().set(key, v), () -> spark.conf().unset(key));
   }
 
   /**
@@ -155,9 +196,30 @@ public final class LakeforgeCli {
     return base.resolve(config().tableSpecs().orElse("tables"));
   }
 
-  /** Who runs the command. */
+  /** The authenticated identity running the command. */
+  Principal identity() {
+    return identity.get();
+  }
+
+  /**
+   * Who runs the command, resolved once: the principal named by {@code --as}, else by {@value
+   * Principal#ENV}, verified with {@link AccessControl#actAs} against the {@link #identity()}; else
+   * the identity itself.
+   */
   Principal principal() {
-    return Principal.resolve(Optional.ofNullable(as));
+    if (principal == null) {
+      Principal actor = identity();
+      Optional<String> requested =
+          Optional.ofNullable(as)
+              .or(() -> Optional.ofNullable(System.getenv(Principal.ENV)))
+              .map(String::trim)
+              .filter(n -> !n.isEmpty());
+      principal =
+          requested.isEmpty() || requested.get().equals(actor.name())
+              ? actor
+              : new AccessControl(catalog()).actAs(actor, requested.get());
+    }
+    return principal;
   }
 
   /** The platform: the config resolved for the home. */
@@ -208,12 +270,55 @@ public final class LakeforgeCli {
                   key, key));
         }
       }
+      requireAdminForSecuritySettings();
+      Principal who = principal();
       spark = SessionFactory.getOrCreate(config(), platform(), sparkConf);
       previousPrincipal = Optional.ofNullable(spark.conf().get(Principal.SPARK_CONF, null));
-      spark.conf().set(Principal.SPARK_CONF, principal().name());
+      previousActor = Optional.ofNullable(spark.conf().get(Principal.ACTOR_SPARK_CONF, null));
+      spark.conf().set(Principal.SPARK_CONF, who.name());
+      spark.conf().set(Principal.ACTOR_SPARK_CONF, who.actor());
       Lakehouse.open(spark); // attaches the registered Delta tables, so SQL finds them by name
     }
     return spark;
+  }
+
+  /**
+   * Whether a Spark setting decides who is checked against which grants: the platform's keys (the
+   * catalog the checks read, the principal), the SQL extensions that enforce them, and the
+   * catalogs.
+   */
+  static boolean securitySetting(String key) {
+    String k = key.toLowerCase(Locale.ROOT);
+    return k.startsWith("spark.lakeforge.")
+        || k.equals("spark.sql.extensions")
+        || k.startsWith("spark.sql.catalog.");
+  }
+
+  /**
+   * Refuses {@code --spark-conf} security settings unless the identity is an admin of the catalog
+   * the platform config names (not one the overrides would name).
+   */
+  private void requireAdminForSecuritySettings() {
+    List<String> keys = sparkConf.keySet().stream().filter(LakeforgeCli::securitySetting).toList();
+    if (keys.isEmpty()) {
+      return;
+    }
+    Principal actor = identity();
+    try {
+      new AccessControl(catalog()).require(actor, Privilege.ADMIN, "*");
+    } catch (AccessDeniedException e) {
+      throw new AccessDeniedException(
+          String.format(
+              "--spark-conf %s=... is refused: %s is a security setting and only an admin may"
+                  + " override it, but %s does not hold ADMIN on * in the catalog %s. Security"
+                  + " settings come from the platform config: set them there (--conf FILE, default"
+                  + " %s).",
+              keys.get(0),
+              keys.get(0),
+              actor,
+              platform().catalogUrl(),
+              PlatformConfig.CONF_DEFAULT));
+    }
   }
 
   /** The version in the jar's manifest. */

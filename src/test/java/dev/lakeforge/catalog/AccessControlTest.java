@@ -37,6 +37,32 @@ class AccessControlTest {
     return out.stream();
   }
 
+  /** A catalog with table shop.orders and model churn in it, and {@link #ADMIN} its admin. */
+  private CatalogDatabase catalog(CatalogBackend backend) throws java.io.IOException {
+    CatalogDatabase db = backend.open(dir);
+    new AccessControl(db).require(ADMIN, Privilege.ADMIN, "*"); // bootstraps admin
+    new TableRegistry(db)
+        .put(
+            new RegisteredTable(
+                dev.lakeforge.core.TableName.parse("shop.orders"),
+                "delta",
+                dir.resolve("orders").toString(),
+                "{}"),
+            ADMIN);
+    Path artifact = java.nio.file.Files.writeString(dir.resolve("churn.pt"), "model bytes");
+    new ModelRegistry(db, dir.resolve("models"))
+        .register(
+            new ModelRegistry.Registration(
+                "churn",
+                artifact,
+                ModelFlavor.TORCHSCRIPT,
+                Optional.empty(),
+                Optional.empty(),
+                java.util.Map.of()),
+            ADMIN);
+    return db;
+  }
+
   private static List<AuditLog.Entry> decisions(CatalogDatabase db, Principal who) {
     return new AuditLog(db)
             .read(new AuditLog.Filter(Optional.of(who.name()), Optional.empty(), Optional.empty()))
@@ -48,10 +74,9 @@ class AccessControlTest {
   @ParameterizedTest(name = "{0} {1} on {2}")
   @MethodSource("privileges")
   void eachPrivilegeIsDeniedThenAllowedOnceGrantedAndAudited(
-      CatalogBackend backend, Privilege p, String object) {
-    CatalogDatabase db = backend.open(dir);
+      CatalogBackend backend, Privilege p, String object) throws Exception {
+    CatalogDatabase db = catalog(backend);
     AccessControl access = new AccessControl(db);
-    access.require(ADMIN, Privilege.ADMIN, "*"); // bootstraps admin
 
     assertThatThrownBy(() -> access.require(ANN, p, object))
         .isInstanceOf(AccessDeniedException.class)
@@ -110,10 +135,9 @@ class AccessControlTest {
 
   @ParameterizedTest
   @EnumSource(CatalogBackend.class)
-  void badGrantsAreRefusedAndOnlyAdminsGrant(CatalogBackend backend) {
-    CatalogDatabase db = backend.open(dir);
+  void badGrantsAreRefusedAndOnlyAdminsGrant(CatalogBackend backend) throws Exception {
+    CatalogDatabase db = catalog(backend);
     AccessControl access = new AccessControl(db);
-    access.require(ADMIN, Privilege.ADMIN, "*");
     assertThatThrownBy(() -> access.grant(ANN, Privilege.SELECT, "table:shop.orders", "ann", false))
         .isInstanceOf(AccessDeniedException.class)
         .hasMessageContainingAll("ann", "ADMIN", "*");

@@ -591,6 +591,28 @@ class CliTest extends SparkTestBase {
   }
 
   @Test
+  void anAdminMayOverrideSecuritySettingsAndTheSessionForgetsWhoRan() {
+    String principal = spark.conf().get(dev.lakeforge.catalog.Principal.SPARK_CONF, "(unset)");
+    String actor = spark.conf().get(dev.lakeforge.catalog.Principal.ACTOR_SPARK_CONF, "(unset)");
+    assertThat(
+            ok(
+                    "--spark-conf",
+                    "spark.lakeforge.test-marker=on",
+                    "sql",
+                    "--format",
+                    "csv",
+                    "select 1")
+                .out())
+        .as("the OS user is the home's admin")
+        .isEqualTo("1\n1\n");
+    ok("--as", "reader", "sql", "select count(*) from cli.people");
+    assertThat(spark.conf().get(dev.lakeforge.catalog.Principal.SPARK_CONF, "(unset)"))
+        .isEqualTo(principal);
+    assertThat(spark.conf().get(dev.lakeforge.catalog.Principal.ACTOR_SPARK_CONF, "(unset)"))
+        .isEqualTo(actor);
+  }
+
+  @Test
   void deleteRemovesMatchingRowsAndTimeTravelStillSeesThem() {
     Path f = write(specs.getParent().resolve("raw"), "del.csv", "id,name,age\n10,del,1\n");
     ok("tables", "ingest", "cli.people", "--from", f.toString(), "--format", "csv");

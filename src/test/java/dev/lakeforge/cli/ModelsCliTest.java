@@ -30,6 +30,8 @@ class ModelsCliTest {
 
   @Test
   void registerAliasShowListAndAudit() throws Exception {
+    // the OS user bootstraps the home as its admin and makes ann one; it acts as ann, bob and carl
+    ok("catalog", "grant", "ADMIN", "*", "ann");
     Path model = Files.writeString(home.resolve("m.pt"), "bytes of a model");
     Path sig =
         Files.writeString(

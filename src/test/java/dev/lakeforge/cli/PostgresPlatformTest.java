@@ -80,6 +80,11 @@ class PostgresPlatformTest {
     Path events = Files.writeString(home.resolve("events.csv"), "id,kind\n1,view\n2,click\n");
     Path users = Files.writeString(home.resolve("users.csv"), "id,name\n1,ann\n");
 
+    CliRun admin =
+        CliRun.run(home, "--conf", conf.toString(), "catalog", "grant", "ADMIN", "*", "ops");
+    assertThat(admin.code())
+        .as("the OS user bootstraps the catalog and makes ops an admin: " + admin)
+        .isZero();
     ok(conf, "tables", "apply");
     ok(conf, "tables", "ingest", "pg.events", "--from", events.toString(), "--format", "csv");
     ok(conf, "tables", "ingest", "pg.users", "--from", users.toString(), "--format", "csv");
@@ -101,14 +106,15 @@ class PostgresPlatformTest {
         var rs =
             s.executeQuery(
                 "select (select count(*) from datasets), (select count(*) from iceberg_tables),"
-                    + " (select count(*) from runs where status = 'succeeded'), (select principal from audit_log order by id limit 1)")) {
+                    + " (select count(*) from runs where status = 'succeeded' and principal = 'ops'),"
+                    + " (select principal from audit_log order by id limit 1)")) {
       rs.next();
       assertThat(rs.getInt(1)).as("datasets").isEqualTo(2);
       assertThat(rs.getInt(2)).as("Iceberg's JDBC catalog tables in the same schema").isEqualTo(1);
-      assertThat(rs.getInt(3)).as("runs: apply + 2 ingests").isEqualTo(3);
+      assertThat(rs.getInt(3)).as("runs as ops (--as): apply + 2 ingests").isEqualTo(3);
       assertThat(rs.getString(4))
-          .as("the first principal bootstrapped the catalog")
-          .isEqualTo("ops");
+          .as("the authenticated identity bootstrapped the catalog, not the name it acts as")
+          .isEqualTo(dev.lakeforge.catalog.Identity.current().name());
     }
   }
 }
