@@ -100,6 +100,15 @@ public final class SessionFactory {
         cat + ".driver", platform.sqliteCatalog() ? "org.sqlite.JDBC" : "org.postgresql.Driver");
     platform.catalogUser().ifPresent(u -> wanted.put(cat + ".user", u));
     platform.catalogPassword().ifPresent(p -> wanted.put(cat + ".password", p));
+    // Read-only at the connection, so no SQL form can change grants, aliases, runs or audit rows,
+    // whatever the access check says: SQLite opens the file read-only (SQLITE_OPEN_READONLY), and
+    // PostgreSQL runs every statement, auto-commit ones too, in a read-only transaction.
+    if (platform.sqliteCatalog()) {
+      wanted.put(cat + ".open_mode", "1");
+    } else {
+      wanted.put(cat + ".readOnly", "true");
+      wanted.put(cat + ".readOnlyMode", "always");
+    }
     wanted.putAll(platform.sparkConf());
     wanted.putAll(config.spark().conf());
 

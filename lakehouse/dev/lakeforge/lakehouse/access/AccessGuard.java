@@ -12,7 +12,6 @@ import dev.lakeforge.core.SessionFactory;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
 
@@ -51,27 +50,51 @@ public final class AccessGuard {
   }
 
   /** What a check needs to know about the session. */
-  record Context(Principal principal, TableResolver tables, String icebergCatalog) {}
+  record Context(TableResolver tables, String icebergCatalog) {}
 
   private static void guarded(
       SparkSession spark, java.util.function.Function<Context, List<Need>> find) {
     CHECKING.set(true);
     try {
-      Platform platform = Platform.of(spark);
-      CatalogDatabase db = CatalogDatabase.of(platform);
-      Principal who = principal(spark);
+      Platform platform = platform(spark);
+      // Most plans Spark analyses for itself (Delta replaying its log) need nothing: the catalog is
+      // opened and the registry read only when a relation must be named or a privilege checked.
+      CatalogDatabase[] db = new CatalogDatabase[1];
+      java.util.function.Supplier<CatalogDatabase> catalog =
+          () -> db[0] != null ? db[0] : (db[0] = CatalogDatabase.of(platform));
       TableResolver tables =
-          new TableResolver(new TableRegistry(db).list(), platform.icebergCatalog());
-      require(db, who, find.apply(new Context(who, tables, platform.icebergCatalog())));
+          new TableResolver(
+              () -> new TableRegistry(catalog.get()).list(), platform.icebergCatalog());
+      List<Need> needs = find.apply(new Context(tables, platform.icebergCatalog()));
+      if (!needs.isEmpty()) {
+        require(catalog.get(), principal(spark), needs);
+      }
     } finally {
       CHECKING.remove();
     }
   }
 
-  /** The principal a session runs as. */
+  /**
+   * The principal a session runs as: the authenticated identity, or the principal it asks for in
+   * {@value Principal#SPARK_CONF} when it holds IMPERSONATE on it (verified and audited).
+   */
   static Principal principal(SparkSession spark) {
-    return Principal.resolve(Optional.ofNullable(spark.conf().get(Principal.SPARK_CONF, null)));
+    return AccessControl.sessionPrincipal(
+        CatalogDatabase.of(platform(spark)), spark.conf().get(Principal.SPARK_CONF, null));
   }
+
+  /**
+   * The platform a session was built for, read once per session: a later runtime change of the
+   * {@code spark.lakeforge.*} settings (which SQL's SET refuses, but DataFrame code could make)
+   * cannot point the checks at another catalog.
+   */
+  static Platform platform(SparkSession spark) {
+    synchronized (PLATFORMS) {
+      return PLATFORMS.computeIfAbsent(spark, k -> Platform.of(spark));
+    }
+  }
+
+  private static final Map<Object, Platform> PLATFORMS = new java.util.WeakHashMap<>();
 
   private static void require(CatalogDatabase db, Principal who, List<Need> needs) {
     // One decision per object: MODIFY covers SELECT, and a need found twice is decided once.

@@ -16,12 +16,24 @@ import java.util.Optional;
  */
 final class TableResolver {
   private final String icebergCatalog;
-  private final Map<String, RegisteredTable> byName = new HashMap<>();
-  private final Map<String, TableName> byLocation = new HashMap<>();
+  private final java.util.function.Supplier<List<RegisteredTable>> registry;
+  private Map<String, RegisteredTable> byName;
+  private Map<String, TableName> byLocation;
 
-  TableResolver(List<RegisteredTable> tables, String icebergCatalog) {
+  /** Reads {@code registry} on first use only. */
+  TableResolver(
+      java.util.function.Supplier<List<RegisteredTable>> registry, String icebergCatalog) {
     this.icebergCatalog = icebergCatalog.toLowerCase(Locale.ROOT);
-    for (RegisteredTable t : tables) {
+    this.registry = registry;
+  }
+
+  private void load() {
+    if (byName != null) {
+      return;
+    }
+    byName = new HashMap<>();
+    byLocation = new HashMap<>();
+    for (RegisteredTable t : registry.get()) {
       byName.put(t.name().toString(), t);
       byLocation.put(normalize(t.location()), t.name());
     }
@@ -55,11 +67,13 @@ final class TableResolver {
 
   /** The registered table whose location is exactly {@code path}. */
   Optional<TableName> byLocation(String path) {
+    load();
     return Optional.ofNullable(byLocation.get(normalize(path)));
   }
 
   /** The registered table whose folder holds {@code path} (a metadata or data file of it). */
   Optional<TableName> containing(String path) {
+    load();
     String p;
     try {
       p = normalize(path.replaceFirst("#.*$", ""));
@@ -75,6 +89,7 @@ final class TableResolver {
   }
 
   private Optional<TableName> registered(String ns, String table, String format) {
+    load();
     RegisteredTable t = byName.get(ns + "." + table);
     return t != null && t.format().equals(format) ? Optional.of(t.name()) : Optional.empty();
   }

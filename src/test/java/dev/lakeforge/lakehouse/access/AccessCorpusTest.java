@@ -7,6 +7,7 @@ import dev.lakeforge.catalog.AccessControl;
 import dev.lakeforge.catalog.AccessDeniedException;
 import dev.lakeforge.catalog.AuditLog;
 import dev.lakeforge.catalog.CatalogDatabase;
+import dev.lakeforge.catalog.Identity;
 import dev.lakeforge.catalog.Principal;
 import dev.lakeforge.catalog.Privilege;
 import dev.lakeforge.core.Platform;
@@ -41,7 +42,7 @@ class AccessCorpusTest extends SparkTestBase {
 
   @BeforeAll
   static void shop() throws Exception {
-    CliRun r = CliRun.run(home, "--as", "admin", "quickstart", "--rows", "300");
+    CliRun r = CliRun.run(home, "quickstart", "--rows", "300"); // the OS user becomes the admin
     assertThat(r.code()).as(r.toString()).isZero();
     spark = org.apache.spark.sql.SparkSession.active();
     db = CatalogDatabase.of(Platform.of(spark));
@@ -226,7 +227,7 @@ class AccessCorpusTest extends SparkTestBase {
     assertThat(denials(who, c)).as("denial audited").isEqualTo(denialsBefore + 1);
     assertThat(state()).as("nothing changed").isEqualTo(before);
 
-    new AccessControl(db).grant(new Principal("admin"), c.privilege(), c.object(), who, false);
+    new AccessControl(db).grant(Identity.current(), c.privilege(), c.object(), who, false);
     as(who);
     try {
       spark.sql(sql).collect();
@@ -274,7 +275,7 @@ class AccessCorpusTest extends SparkTestBase {
   }
 
   private static void asAdmin() {
-    as("admin");
+    spark.conf().unset(Principal.SPARK_CONF); // the identity itself: the catalog's admin
   }
 
   private static long denials(String who, Case c) {
