@@ -50,6 +50,13 @@ public final class Locations {
       return contains(other) || other.contains(this);
     }
 
+    /** The local path, if this is a local location. */
+    public Optional<Path> localPath() {
+      return scheme.equals("file")
+          ? Optional.of(Path.of("/" + String.join("/", segments)))
+          : Optional.empty();
+    }
+
     /** {@code file:/a/b} or {@code s3a://bucket/a/b}; {@link Locations#of} parses it back. */
     @Override
     public String toString() {
