@@ -279,6 +279,9 @@ public record IngestJob(
             e.getMessage());
       }
     }
+    for (Locations.Area a : Locations.platformAreas(lh.platform())) {
+      out.add(new Guarded(a.description(), a.location()));
+    }
     return out;
   }
 

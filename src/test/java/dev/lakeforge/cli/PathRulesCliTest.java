@@ -118,7 +118,7 @@ class PathRulesCliTest extends SparkTestBase {
     assertThat(ingestAs("ingester", home.resolve("catalog.db").toString(), "csv"))
         .contains("the catalog database file", "ADMIN");
     assertThat(ingestAs("ingester", home + "/raw/../warehouse", "parquet"))
-        .contains("the warehouse root", "ADMIN");
+        .contains("--from reaches into the folder of table guard.", "ADMIN");
     assertThat(
             ok(
                     "sql",
@@ -193,5 +193,13 @@ class PathRulesCliTest extends SparkTestBase {
   void aFailedDeleteNamesTheTableAndSparksReason() {
     String err = fails("tables", "delete", "guard.people", "--where", "nmae = 'ann'");
     assertThat(err).contains("Cannot delete from guard.people", "nmae", "`name`");
+    String sub =
+        fails(
+            "tables",
+            "delete",
+            "guard.people",
+            "--where",
+            "id in (select id from guard.people where name = 'ann')");
+    assertThat(sub).contains("Cannot delete from guard.people", "id in (select id");
   }
 }

@@ -120,7 +120,7 @@ class LocationRulesTest extends SparkTestBase {
             refused(
                 spec("paths.one", "delta", shared), spec("paths.two", "iceberg", shared + "/two")))
         .contains(
-            "paths.two: field `location` ("
+            "paths.two (two.yaml): field `location` ("
                 + shared
                 + "/two) lies inside the location of table"
                 + " paths.one",
@@ -181,7 +181,8 @@ class LocationRulesTest extends SparkTestBase {
         .contains("lies inside the warehouse root");
     assertThat(badRowsRefused(platform.modelStore() + "/x"))
         .contains("lies inside the model store");
-    assertThat(badRowsRefused(home.toString())).contains("contains the warehouse root");
+    assertThat(badRowsRefused(home.toString()))
+        .contains("contains the folder of table paths.orders");
     assertThat(badRowsRefused(home.resolve("raw").toString()))
         .contains("contains the source --from");
     assertThat(badRowsRefused(home.resolve("raw/*").toString())).contains("is a glob");
