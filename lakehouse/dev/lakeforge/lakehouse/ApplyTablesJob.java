@@ -1,5 +1,6 @@
 package dev.lakeforge.lakehouse;
 
+import dev.lakeforge.catalog.RegisteredTable;
 import dev.lakeforge.core.TableName;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,12 +16,26 @@ import org.apache.spark.sql.SparkSession;
  * naming each one and changes no table. Re-applying an unchanged spec runs no statement, so it
  * makes no new table version.
  *
+ * <p>A new table's folder must be its own: its location (the spec's {@code location:} or the
+ * default folder in the warehouse) may not equal, contain or lie inside another table's location
+ * (registered or in the same batch), equal or contain the warehouse or Iceberg warehouse root, or
+ * overlap the model store or the catalog's files; maintenance deletes the files a table does not
+ * track, so a shared folder would lose them. A registered table keeps the location it was created
+ * with (it was checked then and cannot move).
+ *
  * @param specs the specs to apply
+ * @param sources where each spec was read from (e.g. its file), named in errors; may miss specs
  */
-public record ApplyTablesJob(List<TableSpec> specs) {
+public record ApplyTablesJob(List<TableSpec> specs, Map<TableName, String> sources) {
   public ApplyTablesJob {
     Objects.requireNonNull(specs, "specs is null");
     specs = List.copyOf(specs);
+    sources = sources == null ? Map.of() : Map.copyOf(sources);
+  }
+
+  /** Applies {@code specs}, read from nowhere in particular. */
+  public ApplyTablesJob(List<TableSpec> specs) {
+    this(specs, Map.of());
   }
 
   /** What happened to one table. */
@@ -77,8 +92,9 @@ public record ApplyTablesJob(List<TableSpec> specs) {
       plan.ifPresent(
           p ->
               p.problems()
-                  .forEach(pr -> refused.add(String.format("  - %s: %s", spec.name(), pr))));
+                  .forEach(pr -> refused.add(String.format("  - %s: %s", label(spec), pr))));
     }
+    locationProblems(lh).forEach(refused::add);
     if (refused.length() > 0) {
       throw new LakehouseException(
           specs.size() == 1 ? specs.get(0).name() : null,
@@ -111,6 +127,100 @@ public record ApplyTablesJob(List<TableSpec> specs) {
     }
     spark.sparkContext().setJobDescription(null);
     return new Result(List.copyOf(outcomes));
+  }
+
+  private String label(TableSpec spec) {
+    String source = sources.get(spec.name());
+    return source == null ? spec.name().toString() : spec.name() + " (" + source + ")";
+  }
+
+  /** One line per new table whose location would share files with another or the platform's. */
+  private List<String> locationProblems(Lakehouse lh) {
+    List<Locations.Area> areas = Locations.platformAreas(lh.platform());
+    List<RegisteredTable> registered = lh.registry().list();
+    List<String> problems = new ArrayList<>();
+    Map<TableName, Locations.Location> batch = new java.util.LinkedHashMap<>();
+    for (TableSpec spec : specs) {
+      if (lh.registry().find(spec.name()).isPresent()) {
+        continue;
+      }
+      String raw = lh.location(spec);
+      String field =
+          spec.location().isPresent()
+              ? String.format("field `location` (%s)", raw)
+              : String.format("the default location (%s, no field `location`)", raw);
+      String fix =
+          spec.location().isPresent()
+              ? String.format(
+                  "Give the table a folder of its own in `location`, or remove `location` to use"
+                      + " the default %s/%s/%s/%s.",
+                  lh.platform().warehouse(),
+                  spec.format().label(),
+                  spec.name().namespace(),
+                  spec.name().table())
+              : "Set `location` to a folder of its own, or choose another table name.";
+      Locations.Location loc;
+      try {
+        loc = Locations.of(raw);
+      } catch (IllegalArgumentException e) {
+        problems.add(
+            String.format(
+                "  - %s: %s is not a location: %s. Write an absolute path or a URI such as"
+                    + " s3a://bucket/path.",
+                label(spec), field, e.getMessage()));
+        continue;
+      }
+      for (Locations.Area area : areas) {
+        if (area.conflictsWithTable(loc)) {
+          problems.add(
+              String.format(
+                  "  - %s: %s %s %s: a table's folder may not hold the platform's files. %s",
+                  label(spec), field, relation(loc, area.location()), area, fix));
+        }
+      }
+      for (RegisteredTable other : registered) {
+        if (other.name().equals(spec.name())) {
+          continue;
+        }
+        Locations.Location theirs;
+        try {
+          theirs = Locations.of(other.location());
+        } catch (IllegalArgumentException e) {
+          continue; // a location we cannot read back shares nothing we can name
+        }
+        if (loc.overlaps(theirs)) {
+          problems.add(overlap(spec, field, loc, other.name(), theirs, fix));
+        }
+      }
+      for (var earlier : batch.entrySet()) {
+        if (loc.overlaps(earlier.getValue())) {
+          problems.add(
+              overlap(spec, field, loc, earlier.getKey(), earlier.getValue(), fix)
+                  + " (both are in this batch)");
+        }
+      }
+      batch.put(spec.name(), loc);
+    }
+    return problems;
+  }
+
+  private String overlap(
+      TableSpec spec,
+      String field,
+      Locations.Location loc,
+      TableName other,
+      Locations.Location theirs,
+      String fix) {
+    return String.format(
+        "  - %s: %s %s the location of table %s (%s): two tables may not share files. %s",
+        label(spec), field, relation(loc, theirs), other, theirs, fix);
+  }
+
+  private static String relation(Locations.Location loc, Locations.Location other) {
+    if (loc.equals(other)) {
+      return "equals";
+    }
+    return loc.contains(other) ? "contains" : "lies inside";
   }
 
   /** The evolution plan, or empty if the table does not exist yet. */

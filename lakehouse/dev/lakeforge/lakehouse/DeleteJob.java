@@ -78,12 +78,24 @@ public record DeleteJob(TableName table, String predicate) {
     long before = ops.currentVersion(table);
     if (matching > 0) {
       spark.sparkContext().setJobDescription("lakeforge: delete from " + table);
-      ops.writeBatch(
-          TableOperations.isolated(spark),
-          table,
-          Optional.empty(),
-          "DELETE FROM " + name + " WHERE " + predicate);
-      spark.sparkContext().setJobDescription(null);
+      try {
+        ops.writeBatch(
+            TableOperations.isolated(spark),
+            table,
+            Optional.empty(),
+            "DELETE FROM " + name + " WHERE " + predicate);
+      } catch (Exception e) { // Spark's AnalysisException is checked to Java
+        // e.g. a predicate the table's format cannot delete by (a subquery): say which and why
+        throw new LakehouseException(
+            table,
+            String.format(
+                "Cannot delete from %s where \"%s\": %s. The table is unchanged; simplify the"
+                    + " predicate (no subqueries) or delete in steps.",
+                table, predicate, firstLine(e.getMessage())),
+            e);
+      } finally {
+        spark.sparkContext().setJobDescription(null);
+      }
     }
     return new Result(table, matching, before, ops.currentVersion(table));
   }

@@ -10,7 +10,6 @@ import static org.apache.spark.sql.functions.when;
 import dev.lakeforge.catalog.Artifact;
 import dev.lakeforge.core.SpecException;
 import dev.lakeforge.core.TableName;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -121,6 +120,9 @@ public record IngestJob(
     Lakehouse lh = Lakehouse.open(spark);
     lh.spec(table); // an unknown table is named before access is checked
     lh.require(dev.lakeforge.catalog.Privilege.MODIFY, table);
+    List<Guarded> guarded = guarded(lh);
+    checkSource(lh, guarded);
+    badRowsPath.ifPresent(b -> checkBadRows(spark, b, guarded));
     Map<String, String> params = new LinkedHashMap<>();
     params.put("table", table.toString());
     params.put("source", source);
@@ -195,7 +197,11 @@ public record IngestJob(
                       + " Fix the file, or pass --bad-rows PATH to write the rejected rows there and load the rest.",
                   source, table, bad, good + bad, example(badRows.first())));
         }
-        badRows.write().mode("overwrite").json(badRowsPath.get());
+        // never replaces files: the path was checked to be new or an empty folder
+        badRows
+            .write()
+            .mode(exists(spark, badRowsPath.get()) ? "append" : "errorifexists")
+            .json(badRowsPath.get());
         LOG.warn("{} rows rejected; written with the reason to {}", bad, badRowsPath.get());
       }
       Dataset<Row> rows = annotated.where(col(ERROR_COLUMN).isNull()).select(casts(raw, spec));
@@ -251,10 +257,142 @@ public record IngestJob(
     }
   }
 
+  /** A place whose files an ingest may not read raw without ADMIN, nor write bad rows into. */
+  private record Guarded(String description, Locations.Location location) {
+    @Override
+    public String toString() {
+      return description + " (" + location + ")";
+    }
+  }
+
+  /** Every registered table's folder and the platform's folders and files. */
+  private static List<Guarded> guarded(Lakehouse lh) {
+    List<Guarded> out = new ArrayList<>(); // tables first: the most precise to name
+    for (var t : lh.registry().list()) {
+      try {
+        out.add(new Guarded("the folder of table " + t.name(), Locations.of(t.location())));
+      } catch (IllegalArgumentException e) {
+        LOG.warn(
+            "Table {} is registered at {}, which is not a location: {}",
+            t.name(),
+            t.location(),
+            e.getMessage());
+      }
+    }
+    for (Locations.Area a : Locations.platformAreas(lh.platform())) {
+      out.add(new Guarded(a.description(), a.location()));
+    }
+    return out;
+  }
+
+  private Locations.Location sourceLocation() {
+    try {
+      return Locations.globPrefix(source);
+    } catch (IllegalArgumentException e) {
+      throw new SpecException(
+          String.format(
+              "Cannot ingest into %s: --from %s is not a path: %s. Give a file, folder or glob, local"
+                  + " or s3a://bucket/path.",
+              table, source, e.getMessage()));
+    }
+  }
+
+  /**
+   * Raw reads of the platform's files or a table's files bypass the table's grants, its deletes and
+   * time travel: only ADMIN may do them.
+   */
+  private void checkSource(Lakehouse lh, List<Guarded> guarded) {
+    Locations.Location from = sourceLocation();
+    List<Guarded> hit = guarded.stream().filter(g -> g.location().overlaps(from)).toList();
+    if (hit.isEmpty()) {
+      return;
+    }
+    try {
+      lh.require(dev.lakeforge.catalog.Privilege.ADMIN, "*");
+    } catch (dev.lakeforge.catalog.AccessDeniedException e) {
+      var denied =
+          new dev.lakeforge.catalog.AccessDeniedException(
+              String.format(
+                  "Cannot ingest into %s from %s: --from reaches into %s, whose files only ADMIN may"
+                      + " read raw (a table is read with SQL, under its grants). Ingest from a folder"
+                      + " of raw files outside them. %s",
+                  table, source, hit.get(0), e.getMessage()));
+      denied.initCause(e);
+      throw denied;
+    }
+  }
+
+  private void checkBadRows(SparkSession spark, String path, List<Guarded> guarded) {
+    String fix =
+        "Give --bad-rows a new folder (or an empty one) outside the warehouse, the model store, the"
+            + " catalog's files, every table's folder and the source.";
+    if (Locations.isGlob(path)) {
+      throw refuseBadRows(path, "is a glob", fix);
+    }
+    Locations.Location loc;
+    try {
+      loc = Locations.of(path);
+    } catch (IllegalArgumentException e) {
+      throw refuseBadRows(path, "is not a path: " + e.getMessage(), fix);
+    }
+    for (Guarded g : guarded) {
+      if (g.location().overlaps(loc)) {
+        throw refuseBadRows(path, relation(loc, g.location()) + " " + g, fix);
+      }
+    }
+    Locations.Location from = sourceLocation();
+    if (from.overlaps(loc)) {
+      throw refuseBadRows(path, relation(loc, from) + " the source --from " + source, fix);
+    }
+    try {
+      org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
+      var fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+      if (fs.exists(p) && (!fs.getFileStatus(p).isDirectory() || fs.listStatus(p).length > 0)) {
+        throw refuseBadRows(
+            path,
+            "already exists and is not an empty folder (its files would be mixed with or replaced by the rejected rows)",
+            fix);
+      }
+    } catch (java.io.IOException e) {
+      throw new LakehouseException(
+          table,
+          String.format(
+              "Cannot ingest into %s: cannot check --bad-rows %s (%s). Check the path and its"
+                  + " permissions.",
+              table, path, e.getMessage()),
+          e);
+    }
+  }
+
+  private LakehouseException refuseBadRows(String path, String why, String fix) {
+    return new LakehouseException(
+        table,
+        String.format(
+            "Cannot ingest into %s: --bad-rows %s %s. Nothing was read or written. %s",
+            table, path, why, fix));
+  }
+
+  private static String relation(Locations.Location loc, Locations.Location other) {
+    if (loc.equals(other)) {
+      return "is";
+    }
+    return loc.contains(other) ? "contains" : "lies inside";
+  }
+
+  private boolean exists(SparkSession spark, String path) {
+    try {
+      org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
+      return p.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(p);
+    } catch (java.io.IOException e) {
+      throw new LakehouseException(
+          table(), String.format("Cannot check --bad-rows %s: %s", path, e.getMessage()), e);
+    }
+  }
+
   private void checkLocalSource() {
-    URI uri = URI.create(source.replace(" ", "%20"));
-    if (uri.getScheme() == null || uri.getScheme().equals("file")) {
-      Path p = uri.getScheme() == null ? Path.of(source) : Path.of(uri);
+    Optional<Path> local = sourceLocation().localPath();
+    if (local.isPresent()) {
+      Path p = local.get();
       if (!Files.exists(p)) {
         throw new LakehouseException(
             table,

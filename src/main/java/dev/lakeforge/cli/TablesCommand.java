@@ -8,13 +8,20 @@ import dev.lakeforge.lakehouse.IngestJob;
 import dev.lakeforge.lakehouse.MaintainJob;
 import dev.lakeforge.lakehouse.SourceFormat;
 import dev.lakeforge.lakehouse.TableInfo;
+import dev.lakeforge.lakehouse.TableSpec;
 import dev.lakeforge.lakehouse.TableSpecs;
 import dev.lakeforge.lakehouse.WriteMode;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
 import org.apache.spark.sql.types.StructField;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -57,7 +64,7 @@ final class TablesCommand {
     void run() {
       Path p = path != null ? path : root().tableSpecs();
       var specs = TableSpecs.load(p); // all specs are validated before the session starts
-      var result = new ApplyTablesJob(specs).run(root().spark());
+      var result = new ApplyTablesJob(specs, sources(p, specs)).run(root().spark());
       TextTable t = new TextTable(List.of("table", "format", "action", "version"));
       for (var o : result.tables()) {
         t.add(
@@ -67,6 +74,26 @@ final class TablesCommand {
       for (var o : result.tables()) {
         o.changes().forEach(c -> out().printf("  %s: %s%n", o.table(), c));
       }
+    }
+
+    /** The file each spec was read from, so errors can name it. */
+    private static Map<TableName, String> sources(Path p, List<TableSpec> specs) {
+      Map<TableName, String> sources = new HashMap<>();
+      if (!Files.isDirectory(p)) {
+        specs.forEach(s -> sources.put(s.name(), p.toString()));
+        return sources;
+      }
+      try (Stream<Path> files = Files.list(p)) {
+        for (Path f :
+            files
+                .filter(f -> f.toString().endsWith(".yaml") || f.toString().endsWith(".yml"))
+                .toList()) {
+          TableSpecs.load(f).forEach(s -> sources.put(s.name(), f.toString()));
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(e); // the folder was listed a moment ago by load()
+      }
+      return sources;
     }
   }
 
