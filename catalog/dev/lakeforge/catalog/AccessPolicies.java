@@ -58,13 +58,20 @@ public final class AccessPolicies {
   }
 
   /** Sets (or replaces) the mask of {@code table.column}; needs ADMIN. */
-  public void mask(Principal by, TableName table, String column, String expression, Optional<String> exemptRole) {
+  public void mask(
+      Principal by,
+      TableName table,
+      String column,
+      String expression,
+      Optional<String> exemptRole) {
     requireText("mask expression", expression);
     new AccessControl(db).require(by, Privilege.ADMIN, "*");
     db.inTransaction(
         "set the mask of " + table + "." + column,
         c -> {
-          exemptRole.ifPresent(r -> requireRole(c, r));
+          if (exemptRole.isPresent()) {
+            requireRole(c, exemptRole.get());
+          }
           try (PreparedStatement ps =
               c.prepareStatement(
                   "INSERT INTO column_masks (table_name, column_name, expression, exempt_role, created_by,"
@@ -80,14 +87,22 @@ public final class AccessPolicies {
             ps.executeUpdate();
           }
           AuditLog.append(
-              c, by, "catalog.mask", AccessControl.table(table), AuditLog.DONE,
-              column + " := " + expression + exemptRole.map(r -> " (exempt: role " + r + ")").orElse(""));
+              c,
+              by,
+              "catalog.mask",
+              AccessControl.table(table),
+              AuditLog.DONE,
+              column
+                  + " := "
+                  + expression
+                  + exemptRole.map(r -> " (exempt: role " + r + ")").orElse(""));
           return null;
         });
   }
 
   /** Sets (or replaces) the row filter of a principal or role on {@code table}; needs ADMIN. */
-  public void rowFilter(Principal by, TableName table, String grantee, boolean role, String predicate) {
+  public void rowFilter(
+      Principal by, TableName table, String grantee, boolean role, String predicate) {
     requireText("row filter predicate", predicate);
     new AccessControl(db).require(by, Privilege.ADMIN, "*");
     db.inTransaction(
@@ -111,7 +126,11 @@ public final class AccessPolicies {
             ps.executeUpdate();
           }
           AuditLog.append(
-              c, by, "catalog.row-filter", AccessControl.table(table), AuditLog.DONE,
+              c,
+              by,
+              "catalog.row-filter",
+              AccessControl.table(table),
+              AuditLog.DONE,
               (role ? "role " : "principal ") + grantee + " sees rows where " + predicate);
           return null;
         });
@@ -119,18 +138,28 @@ public final class AccessPolicies {
 
   /** Drops the mask of {@code table.column}; needs ADMIN; an error naming it if there is none. */
   public void dropMask(Principal by, TableName table, String column) {
-    drop(by, table, "DELETE FROM column_masks WHERE table_name = ? AND column_name = ?", List.of(column),
-        "catalog.mask.drop", "mask of column " + column);
+    drop(
+        by,
+        table,
+        "DELETE FROM column_masks WHERE table_name = ? AND column_name = ?",
+        List.of(column),
+        "catalog.mask.drop",
+        "mask of column " + column);
   }
 
   /** Drops a row filter; needs ADMIN; an error naming it if there is none. */
   public void dropRowFilter(Principal by, TableName table, String grantee, boolean role) {
-    drop(by, table, "DELETE FROM row_filters WHERE table_name = ? AND grantee_kind = ? AND grantee = ?",
-        List.of(role ? "role" : "principal", grantee), "catalog.row-filter.drop",
+    drop(
+        by,
+        table,
+        "DELETE FROM row_filters WHERE table_name = ? AND grantee_kind = ? AND grantee = ?",
+        List.of(role ? "role" : "principal", grantee),
+        "catalog.row-filter.drop",
         "row filter of " + (role ? "role " : "principal ") + grantee);
   }
 
-  private void drop(Principal by, TableName table, String sql, List<String> args, String action, String what) {
+  private void drop(
+      Principal by, TableName table, String sql, List<String> args, String action, String what) {
     new AccessControl(db).require(by, Privilege.ADMIN, "*");
     db.inTransaction(
         "drop the " + what + " on " + table,
@@ -162,7 +191,9 @@ public final class AccessPolicies {
             ps.setString(1, table.toString());
             try (ResultSet rs = ps.executeQuery()) {
               while (rs.next()) {
-                out.add(new Mask(rs.getString(1), rs.getString(2), Optional.ofNullable(rs.getString(3))));
+                out.add(
+                    new Mask(
+                        rs.getString(1), rs.getString(2), Optional.ofNullable(rs.getString(3))));
               }
             }
           }
@@ -239,7 +270,9 @@ public final class AccessPolicies {
     List<String> predicates = new ArrayList<>();
     for (RowFilter f : rowFilters(table)) {
       boolean applies =
-          f.granteeKind().equals("principal") ? f.grantee().equals(who.name()) : roles.contains(f.grantee());
+          f.granteeKind().equals("principal")
+              ? f.grantee().equals(who.name())
+              : roles.contains(f.grantee());
       if (applies) {
         predicates.add(f.predicate());
       }
@@ -260,7 +293,8 @@ public final class AccessPolicies {
         if (!rs.next()) {
           throw new SpecException(
               String.format(
-                  "No role named '%s': create it with lakeforge catalog roles add %s <principal>...", role, role));
+                  "No role named '%s': create it with lakeforge catalog roles add %s <principal>...",
+                  role, role));
         }
       }
     }

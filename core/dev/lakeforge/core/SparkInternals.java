@@ -41,6 +41,16 @@ public final class SparkInternals {
     }
   }
 
+  /** The unresolved expression of {@code sql}, parsed by the session's parser. */
+  public static org.apache.spark.sql.catalyst.expressions.Expression parseExpression(
+      SparkSession spark, String sql) {
+    try {
+      return classic(spark).sessionState().sqlParser().parseExpression(sql);
+    } catch (Exception e) {
+      throw new SpecException("Cannot parse the expression '" + sql + "': " + e.getMessage(), e);
+    }
+  }
+
   /**
    * The catalog plugin registered under {@code name} ({@code spark_catalog}, the Iceberg catalog,
    * ...).

@@ -38,8 +38,7 @@ public record DeleteJob(TableName table, String predicate) {
     lh.spec(table);
     lh.require(dev.lakeforge.catalog.Privilege.MODIFY, table);
     // The predicate is the caller's SQL: it is analysed (and access-checked) as the principal,
-    // before
-    // the job runs its own statements.
+    // before the job runs its own statements.
     Dataset<Row> matching = matching(spark, lh);
     return lh.recorded(
         "tables.delete",

@@ -74,6 +74,11 @@ public final class Lakehouse {
     return platform;
   }
 
+  /** The catalog database. */
+  public CatalogDatabase catalog() {
+    return db;
+  }
+
   public TableRegistry registry() {
     return registry;
   }
@@ -199,8 +204,7 @@ public final class Lakehouse {
    * Who runs this job: the session's {@value Principal#SPARK_CONF}, else {@link Principal#resolve}.
    */
   public Principal principal() {
-    return Principal.resolve(
-        java.util.Optional.ofNullable(spark.conf().get(Principal.SPARK_CONF, null)));
+    return AccessControl.sessionPrincipal(db, spark.conf().get(Principal.SPARK_CONF, null));
   }
 
   private TableCatalog catalog(TableFormat format) {

@@ -25,6 +25,7 @@ public final class AccessExtension
   public BoxedUnit apply(SparkSessionExtensions extensions) {
     extensions.injectParser((session, parser) -> new GuardedParser(session, parser));
     extensions.injectResolutionRule(CurrentUserIsThePrincipal::new);
+    extensions.injectResolutionRule(PolicyRule::new);
     extensions.injectCheckRule(
         session ->
             plan -> {

@@ -23,7 +23,6 @@ import org.apache.spark.sql.catalyst.plans.logical.MergeIntoTable;
 import org.apache.spark.sql.catalyst.plans.logical.SubqueryAlias;
 import org.apache.spark.sql.catalyst.plans.logical.UpdateTable;
 import org.apache.spark.sql.catalyst.plans.logical.V2WriteCommand;
-import org.apache.spark.sql.connector.catalog.Identifier;
 import org.apache.spark.sql.delta.DeltaLog;
 import org.apache.spark.sql.delta.catalog.DeltaTableV2;
 import org.apache.spark.sql.delta.files.TahoeFileIndex;
@@ -31,6 +30,7 @@ import org.apache.spark.sql.execution.command.CreateViewCommand;
 import org.apache.spark.sql.execution.command.SetCommand;
 import org.apache.spark.sql.execution.datasources.HadoopFsRelation;
 import org.apache.spark.sql.execution.datasources.LogicalRelation;
+import org.apache.spark.sql.execution.datasources.SaveIntoDataSourceCommand;
 import org.apache.spark.sql.execution.datasources.v2.DataSourceV2Relation;
 import org.apache.spark.sql.execution.datasources.v2.DataSourceV2ScanRelation;
 import scala.Option;
@@ -247,6 +247,8 @@ final class PlanInspector {
           .ifPresentOrElse(
               t -> select(t, p.nodeName()),
               () -> needs.add(Need.admin(p.nodeName() + " of a table that is not registered")));
+    } else if (p instanceof SaveIntoDataSourceCommand save) {
+      save(save);
     } else if (p instanceof SetCommand s) {
       set(s);
     } else if (p instanceof CreateViewCommand v) {
@@ -262,7 +264,7 @@ final class PlanInspector {
   }
 
   private void read(DataSourceV2Relation r) {
-    Optional<TableName> t = v2Table(r);
+    Optional<TableName> t = tables.v2(r);
     if (t.isPresent()) {
       select(t.get(), "reads");
     } else {
@@ -270,26 +272,9 @@ final class PlanInspector {
     }
   }
 
-  private Optional<TableName> v2Table(DataSourceV2Relation r) {
-    if (r.table() instanceof DeltaTableV2 d) {
-      return deltaTable(d);
-    }
-    if (r.catalog().isDefined() && r.identifier().isDefined()) {
-      Identifier id = r.identifier().get();
-      return tables.byIdentifier(
-          r.catalog().get().name(), Arrays.asList(id.namespace()), id.name());
-    }
-    if (r.table().getClass().getName().startsWith("org.apache.iceberg.")) {
-      // Iceberg's own actions (expire_snapshots, rewrite_data_files) read a table's metadata files
-      // by path; those paths lie inside the table's folder.
-      return tables.containing(r.table().name());
-    }
-    return Optional.empty();
-  }
-
   private void read(LogicalRelation r) {
     if (r.catalogTable().isDefined()) {
-      Optional<TableName> t = catalogTable(r.catalogTable().get());
+      Optional<TableName> t = tables.catalogTable(r.catalogTable().get());
       t.ifPresentOrElse(
           name -> select(name, "reads"),
           () ->
@@ -338,9 +323,9 @@ final class PlanInspector {
     }
     Optional<TableName> name = Optional.empty();
     if (t instanceof DataSourceV2Relation r) {
-      name = v2Table(r);
+      name = tables.v2(r);
     } else if (t instanceof LogicalRelation r && r.catalogTable().isDefined()) {
-      name = catalogTable(r.catalogTable().get());
+      name = tables.catalogTable(r.catalogTable().get());
     }
     String node = t.nodeName();
     name.ifPresentOrElse(
@@ -357,17 +342,17 @@ final class PlanInspector {
       Object x = v instanceof Option<?> o && o.isDefined() ? o.get() : v;
       Optional<TableName> t = Optional.empty();
       if (x instanceof DeltaTableV2 d) {
-        t = deltaTable(d);
+        t = tables.delta(d);
       } else if (x instanceof ResolvedTable rt) {
         t =
             rt.table() instanceof DeltaTableV2 d
-                ? deltaTable(d)
+                ? tables.delta(d)
                 : tables.byIdentifier(
                     rt.catalog().name(),
                     Arrays.asList(rt.identifier().namespace()),
                     rt.identifier().name());
       } else if (x instanceof CatalogTable ct) {
-        t = catalogTable(ct);
+        t = tables.catalogTable(ct);
       } else if (x instanceof DeltaLog log) {
         t = tables.byLocation(log.dataPath().toString());
       } else if (x instanceof TahoeFileIndex f) {
@@ -380,20 +365,17 @@ final class PlanInspector {
     return Optional.empty();
   }
 
-  private Optional<TableName> deltaTable(DeltaTableV2 d) {
-    if (d.catalogTable().isDefined()) {
-      return catalogTable(d.catalogTable().get());
-    }
-    return tables.byLocation(d.path().toString());
-  }
-
-  private Optional<TableName> catalogTable(CatalogTable ct) {
-    var id = ct.identifier();
-    if (id.database().isEmpty()) {
-      return Optional.empty();
-    }
-    String catalog = id.catalog().isDefined() ? id.catalog().get() : "spark_catalog";
-    return tables.byIdentifier(catalog, List.of(id.database().get()), id.table());
+  /** {@code df.write.format("delta").save(path)}: a write to the registered table at that path. */
+  private void save(SaveIntoDataSourceCommand save) {
+    scala.Option<String> path = save.options().get("path");
+    Optional<TableName> t =
+        save.dataSource().getClass().getName().equals("org.apache.spark.sql.delta.sources.DeltaDataSource")
+                && path.isDefined()
+            ? tables.byLocation(path.get())
+            : Optional.empty();
+    t.ifPresentOrElse(
+        name -> modify(name, "writes the folder of"),
+        () -> needs.add(Need.admin("writes files by path (" + (path.isDefined() ? path.get() : "?") + ")")));
   }
 
   private void set(SetCommand s) {

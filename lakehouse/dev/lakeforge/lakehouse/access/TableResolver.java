@@ -4,11 +4,21 @@ import dev.lakeforge.catalog.RegisteredTable;
 import dev.lakeforge.core.SessionFactory;
 import dev.lakeforge.core.TableName;
 import java.net.URI;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.apache.spark.sql.catalyst.catalog.CatalogTable;
+import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
+import org.apache.spark.sql.connector.catalog.Identifier;
+import org.apache.spark.sql.delta.catalog.DeltaTableV2;
+import org.apache.spark.sql.delta.files.TahoeFileIndex;
+import org.apache.spark.sql.execution.datasources.HadoopFsRelation;
+import org.apache.spark.sql.execution.datasources.LogicalRelation;
+import org.apache.spark.sql.execution.datasources.v2.DataSourceV2Relation;
+import org.apache.spark.sql.execution.datasources.v2.DataSourceV2ScanRelation;
 
 /**
  * Which registered table a resolved relation is: by its catalog and identifier, or by the folder it
@@ -63,6 +73,67 @@ final class TableResolver {
       return registered(ns.get(0), ns.get(1), format);
     }
     return Optional.empty();
+  }
+
+  /** The registered table a resolved relation leaf reads, if it is one. */
+  Optional<TableName> relation(LogicalPlan leaf) {
+    if (leaf instanceof DataSourceV2Relation r) {
+      return v2(r);
+    }
+    if (leaf instanceof DataSourceV2ScanRelation s) {
+      return v2(s.relation());
+    }
+    if (leaf instanceof LogicalRelation r) {
+      if (r.catalogTable().isDefined()) {
+        return catalogTable(r.catalogTable().get());
+      }
+      if (r.relation() instanceof HadoopFsRelation h && h.location() instanceof TahoeFileIndex f) {
+        return byLocation(f.path().toString());
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** Whether {@code leaf} is an Iceberg metadata table ({@code iceberg.ns.t.snapshots}, ...). */
+  static boolean metadataTable(LogicalPlan leaf) {
+    return leaf instanceof DataSourceV2Relation r
+        && r.identifier().isDefined()
+        && r.identifier().get().namespace().length == 2;
+  }
+
+  /** The registered table a V2 relation is: a Delta or Iceberg table, or a file inside one. */
+  Optional<TableName> v2(DataSourceV2Relation r) {
+    if (r.table() instanceof DeltaTableV2 d) {
+      return delta(d);
+    }
+    if (r.catalog().isDefined() && r.identifier().isDefined()) {
+      Identifier id = r.identifier().get();
+      return byIdentifier(r.catalog().get().name(), Arrays.asList(id.namespace()), id.name());
+    }
+    if (r.table().getClass().getName().startsWith("org.apache.iceberg.")) {
+      // Iceberg's own actions (expire_snapshots, rewrite_data_files) read a table's metadata files
+      // by path; those paths lie inside the table's folder.
+      return containing(r.table().name());
+    }
+    return Optional.empty();
+  }
+
+  /** The registered table a Delta table is, by its catalog entry or its folder. */
+  Optional<TableName> delta(DeltaTableV2 d) {
+    if (d.catalogTable().isDefined()) {
+      return catalogTable(d.catalogTable().get());
+    }
+    return byLocation(d.path().toString());
+  }
+
+  /** The registered table a session-catalog entry names. */
+  Optional<TableName> catalogTable(CatalogTable ct) {
+    var id = ct.identifier();
+    if (id.database().isEmpty()) {
+      return Optional.empty();
+    }
+    String catalog = id.catalog().isDefined() ? id.catalog().get() : "spark_catalog";
+    return byIdentifier(catalog, List.of(id.database().get()), id.table());
   }
 
   /** The registered table whose location is exactly {@code path}. */

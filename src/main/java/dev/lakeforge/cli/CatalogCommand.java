@@ -34,7 +34,9 @@ import picocli.CommandLine.Option;
       CatalogCommand.Revoke.class,
       CatalogCommand.Roles.class,
       CatalogCommand.Grants.class,
-      CatalogCommand.Principals.class
+      CatalogCommand.Principals.class,
+      CatalogCommand.Mask.class,
+      CatalogCommand.RowFilter.class
     })
 final class CatalogCommand {
 
@@ -394,6 +396,120 @@ final class CatalogCommand {
           .forEach(
               p -> t.add(p.name(), String.join(", ", p.roles()), p.createdBy(), p.createdAt()));
       out().print(t.render());
+    }
+  }
+
+  @Command(
+      name = "mask",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Mask a column: everyone not in the exempt role reads the expression instead of the value.",
+        "catalog mask TABLE                         list the table's masks and row filters",
+        "catalog mask TABLE COLUMN --expr E [--exempt-role R]   set (or replace) a mask (ADMIN)",
+        "catalog mask TABLE COLUMN --drop           drop it (ADMIN)"
+      })
+  static final class Mask extends Subcommand {
+    @picocli.CommandLine.Parameters(index = "0", paramLabel = "TABLE")
+    String table;
+
+    @picocli.CommandLine.Parameters(index = "1", arity = "0..1", paramLabel = "COLUMN")
+    String column;
+
+    @Option(
+        names = "--expr",
+        paramLabel = "SQL",
+        description = "e.g. \"sha2(email, 256)\" or \"'***'\".")
+    String expr;
+
+    @Option(names = "--exempt-role", paramLabel = "ROLE", description = "Members read raw values.")
+    String exemptRole;
+
+    @Option(names = "--drop", description = "Drop the column's mask.")
+    boolean drop;
+
+    @Override
+    void run() {
+      TableName t = TableName.parse(table);
+      var policies = dev.lakeforge.lakehouse.access.Policies.of(root().spark());
+      if (column == null) {
+        if (expr != null || drop || exemptRole != null) {
+          throw new SpecException(
+              "Name the COLUMN to mask: lakeforge catalog mask TABLE COLUMN --expr SQL.");
+        }
+        list(out(), policies.catalog(), t);
+        return;
+      }
+      if (drop == (expr != null)) {
+        throw new SpecException(
+            "Give either --expr SQL (set the mask) or --drop, for column " + column + ".");
+      }
+      if (drop) {
+        policies
+            .catalog()
+            .dropMask(root().principal(), t, column.toLowerCase(java.util.Locale.ROOT));
+        out().printf("Dropped the mask of %s.%s.%n", t, column);
+      } else {
+        policies.mask(t, column, expr, Optional.ofNullable(exemptRole));
+        out()
+            .printf(
+                "Masked %s.%s as %s%s.%n",
+                t,
+                column,
+                expr,
+                exemptRole == null ? "" : " (role " + exemptRole + " sees raw values)");
+      }
+    }
+
+    static void list(PrintWriter out, dev.lakeforge.catalog.AccessPolicies p, TableName t) {
+      TextTable masks = new TextTable(List.of("column", "mask", "exempt role"));
+      p.masks(t).forEach(m -> masks.add(m.column(), m.expression(), m.exemptRole().orElse("")));
+      out.print(masks.render());
+      TextTable filters = new TextTable(List.of("grantee", "sees rows where"));
+      p.rowFilters(t).forEach(f -> filters.add(f.granteeKind() + ":" + f.grantee(), f.predicate()));
+      out.print(filters.render());
+    }
+  }
+
+  @Command(
+      name = "row-filter",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Limit the rows a principal (or a role's members) sees of a table to those matching a predicate.",
+        "A principal with several filters on a table sees the rows of any of them; one without sees all.",
+        "catalog row-filter TABLE GRANTEE [--role] --where PREDICATE   set (or replace) it (ADMIN)",
+        "catalog row-filter TABLE GRANTEE [--role] --drop              drop it (ADMIN)"
+      })
+  static final class RowFilter extends Subcommand {
+    @picocli.CommandLine.Parameters(index = "0", paramLabel = "TABLE")
+    String table;
+
+    @picocli.CommandLine.Parameters(index = "1", paramLabel = "GRANTEE")
+    String grantee;
+
+    @Option(names = "--role", description = "The grantee is a role.")
+    boolean role;
+
+    @Option(names = "--where", paramLabel = "PREDICATE", description = "e.g. \"country = 'DE'\".")
+    String where;
+
+    @Option(names = "--drop", description = "Drop the filter.")
+    boolean drop;
+
+    @Override
+    void run() {
+      if (drop == (where != null)) {
+        throw new SpecException("Give either --where PREDICATE (set the filter) or --drop.");
+      }
+      TableName t = TableName.parse(table);
+      var policies = dev.lakeforge.lakehouse.access.Policies.of(root().spark());
+      String who = (role ? "role " : "principal ") + grantee;
+      if (drop) {
+        policies.catalog().dropRowFilter(root().principal(), t, grantee, role);
+        out().printf("Dropped the row filter of %s on %s.%n", who, t);
+      } else {
+        policies.rowFilter(t, grantee, role, where);
+        out().printf("%s sees the rows of %s where %s.%n", who, t, where);
+      }
     }
   }
 }

@@ -51,7 +51,13 @@ class AccessCorpusTest extends SparkTestBase {
   }
 
   /** One attack: the statement, the privilege it needs, and the object it needs it on. */
-  record Case(String sql, Privilege privilege, String object, String errorOnceGranted) {
+  record Case(
+      String sql,
+      Privilege privilege,
+      String object,
+      Privilege grant,
+      String grantOn,
+      String errorOnceGranted) {
     @Override
     public String toString() {
       return sql;
@@ -59,12 +65,20 @@ class AccessCorpusTest extends SparkTestBase {
   }
 
   private static Case c(String sql, Privilege p, String object) {
-    return new Case(sql, p, object, null);
+    return new Case(sql, p, object, p, object, null);
   }
 
   /** A case whose statement, once allowed, fails for a reason of its own (named here). */
   private static Case c(String sql, Privilege p, String object, String errorOnceGranted) {
-    return new Case(sql, p, object, errorOnceGranted);
+    return new Case(sql, p, object, p, object, errorOnceGranted);
+  }
+
+  /**
+   * A case whose first denial is {@code p} on {@code object}, and that runs once granted {@code
+   * grant}.
+   */
+  private static Case c(String sql, Privilege p, String object, Privilege grant, String grantOn) {
+    return new Case(sql, p, object, grant, grantOn, null);
   }
 
   private static final String ORDERS = "table:shop.orders";
@@ -104,7 +118,7 @@ class AccessCorpusTest extends SparkTestBase {
         c("select * from iceberg.shop.products.files", SELECT, PRODUCTS),
         c("select * from iceberg.shop.products.history", SELECT, PRODUCTS),
         c(
-            "select o.*, p.name from shop.orders o join iceberg.shop.products p using (product_id)",
+            "select p.name from iceberg.shop.products p join range(3) r on p.product_id = r.id",
             SELECT,
             PRODUCTS),
         c("describe history shop.orders", SELECT, ORDERS),
@@ -112,9 +126,19 @@ class AccessCorpusTest extends SparkTestBase {
         c("describe shop.orders", SELECT, ORDERS),
         c("show tblproperties shop.orders", SELECT, ORDERS),
         c("show create table iceberg.shop.products", SELECT, PRODUCTS),
-        c("select * from lakeforge.audit", SELECT, "table:lakeforge.audit"),
-        c("select * from lakeforge.grants", SELECT, "table:lakeforge.grants"),
-        c("select * from json.`" + dir + "`", ADMIN, "*"),
+        c(
+            "select * from lakeforge.audit",
+            SELECT,
+            "table:lakeforge.audit",
+            SELECT,
+            "namespace:lakeforge"),
+        c(
+            "select * from lakeforge.grants",
+            SELECT,
+            "table:lakeforge.grants",
+            SELECT,
+            "namespace:lakeforge"),
+        c("select * from text.`" + dir + "/a.json`", ADMIN, "*"),
         c("select * from delta.`" + "WAREHOUSE/delta/shop/orders`", SELECT, ORDERS),
         c("select * from parquet.`WAREHOUSE/delta/shop/orders`", ADMIN, "*"),
         c("select * from text.`WAREHOUSE/delta/shop/orders/_delta_log`", ADMIN, "*"),
@@ -151,7 +175,8 @@ class AccessCorpusTest extends SparkTestBase {
         c("delete from iceberg.shop.products where false", MODIFY, PRODUCTS),
         c("update iceberg.shop.products set name = name where false", MODIFY, PRODUCTS),
         c(
-            "merge into iceberg.shop.products t using (select * from iceberg.shop.products) s on t.product_id = s.product_id when matched then update set *",
+            "merge into iceberg.shop.products t using (select 1L as product_id, 'n' as name) s"
+                + " on t.product_id = s.product_id when matched then update set name = s.name",
             MODIFY,
             PRODUCTS),
         c("optimize shop.orders", MODIFY, ORDERS),
@@ -177,7 +202,8 @@ class AccessCorpusTest extends SparkTestBase {
                 + dir
                 + "/x.json')",
             ADMIN,
-            "*"),
+            "*",
+            "not a valid metadata file"),
         // DDL, settings, paths, Java
         c("create table shop.evil (a int) using delta", ADMIN, "*"),
         c("create table shop.evil2 using delta location 'WAREHOUSE/delta/shop/orders'", ADMIN, "*"),
@@ -204,7 +230,8 @@ class AccessCorpusTest extends SparkTestBase {
         c(
             "select * from shop.customers timestamp as of (select max(order_ts) from shop.orders)",
             ADMIN,
-            "*"));
+            "*",
+            "No plan for"));
   }
 
   private static String resolve(String sql) {
@@ -221,13 +248,14 @@ class AccessCorpusTest extends SparkTestBase {
 
     as(who);
     assertThatThrownBy(() -> spark.sql(sql).collect())
+        .as(sql)
         .isInstanceOf(AccessDeniedException.class)
         .hasMessageContainingAll(who, c.privilege().name(), c.object());
     asAdmin();
     assertThat(denials(who, c)).as("denial audited").isEqualTo(denialsBefore + 1);
     assertThat(state()).as("nothing changed").isEqualTo(before);
 
-    new AccessControl(db).grant(Identity.current(), c.privilege(), c.object(), who, false);
+    new AccessControl(db).grant(Identity.current(), c.grant(), c.grantOn(), who, false);
     as(who);
     try {
       spark.sql(sql).collect();
