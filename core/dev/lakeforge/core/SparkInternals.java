@@ -41,6 +41,11 @@ public final class SparkInternals {
     }
   }
 
+  /** {@code plan} resolved by the session's analyzer (without the checks a DataFrame gets). */
+  public static LogicalPlan resolve(SparkSession spark, LogicalPlan plan) {
+    return classic(spark).sessionState().analyzer().execute(plan);
+  }
+
   /** The unresolved expression of {@code sql}, parsed by the session's parser. */
   public static org.apache.spark.sql.catalyst.expressions.Expression parseExpression(
       SparkSession spark, String sql) {

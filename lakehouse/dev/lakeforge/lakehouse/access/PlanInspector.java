@@ -369,13 +369,19 @@ final class PlanInspector {
   private void save(SaveIntoDataSourceCommand save) {
     scala.Option<String> path = save.options().get("path");
     Optional<TableName> t =
-        save.dataSource().getClass().getName().equals("org.apache.spark.sql.delta.sources.DeltaDataSource")
+        save.dataSource()
+                    .getClass()
+                    .getName()
+                    .equals("org.apache.spark.sql.delta.sources.DeltaDataSource")
                 && path.isDefined()
             ? tables.byLocation(path.get())
             : Optional.empty();
     t.ifPresentOrElse(
         name -> modify(name, "writes the folder of"),
-        () -> needs.add(Need.admin("writes files by path (" + (path.isDefined() ? path.get() : "?") + ")")));
+        () ->
+            needs.add(
+                Need.admin(
+                    "writes files by path (" + (path.isDefined() ? path.get() : "?") + ")")));
   }
 
   private void set(SetCommand s) {

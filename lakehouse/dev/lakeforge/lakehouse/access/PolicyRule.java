@@ -50,6 +50,10 @@ import scala.runtime.AbstractPartialFunction;
 final class PolicyRule extends Rule<LogicalPlan> {
   private static final TreeNodeTag<String> SEEN = new TreeNodeTag<>("lakeforge.policies");
 
+  /** Delta's own DML nodes, which replace Spark's before this rule runs; the target is field 0. */
+  private static final Set<String> DELTA_DML =
+      Set.of("DeltaUpdateTable", "DeltaDelete", "DeltaMergeInto");
+
   private final SparkSession session;
 
   PolicyRule(SparkSession session) {
@@ -58,8 +62,10 @@ final class PolicyRule extends Rule<LogicalPlan> {
 
   @Override
   public LogicalPlan apply(LogicalPlan plan) {
-    if (AccessScope.active()) {
-      return plan; // Lakeforge's own, already-checked work reads and writes the stored values
+    if (AccessScope.active() || !plan.resolved()) {
+      // Lakeforge's own, already-checked work reads and writes the stored values; and a plan is
+      // restricted once resolved, so every reference above a masked column can be rewritten.
+      return plan;
     }
     List<LogicalPlan> fresh = new ArrayList<>();
     plan.foreach(
@@ -107,22 +113,36 @@ final class PolicyRule extends Rule<LogicalPlan> {
     if (apply.isEmpty()) {
       return plan;
     }
-    return plan.transformUp(
-        new AbstractPartialFunction<LogicalPlan, LogicalPlan>() {
+    // The masked columns get new ids (a projection keeping the ids would look like a no-op to the
+    // optimizer and be removed); Spark rewrites the references above to them.
+    return plan.transformUpWithNewOutput(
+        new AbstractPartialFunction<
+            LogicalPlan,
+            scala.Tuple2<
+                LogicalPlan,
+                scala.collection.immutable.Seq<scala.Tuple2<Attribute, Attribute>>>>() {
           @Override
           public boolean isDefinedAt(LogicalPlan p) {
             return apply.containsKey(p);
           }
 
           @Override
-          public LogicalPlan apply(LogicalPlan p) {
-            AccessPolicies.Applied a = apply.get(p);
-            return a == null ? p : restrict(p, a);
+          public scala.Tuple2<
+                  LogicalPlan, scala.collection.immutable.Seq<scala.Tuple2<Attribute, Attribute>>>
+              apply(LogicalPlan p) {
+            List<scala.Tuple2<Attribute, Attribute>> renamed = new ArrayList<>();
+            LogicalPlan restricted = restrict(p, apply.get(p), renamed);
+            return new scala.Tuple2<>(restricted, CollectionConverters.asScala(renamed).toSeq());
           }
-        });
+        },
+        plan.transformUpWithNewOutput$default$2(),
+        plan.transformUpWithNewOutput$default$3());
   }
 
-  private LogicalPlan restrict(LogicalPlan relation, AccessPolicies.Applied applied) {
+  private LogicalPlan restrict(
+      LogicalPlan relation,
+      AccessPolicies.Applied applied,
+      List<scala.Tuple2<Attribute, Attribute>> renamed) {
     LogicalPlan child = relation;
     if (!applied.rowPredicates().isEmpty()) {
       Expression visible = null;
@@ -144,18 +164,41 @@ final class PolicyRule extends Rule<LogicalPlan> {
       if (mask == null) {
         columns.add(a);
       } else {
-        Expression masked = SparkInternals.parseExpression(session, mask);
-        columns.add(
+        Expression masked = resolvedOver(relation, mask);
+        Alias alias =
             new Alias(
                 masked,
                 a.name(),
-                a.exprId(),
+                NamedExpression.newExprId(),
                 a.qualifier(),
                 scala.Option.apply(a.metadata()),
-                CollectionConverters.asScala(List.<String>of()).toSeq()));
+                CollectionConverters.asScala(List.<String>of()).toSeq());
+        columns.add(alias);
+        renamed.add(new scala.Tuple2<>(a, alias.toAttribute()));
       }
     }
     return new Project(CollectionConverters.asScala(columns).toSeq(), child);
+  }
+
+  /** {@code sql} resolved against {@code relation}'s columns (so its type is known here). */
+  private Expression resolvedOver(LogicalPlan relation, String sql) {
+    Alias probe =
+        new Alias(
+            SparkInternals.parseExpression(session, sql),
+            "mask",
+            NamedExpression.newExprId(),
+            CollectionConverters.asScala(List.<String>of()).toSeq(),
+            scala.Option.empty(),
+            CollectionConverters.asScala(List.<String>of()).toSeq());
+    LogicalPlan resolved =
+        AccessScope.internal(
+            () ->
+                SparkInternals.resolve(
+                    session,
+                    new Project(
+                        CollectionConverters.asScala(List.<NamedExpression>of(probe)).toSeq(),
+                        relation)));
+    return ((Alias) ((Project) resolved).projectList().head()).child();
   }
 
   private static void refuse(CatalogDatabase db, Principal who, TableName t, String what) {
@@ -198,6 +241,10 @@ final class PolicyRule extends Rule<LogicalPlan> {
             t = m.targetTable();
           } else if (p instanceof InsertIntoStatement i) {
             t = i.table();
+          } else if (DELTA_DML.contains(p.getClass().getSimpleName())) {
+            t =
+                (LogicalPlan)
+                    p.productElement(0); // Delta's UPDATE, DELETE, MERGE: the target first
           }
           while (t instanceof SubqueryAlias a) {
             t = a.child();

@@ -9,7 +9,6 @@ import dev.lakeforge.core.PlatformConfig;
 import dev.lakeforge.core.SessionFactory;
 import dev.lakeforge.core.SparkInternals;
 import dev.lakeforge.lakehouse.Lakehouse;
-import dev.lakeforge.lakehouse.SqlAccess;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
@@ -32,8 +31,8 @@ import org.apache.spark.sql.connector.catalog.TableCatalog;
  * <p>The production code is called as is wherever a step is a public method. The first {@code
  * Lakehouse.open} is the exception: it is taken apart into its steps (catalog database with its
  * Flyway migrate, registry read, then attaching each Delta table with the same statements as {@code
- * Lakehouse.attachDeltaTables}), so that each gets its own time. The CLI's second open, inside
- * {@code SqlAccess.check}, is called as is.
+ * Lakehouse.attachDeltaTables}), so that each gets its own time. The access check is the session
+ * extension's, inside the analysis of the query.
  *
  * <p>With {@code -Dbench.noAttach=true} it leaves the Delta tables unattached and replaces the
  * check by what it does besides attaching (registry read and parse): an emulation of attaching
@@ -168,9 +167,6 @@ public final class StartupPhases {
       new TableRegistry(CatalogDatabase.of(fromSpark)).list();
       SparkInternals.parse(spark, query);
       phase("emulated check without attaching (registry read, parse)");
-    } else {
-      new SqlAccess(query).check(spark);
-      phase("SqlAccess.check (Lakehouse.open #2, parse, grants)");
     }
 
     Dataset<Row> df = spark.sql(query);
