@@ -539,7 +539,8 @@ public final class AccessControl {
         });
   }
 
-  private static void requireRole(Connection c, String role) throws SQLException {
+  /** Fails naming the fix when {@code role} does not exist. */
+  static void requireRole(Connection c, String role) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM roles WHERE name = ?")) {
       ps.setString(1, role);
       try (ResultSet rs = ps.executeQuery()) {

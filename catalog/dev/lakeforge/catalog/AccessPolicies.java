@@ -2,10 +2,8 @@ package dev.lakeforge.catalog;
 
 import dev.lakeforge.core.SpecException;
 import dev.lakeforge.core.TableName;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -70,7 +68,7 @@ public final class AccessPolicies {
         "set the mask of " + table + "." + column,
         c -> {
           if (exemptRole.isPresent()) {
-            requireRole(c, exemptRole.get());
+            AccessControl.requireRole(c, exemptRole.get());
           }
           try (PreparedStatement ps =
               c.prepareStatement(
@@ -109,7 +107,7 @@ public final class AccessPolicies {
         "set a row filter on " + table,
         c -> {
           if (role) {
-            requireRole(c, grantee);
+            AccessControl.requireRole(c, grantee);
           }
           try (PreparedStatement ps =
               c.prepareStatement(
@@ -283,20 +281,6 @@ public final class AccessPolicies {
   private static void requireText(String what, String text) {
     if (text == null || text.isBlank()) {
       throw new SpecException("The " + what + " is empty: give a Spark SQL expression.");
-    }
-  }
-
-  private static void requireRole(Connection c, String role) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM roles WHERE name = ?")) {
-      ps.setString(1, role);
-      try (ResultSet rs = ps.executeQuery()) {
-        if (!rs.next()) {
-          throw new SpecException(
-              String.format(
-                  "No role named '%s': create it with lakeforge catalog roles add %s <principal>...",
-                  role, role));
-        }
-      }
     }
   }
 }

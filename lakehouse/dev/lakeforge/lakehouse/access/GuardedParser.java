@@ -12,6 +12,7 @@ import org.apache.spark.sql.catalyst.FunctionIdentifier;
 import org.apache.spark.sql.catalyst.TableIdentifier;
 import org.apache.spark.sql.catalyst.analysis.RelationTimeTravel;
 import org.apache.spark.sql.catalyst.analysis.UnresolvedProcedure;
+import org.apache.spark.sql.catalyst.analysis.UnresolvedRelation;
 import org.apache.spark.sql.catalyst.expressions.Expression;
 import org.apache.spark.sql.catalyst.expressions.Literal;
 import org.apache.spark.sql.catalyst.expressions.NamedArgumentExpression;
@@ -138,7 +139,7 @@ final class GuardedParser implements ParserInterface {
       extends scala.runtime.AbstractPartialFunction<LogicalPlan, LogicalPlan> {
     @Override
     public boolean isDefinedAt(LogicalPlan p) {
-      return p instanceof ExecutableDuringAnalysis || timeTravelSubquery(p);
+      return p instanceof ExecutableDuringAnalysis || timeTravelSubquery(p) || fileQuery(p);
     }
 
     @Override
@@ -146,6 +147,20 @@ final class GuardedParser implements ParserInterface {
       return p;
     }
   }
+
+  /**
+   * {@code parquet.`/path`} and the like: Spark lists and reads the files (to infer a schema) while
+   * it resolves the name, so the path is refused before that. A Delta table's folder ({@code
+   * delta.`/path`}) is left to the analysed plan, where it is that table under its grants.
+   */
+  private static boolean fileQuery(LogicalPlan p) {
+    return p instanceof UnresolvedRelation r
+        && r.multipartIdentifier().size() == 2
+        && FILE_FORMATS.contains(r.multipartIdentifier().head().toLowerCase(Locale.ROOT));
+  }
+
+  private static final Set<String> FILE_FORMATS =
+      Set.of("parquet", "orc", "csv", "json", "text", "avro", "binaryfile", "xml");
 
   private static boolean timeTravelSubquery(LogicalPlan p) {
     return p instanceof RelationTimeTravel t
@@ -161,6 +176,13 @@ final class GuardedParser implements ParserInterface {
         out.add(call(c, ctx));
       } else if (p instanceof ExecutableDuringAnalysis) {
         out.add(Need.admin("runs " + p.nodeName() + " during analysis"));
+      } else if (p instanceof UnresolvedRelation r) {
+        List<String> parts = CollectionConverters.asJava(r.multipartIdentifier());
+        if (ctx.tables()
+            .byIdentifier("spark_catalog", List.of(parts.get(0)), parts.get(1))
+            .isEmpty()) {
+          out.add(Need.admin("reads files by path (" + parts.get(1) + ")"));
+        }
       } else {
         out.add(Need.admin("evaluates a subquery in TIMESTAMP AS OF during analysis"));
       }

@@ -111,8 +111,17 @@ final class TableResolver {
       return byIdentifier(r.catalog().get().name(), Arrays.asList(id.namespace()), id.name());
     }
     if (r.table().getClass().getName().startsWith("org.apache.iceberg.")) {
-      // Iceberg's own actions (expire_snapshots, rewrite_data_files) read a table's metadata files
-      // by path; those paths lie inside the table's folder.
+      // Iceberg's own actions (expire_snapshots, rewrite_data_files) read a table's metadata tables
+      // by name (iceberg.ns.t.entries) or its metadata files by path, inside the table's folder.
+      List<String> parts = List.of(r.table().name().split("\\."));
+      if (parts.size() == 3 || parts.size() == 4) {
+        Optional<TableName> t =
+            byIdentifier(
+                parts.get(0), parts.subList(1, parts.size() - 1), parts.get(parts.size() - 1));
+        if (t.isPresent()) {
+          return t;
+        }
+      }
       return containing(r.table().name());
     }
     return Optional.empty();

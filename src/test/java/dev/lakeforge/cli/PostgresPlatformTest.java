@@ -1,6 +1,7 @@
 package dev.lakeforge.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lakeforge.testing.CatalogBackend;
 import dev.lakeforge.testing.CliRun;
@@ -116,5 +117,20 @@ class PostgresPlatformTest {
           .as("the authenticated identity bootstrapped the catalog, not the name it acts as")
           .isEqualTo(dev.lakeforge.catalog.Identity.current().name());
     }
+    // The SQL catalog over PostgreSQL is read-only at the connection: past every check (the
+    // internal scope skips them), a write still fails in the database.
+    var spark = org.apache.spark.sql.SparkSession.active();
+    assertThatThrownBy(
+            () ->
+                dev.lakeforge.lakehouse.access.AccessScope.internal(
+                    () ->
+                        spark
+                            .sql(
+                                "insert into lakeforge.grants values ('ADMIN', '*', 'principal', 'x', 'x', 'x')")
+                            .collect()))
+        .satisfies(
+            e ->
+                assertThat(org.assertj.core.util.Throwables.getStackTrace(e))
+                    .contains("read-only transaction"));
   }
 }

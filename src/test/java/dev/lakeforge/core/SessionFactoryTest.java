@@ -40,7 +40,8 @@ class SessionFactoryTest {
         .containsEntry("spark.lakeforge.home", home)
         .containsEntry(
             "spark.sql.extensions",
-            "io.delta.sql.DeltaSparkSessionExtension,org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions");
+            "io.delta.sql.DeltaSparkSessionExtension,org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions,"
+                + "dev.lakeforge.lakehouse.access.AccessExtension");
   }
 
   @Test
@@ -64,7 +65,8 @@ class SessionFactoryTest {
         .containsEntry(
             "spark.sql.extensions",
             "com.example.TheirExtension,io.delta.sql.DeltaSparkSessionExtension,"
-                + "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions");
+                + "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions,"
+                + "dev.lakeforge.lakehouse.access.AccessExtension");
   }
 
   @Test

@@ -289,6 +289,26 @@ class AccessCorpusTest extends SparkTestBase {
   }
 
   @Test
+  void theCatalogsSqlConnectionIsReadOnlyEvenPastTheChecks() {
+    Map<String, Object> before = state();
+    // Inside the internal scope no check runs: only the read-only connection stands in the way.
+    for (String sql :
+        List.of(
+            "insert into lakeforge.grants values ('ADMIN', '*', 'principal', 'x', 'x', 'x')",
+            "insert into lakeforge.audit_log (at, principal, action, object, outcome) values"
+                + " ('a', 'b', 'c', 'd', 'e')")) {
+      assertThatThrownBy(() -> AccessScope.internal(() -> spark.sql(sql).collect()))
+          .as(sql)
+          .isNotInstanceOf(AccessDeniedException.class)
+          .satisfies(
+              e ->
+                  assertThat(org.assertj.core.util.Throwables.getStackTrace(e))
+                      .containsAnyOf("SQLITE_READONLY", "read-only transaction"));
+    }
+    assertThat(state()).isEqualTo(before);
+  }
+
+  @Test
   void currentUserIsThePrincipal() {
     as("analyst");
     try {
