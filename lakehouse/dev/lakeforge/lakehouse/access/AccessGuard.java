@@ -67,7 +67,7 @@ public final class AccessGuard {
               () -> new TableRegistry(catalog.get()).list(), platform.icebergCatalog());
       List<Need> needs = find.apply(new Context(tables, platform.icebergCatalog()));
       if (!needs.isEmpty()) {
-        require(catalog.get(), principal(spark), needs);
+        require(catalog.get(), principal(spark, catalog.get()), needs);
       }
     } finally {
       CHECKING.remove();
@@ -79,8 +79,12 @@ public final class AccessGuard {
    * {@value Principal#SPARK_CONF} when it holds IMPERSONATE on it (verified and audited).
    */
   static Principal principal(SparkSession spark) {
-    return AccessControl.sessionPrincipal(
-        CatalogDatabase.of(platform(spark)), spark.conf().get(Principal.SPARK_CONF, null));
+    return principal(spark, CatalogDatabase.of(platform(spark)));
+  }
+
+  /** {@link #principal(SparkSession)}, verified on the catalog {@code db} already opened. */
+  static Principal principal(SparkSession spark, CatalogDatabase db) {
+    return AccessControl.sessionPrincipal(db, spark.conf().get(Principal.SPARK_CONF, null));
   }
 
   /**

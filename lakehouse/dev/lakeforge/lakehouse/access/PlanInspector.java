@@ -17,12 +17,7 @@ import org.apache.spark.sql.catalyst.catalog.CatalogTable;
 import org.apache.spark.sql.catalyst.expressions.CallMethodViaReflection;
 import org.apache.spark.sql.catalyst.expressions.Expression;
 import org.apache.spark.sql.catalyst.expressions.SubqueryExpression;
-import org.apache.spark.sql.catalyst.plans.logical.DeleteFromTable;
 import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
-import org.apache.spark.sql.catalyst.plans.logical.MergeIntoTable;
-import org.apache.spark.sql.catalyst.plans.logical.SubqueryAlias;
-import org.apache.spark.sql.catalyst.plans.logical.UpdateTable;
-import org.apache.spark.sql.catalyst.plans.logical.V2WriteCommand;
 import org.apache.spark.sql.delta.DeltaLog;
 import org.apache.spark.sql.delta.catalog.DeltaTableV2;
 import org.apache.spark.sql.delta.files.TahoeFileIndex;
@@ -229,14 +224,8 @@ final class PlanInspector {
       read(s.relation());
     } else if (p instanceof LogicalRelation r) {
       read(r);
-    } else if (p instanceof V2WriteCommand w) {
-      write((LogicalPlan) w.table(), cls);
-    } else if (p instanceof DeleteFromTable d) {
-      write(d.table(), cls);
-    } else if (p instanceof UpdateTable u) {
-      write(u.table(), cls);
-    } else if (p instanceof MergeIntoTable m) {
-      write(m.targetTable(), cls);
+    } else if (WriteTargets.of(p).isPresent()) {
+      write(WriteTargets.of(p).get());
     } else if (DELTA_WRITES.contains(cls)) {
       tableOf(p)
           .ifPresentOrElse(
@@ -316,11 +305,7 @@ final class PlanInspector {
             "reads " + r.relation().getClass().getSimpleName() + " data outside the lakehouse"));
   }
 
-  private void write(LogicalPlan target, String what) {
-    LogicalPlan t = target;
-    while (t instanceof SubqueryAlias a) {
-      t = a.child();
-    }
+  private void write(LogicalPlan t) {
     Optional<TableName> name = Optional.empty();
     if (t instanceof DataSourceV2Relation r) {
       name = tables.v2(r);

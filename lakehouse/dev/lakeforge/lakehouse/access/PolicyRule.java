@@ -23,15 +23,9 @@ import org.apache.spark.sql.catalyst.expressions.Attribute;
 import org.apache.spark.sql.catalyst.expressions.Expression;
 import org.apache.spark.sql.catalyst.expressions.NamedExpression;
 import org.apache.spark.sql.catalyst.expressions.Or;
-import org.apache.spark.sql.catalyst.plans.logical.DeleteFromTable;
 import org.apache.spark.sql.catalyst.plans.logical.Filter;
-import org.apache.spark.sql.catalyst.plans.logical.InsertIntoStatement;
 import org.apache.spark.sql.catalyst.plans.logical.LogicalPlan;
-import org.apache.spark.sql.catalyst.plans.logical.MergeIntoTable;
 import org.apache.spark.sql.catalyst.plans.logical.Project;
-import org.apache.spark.sql.catalyst.plans.logical.SubqueryAlias;
-import org.apache.spark.sql.catalyst.plans.logical.UpdateTable;
-import org.apache.spark.sql.catalyst.plans.logical.V2WriteCommand;
 import org.apache.spark.sql.catalyst.rules.Rule;
 import org.apache.spark.sql.catalyst.trees.TreeNodeTag;
 import org.apache.spark.sql.execution.datasources.LogicalRelation;
@@ -50,10 +44,6 @@ import scala.runtime.AbstractPartialFunction;
 final class PolicyRule extends Rule<LogicalPlan> {
   private static final TreeNodeTag<String> SEEN = new TreeNodeTag<>("lakeforge.policies");
 
-  /** Delta's own DML nodes, which replace Spark's before this rule runs; the target is field 0. */
-  private static final Set<String> DELTA_DML =
-      Set.of("DeltaUpdateTable", "DeltaDelete", "DeltaMergeInto");
-
   private final SparkSession session;
 
   PolicyRule(SparkSession session) {
@@ -70,7 +60,7 @@ final class PolicyRule extends Rule<LogicalPlan> {
     List<LogicalPlan> fresh = new ArrayList<>();
     plan.foreach(
         p -> {
-          if (relation(p) && !seenBySomeone(p)) {
+          if (relation(p) && !TableResolver.deltaLogRead(p) && !seenBySomeone(p)) {
             fresh.add(p);
           }
           return null;
@@ -85,7 +75,7 @@ final class PolicyRule extends Rule<LogicalPlan> {
     if (withPolicies.isEmpty()) {
       return plan;
     }
-    Principal who = AccessGuard.principal(session);
+    Principal who = AccessGuard.principal(session, db);
     TableResolver tables =
         new TableResolver(() -> new TableRegistry(db).list(), platform.icebergCatalog());
     Set<LogicalPlan> targets = writeTargets(plan);
@@ -230,28 +220,7 @@ final class PolicyRule extends Rule<LogicalPlan> {
     Set<LogicalPlan> out = Collections.newSetFromMap(new IdentityHashMap<>());
     plan.foreach(
         p -> {
-          LogicalPlan t = null;
-          if (p instanceof V2WriteCommand w) {
-            t = (LogicalPlan) w.table();
-          } else if (p instanceof DeleteFromTable d) {
-            t = d.table();
-          } else if (p instanceof UpdateTable u) {
-            t = u.table();
-          } else if (p instanceof MergeIntoTable m) {
-            t = m.targetTable();
-          } else if (p instanceof InsertIntoStatement i) {
-            t = i.table();
-          } else if (DELTA_DML.contains(p.getClass().getSimpleName())) {
-            t =
-                (LogicalPlan)
-                    p.productElement(0); // Delta's UPDATE, DELETE, MERGE: the target first
-          }
-          while (t instanceof SubqueryAlias a) {
-            t = a.child();
-          }
-          if (t != null) {
-            out.add(t);
-          }
+          WriteTargets.of(p).ifPresent(out::add);
           return null;
         });
     return out;

@@ -3,7 +3,7 @@ package dev.lakeforge.lakehouse.access;
 import dev.lakeforge.catalog.RegisteredTable;
 import dev.lakeforge.core.SessionFactory;
 import dev.lakeforge.core.TableName;
-import java.net.URI;
+import dev.lakeforge.lakehouse.Locations;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -28,7 +28,7 @@ final class TableResolver {
   private final String icebergCatalog;
   private final java.util.function.Supplier<List<RegisteredTable>> registry;
   private Map<String, RegisteredTable> byName;
-  private Map<String, TableName> byLocation;
+  private Map<Locations.Location, TableName> byLocation;
 
   /** Reads {@code registry} on first use only. */
   TableResolver(
@@ -45,7 +45,7 @@ final class TableResolver {
     byLocation = new HashMap<>();
     for (RegisteredTable t : registry.get()) {
       byName.put(t.name().toString(), t);
-      byLocation.put(normalize(t.location()), t.name());
+      location(t.location()).ifPresent(l -> byLocation.put(l, t.name()));
     }
   }
 
@@ -148,24 +148,20 @@ final class TableResolver {
   /** The registered table whose location is exactly {@code path}. */
   Optional<TableName> byLocation(String path) {
     load();
-    return Optional.ofNullable(byLocation.get(normalize(path)));
+    return location(path).map(byLocation::get);
   }
 
   /** The registered table whose folder holds {@code path} (a metadata or data file of it). */
   Optional<TableName> containing(String path) {
     load();
-    String p;
-    try {
-      p = normalize(path.replaceFirst("#.*$", ""));
-    } catch (IllegalArgumentException e) {
-      return Optional.empty(); // not a path
+    Optional<Locations.Location> p = location(path.replaceFirst("#.*$", ""));
+    if (p.isEmpty()) {
+      return Optional.empty();
     }
-    for (Map.Entry<String, TableName> e : byLocation.entrySet()) {
-      if (p.equals(e.getKey()) || p.startsWith(e.getKey() + "/")) {
-        return Optional.of(e.getValue());
-      }
-    }
-    return Optional.empty();
+    return byLocation.entrySet().stream()
+        .filter(e -> e.getKey().contains(p.get()))
+        .map(Map.Entry::getValue)
+        .findFirst();
   }
 
   private Optional<TableName> registered(String ns, String table, String format) {
@@ -174,16 +170,21 @@ final class TableResolver {
     return t != null && t.format().equals(format) ? Optional.of(t.name()) : Optional.empty();
   }
 
-  /** {@code /a/b/}, {@code file:/a/b} and {@code file:///a/b} are one folder; s3a:// as given. */
-  static String normalize(String path) {
-    String p = path.trim();
-    while (p.length() > 1 && p.endsWith("/")) {
-      p = p.substring(0, p.length() - 1);
+  /** The location {@code path} names, as {@link Locations} compares folders; empty if no path. */
+  private static Optional<Locations.Location> location(String path) {
+    try {
+      return Optional.of(Locations.of(path));
+    } catch (IllegalArgumentException e) {
+      return Optional.empty(); // a table name such as iceberg.ns.t, not a path
     }
-    URI u = URI.create(p.replace(" ", "%20"));
-    if (u.getScheme() == null || u.getScheme().equals("file")) {
-      return "file:" + URI.create("file://" + u.getPath()).normalize().getPath();
-    }
-    return u.normalize().toString();
+  }
+
+  /**
+   * Delta reading its own log and checkpoints (never a user's read: SQL cannot build this index).
+   */
+  static boolean deltaLogRead(LogicalPlan leaf) {
+    return leaf instanceof LogicalRelation r
+        && r.relation() instanceof HadoopFsRelation h
+        && h.location().getClass().getName().equals("org.apache.spark.sql.delta.DeltaLogFileIndex");
   }
 }
