@@ -43,8 +43,9 @@ public record DeleteJob(TableName table, String predicate) {
     return lh.recorded(
         "tables.delete",
         java.util.Map.of("table", table.toString(), "where", predicate),
+        java.util.List.of(table),
         run -> {
-          Result r = delete(spark, lh, matching);
+          Result r = delete(spark, lh, matching, run.id());
           run.input(dev.lakeforge.catalog.Artifact.table(table.toString(), r.versionBefore()));
           if (r.versionAfter() != r.versionBefore()) {
             run.output(dev.lakeforge.catalog.Artifact.table(table.toString(), r.versionAfter()));
@@ -69,34 +70,40 @@ public record DeleteJob(TableName table, String predicate) {
     }
   }
 
-  private Result delete(SparkSession spark, Lakehouse lh, Dataset<Row> rows) {
+  private Result delete(SparkSession spark, Lakehouse lh, Dataset<Row> rows, String runId) {
     TableSpec spec = lh.spec(table);
     TableOperations ops = lh.operations(spec.format());
     String name = lh.sqlName(spec);
     long matching = rows.count();
-    long before = ops.currentVersion(table);
-    if (matching > 0) {
-      spark.sparkContext().setJobDescription("lakeforge: delete from " + table);
-      try {
-        ops.writeBatch(
-            TableOperations.isolated(spark),
-            table,
-            Optional.empty(),
-            "DELETE FROM " + name + " WHERE " + predicate);
-      } catch (Exception e) { // Spark's AnalysisException is checked to Java
-        // e.g. a predicate the table's format cannot delete by (a subquery): say which and why
-        throw new LakehouseException(
-            table,
-            String.format(
-                "Cannot delete from %s where \"%s\": %s. The table is unchanged; simplify the"
-                    + " predicate (no subqueries) or delete in steps.",
-                table, predicate, firstLine(e.getMessage())),
-            e);
-      } finally {
-        spark.sparkContext().setJobDescription(null);
-      }
+    if (matching == 0) {
+      long v = ops.currentVersion(table);
+      return new Result(table, 0, v, v);
     }
-    return new Result(table, matching, before, ops.currentVersion(table));
+    spark.sparkContext().setJobDescription("lakeforge: delete from " + table);
+    SparkSession session = TableOperations.isolated(spark);
+    try {
+      Committer.Outcome o =
+          Committer.commit(
+              ops,
+              session,
+              table,
+              new CommitTag(runId, Optional.empty()),
+              () -> session.sql("DELETE FROM " + name + " WHERE " + predicate).collect());
+      return new Result(table, matching, o.versionBefore(), o.versionAfter());
+    } catch (WriteConflictException e) {
+      throw e;
+    } catch (Exception e) { // Spark's AnalysisException is checked to Java
+      // e.g. a predicate the table's format cannot delete by (a subquery): say which and why
+      throw new LakehouseException(
+          table,
+          String.format(
+              "Cannot delete from %s where \"%s\": %s. The table is unchanged; simplify the"
+                  + " predicate (no subqueries) or delete in steps.",
+              table, predicate, firstLine(e.getMessage())),
+          e);
+    } finally {
+      spark.sparkContext().setJobDescription(null);
+    }
   }
 
   private static String firstLine(String s) {

@@ -1,5 +1,7 @@
 package dev.lakeforge.lakehouse;
 
+import static org.apache.spark.sql.functions.col;
+
 import dev.lakeforge.core.TableName;
 import java.sql.Timestamp;
 import java.time.Duration;
@@ -8,20 +10,21 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
 /**
  * Delta Lake behind {@link TableOperations}. Batch ids are made idempotent by Delta itself: the
  * write carries a transaction (app id {@code lakeforge-batch:<id>}, version 1) that Delta records
- * atomically in the commit and skips when it has seen it; the batch id also goes into the commit's
- * user metadata so history shows it.
+ * atomically in the commit and skips when it has seen it. The {@link CommitTag} (run id and batch
+ * id) goes into the commit's user metadata, so history shows it and a job finds its own commit.
  */
 final class DeltaOperations implements TableOperations {
   static final String TXN_APP_ID = "spark.databricks.delta.write.txnAppId";
   static final String TXN_VERSION = "spark.databricks.delta.write.txnVersion";
   static final String USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata";
-  static final String BATCH_METADATA_PREFIX = "lakeforge.batch-id=";
+  static final String TXN_PREFIX = "lakeforge-batch:";
 
   private final SparkSession spark;
 
@@ -45,35 +48,58 @@ final class DeltaOperations implements TableOperations {
 
   @Override
   public boolean containsBatch(TableName table, String batchId) {
-    return spark
+    for (Row r :
+        spark
             .sql("DESCRIBE HISTORY " + sql(table))
-            .where(
-                org.apache
-                    .spark
-                    .sql
-                    .functions
-                    .col("userMetadata")
-                    .equalTo(BATCH_METADATA_PREFIX + batchId))
-            .limit(1)
-            .count()
-        > 0;
+            .where(col("userMetadata").contains(CommitTag.BATCH_KEY + "=" + batchId))
+            .select("userMetadata")
+            .collectAsList()) {
+      if (batchId.equals(CommitTag.parseDelta(r.getString(0)).get(CommitTag.BATCH_KEY))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @Override
-  public void writeBatch(
-      SparkSession session, TableName table, Optional<String> batchId, String write) {
-    if (batchId.isPresent()) {
-      session.conf().set(TXN_APP_ID, "lakeforge-batch:" + batchId.get());
+  public OptionalLong commit(
+      SparkSession session, TableName table, CommitTag tag, Runnable statement) {
+    if (tag.batchId().isPresent()) {
+      // Delta records the transaction atomically with the commit and skips a write whose
+      // transaction it has already seen, even when two writers raced past containsBatch.
+      session.conf().set(TXN_APP_ID, TXN_PREFIX + tag.batchId().get());
       session.conf().set(TXN_VERSION, "1");
-      session.conf().set(USER_METADATA, BATCH_METADATA_PREFIX + batchId.get());
     }
+    session.conf().set(USER_METADATA, tag.deltaUserMetadata());
     try {
-      session.sql(write).collect();
+      statement.run();
     } finally {
       session.conf().unset(TXN_APP_ID);
       session.conf().unset(TXN_VERSION);
       session.conf().unset(USER_METADATA);
     }
+    return committedBy(table, tag.runId());
+  }
+
+  @Override
+  public OptionalLong committedBy(TableName table, String runId) {
+    Row r =
+        spark
+            .sql("DESCRIBE HISTORY " + sql(table))
+            .where(col("userMetadata").contains(CommitTag.deltaRunMarker(runId)))
+            .agg(org.apache.spark.sql.functions.max("version"))
+            .first();
+    return r.isNullAt(0) ? OptionalLong.empty() : OptionalLong.of(r.getLong(0));
+  }
+
+  @Override
+  public boolean isConflict(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (t instanceof org.apache.spark.sql.delta.DeltaConcurrentModificationException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @Override
@@ -84,11 +110,9 @@ final class DeltaOperations implements TableOperations {
             .sql("DESCRIBE HISTORY " + sql(table))
             .select("version", "timestamp", "operation", "userMetadata", "operationMetrics")
             .collectAsList()) {
-      String meta = r.isNullAt(3) ? null : r.getString(3);
       Optional<String> batch =
-          meta != null && meta.startsWith(BATCH_METADATA_PREFIX)
-              ? Optional.of(meta.substring(BATCH_METADATA_PREFIX.length()))
-              : Optional.empty();
+          Optional.ofNullable(
+              CommitTag.parseDelta(r.isNullAt(3) ? null : r.getString(3)).get(CommitTag.BATCH_KEY));
       Map<String, String> metrics = r.isNullAt(4) ? Map.of() : r.getJavaMap(4);
       out.add(
           new HistoryEntry(

@@ -10,6 +10,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.TreeMap;
 import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.Table;
@@ -18,14 +19,12 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * Apache Iceberg behind {@link TableOperations}. A batch id is written into the snapshot summary
- * ({@value #BATCH_PROPERTY}) of the commit that carries it, and a write first checks the table's
- * snapshots for it. Expiring a snapshot forgets its batch id, so retention bounds how long a re-run
- * is recognised.
+ * Apache Iceberg behind {@link TableOperations}. The {@link CommitTag} (run id and batch id) is
+ * written into the summary of the snapshot that carries it, and a write first checks the table's
+ * snapshots for its batch id. Expiring a snapshot forgets its batch id, so retention bounds how
+ * long a re-run is recognised.
  */
 final class IcebergOperations implements TableOperations {
-  static final String BATCH_PROPERTY = "lakeforge.batch-id";
-
   /**
    * Orphan files younger than this may belong to a write still in flight; they are never removed.
    */
@@ -87,7 +86,7 @@ final class IcebergOperations implements TableOperations {
     // Only the current snapshot's ancestry counts: a rolled-back snapshot's batch is no longer in
     // the table.
     for (Snapshot s : org.apache.iceberg.util.SnapshotUtil.currentAncestors(t)) {
-      if (batchId.equals(s.summary().get(BATCH_PROPERTY))) {
+      if (batchId.equals(s.summary().get(CommitTag.BATCH_KEY))) {
         return true;
       }
     }
@@ -95,11 +94,44 @@ final class IcebergOperations implements TableOperations {
   }
 
   @Override
-  public void writeBatch(
-      SparkSession session, TableName table, Optional<String> batchId, String write) {
-    Map<String, String> props = batchId.map(id -> Map.of(BATCH_PROPERTY, id)).orElse(Map.of());
+  public OptionalLong commit(
+      SparkSession session, TableName table, CommitTag tag, Runnable statement) {
     CommitMetadata.withCommitProperties(
-        props, () -> session.sql(write).collectAsList(), RuntimeException.class);
+        tag.properties(),
+        () -> {
+          statement.run();
+          return null;
+        },
+        RuntimeException.class);
+    return committedBy(table, tag.runId());
+  }
+
+  @Override
+  public OptionalLong committedBy(TableName table, String runId) {
+    Table t = load(table);
+    for (Snapshot s : org.apache.iceberg.util.SnapshotUtil.currentAncestors(t)) {
+      if (runId.equals(s.summary().get(CommitTag.RUN_KEY))) {
+        return OptionalLong.of(s.snapshotId()); // newest first
+      }
+    }
+    return OptionalLong.empty();
+  }
+
+  @Override
+  public boolean isConflict(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (t instanceof org.apache.iceberg.exceptions.CommitFailedException) {
+        return true; // another commit changed the table first (not CommitStateUnknownException)
+      }
+      // Serializable isolation: a concurrent commit added or removed files this write read.
+      if (t instanceof org.apache.iceberg.exceptions.ValidationException
+          && t.getMessage() != null
+          && t.getMessage()
+              .matches("(?is).*(conflicting|concurrent|missing required files|found new).*")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @Override
@@ -120,7 +152,7 @@ final class IcebergOperations implements TableOperations {
               s.snapshotId(),
               Instant.ofEpochMilli(s.timestampMillis()),
               s.operation(),
-              Optional.ofNullable(s.summary().get(BATCH_PROPERTY)),
+              Optional.ofNullable(s.summary().get(CommitTag.BATCH_KEY)),
               details.toString()));
     }
     return out;

@@ -2,7 +2,7 @@ package dev.lakeforge.lakehouse;
 
 import dev.lakeforge.core.TableName;
 import java.util.List;
-import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * What differs between Delta and Iceberg. Everything else (schema evolution, validation, ingest,
@@ -26,19 +26,30 @@ interface TableOperations {
    */
   long currentVersion(TableName table);
 
-  /** Whether a write with this batch id was already committed to the table. */
+  /** Whether a commit carrying this batch id is in the table's current history. */
   boolean containsBatch(TableName table, String batchId);
 
   /**
-   * Runs {@code write} (one Spark SQL statement) so that it commits {@code batchId} with it,
-   * atomically where the format allows. {@code session} is a session of the job's own whose SQL
-   * conf may be changed.
+   * Runs {@code statement} (one write to {@code table}, run on {@code session}, a session of the
+   * job's own whose SQL conf may be changed for the statement) so that the commit it makes carries
+   * {@code tag}; with a batch id the format skips a batch it has already committed where it can
+   * (Delta's transaction id). Returns the version of the commit carrying the tag, read from the
+   * table's history — empty when the statement committed nothing.
    */
-  void writeBatch(
+  OptionalLong commit(
       org.apache.spark.sql.SparkSession session,
       TableName table,
-      Optional<String> batchId,
-      String write);
+      CommitTag tag,
+      Runnable statement);
+
+  /** The version committed with {@code runId}'s tag (the newest if several), if any. */
+  OptionalLong committedBy(TableName table, String runId);
+
+  /**
+   * Whether {@code error} (or one of its causes) says a concurrent writer committed first and this
+   * write was not applied, so running the same statement again on the new version can succeed.
+   */
+  boolean isConflict(Throwable error);
 
   /** The table's history, newest first. */
   List<HistoryEntry> history(TableName table);
