@@ -23,6 +23,10 @@ public record Artifact(Kind kind, String name, String version) {
     String label() {
       return name().toLowerCase(Locale.ROOT);
     }
+
+    static Kind parse(String label) {
+      return valueOf(label.toUpperCase(Locale.ROOT));
+    }
   }
 
   public Artifact {

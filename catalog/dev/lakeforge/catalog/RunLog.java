@@ -93,16 +93,7 @@ public final class RunLog {
           c -> {
             for (var io : List.of(Map.entry("input", inputs), Map.entry("output", outputs))) {
               for (Artifact a : io.getValue().stream().distinct().toList()) {
-                try (PreparedStatement ps =
-                    c.prepareStatement(
-                        "INSERT INTO run_io (run_id, direction, kind, name, version) VALUES (?, ?, ?, ?, ?)")) {
-                  ps.setString(1, id);
-                  ps.setString(2, io.getKey());
-                  ps.setString(3, a.kind().label());
-                  ps.setString(4, a.name());
-                  ps.setString(5, a.version());
-                  ps.executeUpdate();
-                }
+                insertIo(c, id, io.getKey(), a);
               }
             }
             end(c, "succeeded", YamlSpecReader.toJson(new TreeMap<>(metrics)), null);
@@ -154,6 +145,17 @@ public final class RunLog {
    * host that has ended (see {@link #abandonDeadRuns}).
    */
   public Recording start(String job, Principal who, Map<String, String> parameters) {
+    return start(job, who, parameters, List.of());
+  }
+
+  /**
+   * {@link #start(String, Principal, Map)} for a run that will write {@code targets} (tables,
+   * without versions): they are recorded with the start, before anything is written, so a later
+   * command can find the commits of a run whose process died before closing it ({@link #deadRuns},
+   * {@link #reconcile}).
+   */
+  public Recording start(
+      String job, Principal who, Map<String, String> parameters, List<Artifact> targets) {
     String id = UUID.randomUUID().toString();
     ProcessOwner owner = ProcessOwner.current();
     db.inTransaction(
@@ -175,9 +177,126 @@ public final class RunLog {
             ps.setString(9, owner.started().map(Instant::toString).orElse(""));
             ps.executeUpdate();
           }
+          for (Artifact t : targets.stream().distinct().toList()) {
+            insertIo(c, id, TARGET, new Artifact(t.kind(), t.name(), ""));
+          }
           return null;
         });
     return new Recording(id, job, who);
+  }
+
+  /** run_io direction of what a run is about to write (no version). */
+  static final String TARGET = "target";
+
+  private static void insertIo(java.sql.Connection c, String runId, String direction, Artifact a)
+      throws java.sql.SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "INSERT INTO run_io (run_id, direction, kind, name, version) VALUES (?, ?, ?, ?, ?)")) {
+      ps.setString(1, runId);
+      ps.setString(2, direction);
+      ps.setString(3, a.kind().label());
+      ps.setString(4, a.name());
+      ps.setString(5, a.version());
+      ps.executeUpdate();
+    }
+  }
+
+  /**
+   * A {@code running} run whose process on this host has ended, with the tables it was about to
+   * write.
+   *
+   * @param id the run
+   * @param job its job
+   * @param targets the tables it recorded as targets at its start
+   */
+  public record DeadRun(String id, String job, List<Artifact> targets) {}
+
+  /**
+   * The {@code running} runs with recorded targets whose owning process ran on this host and is
+   * gone: their commits, if any, can be found by run id in the targets' history.
+   */
+  public List<DeadRun> deadRuns() {
+    ProcessOwner self = ProcessOwner.current();
+    return db.read(
+        "list unclosed runs",
+        c -> {
+          List<DeadRun> out = new ArrayList<>();
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT r.id, r.job, r.owner_pid, r.owner_started, io.kind, io.name FROM runs r"
+                      + " JOIN run_io io ON io.run_id = r.id AND io.direction = ?"
+                      + " WHERE r.status = 'running' AND r.owner_host = ? AND r.owner_pid IS NOT"
+                      + " NULL ORDER BY r.id")) {
+            ps.setString(1, TARGET);
+            ps.setString(2, self.host());
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                if (!ownerOf(self, rs.getLong(3), rs.getString(4)).goneOnThisHost()) {
+                  continue;
+                }
+                Artifact target =
+                    new Artifact(Artifact.Kind.parse(rs.getString(5)), rs.getString(6), "");
+                String id = rs.getString(1);
+                if (!out.isEmpty() && out.get(out.size() - 1).id().equals(id)) {
+                  List<Artifact> ts = new ArrayList<>(out.get(out.size() - 1).targets());
+                  ts.add(target);
+                  out.set(out.size() - 1, new DeadRun(id, rs.getString(2), List.copyOf(ts)));
+                } else {
+                  out.add(new DeadRun(id, rs.getString(2), List.of(target)));
+                }
+              }
+            }
+          }
+          return out;
+        });
+  }
+
+  /**
+   * Closes a dead run whose commits were found in its targets' history: {@code succeeded} with
+   * those outputs (so lineage has them), a note that it was reconciled, and an audit entry {@code
+   * run.reconcile} per output. Returns false when another command closed it first.
+   */
+  public boolean reconcile(String runId, List<Artifact> outputs, Principal who) {
+    return db.inTransaction(
+        "reconcile run " + runId,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "UPDATE runs SET status = 'succeeded', ended_at = ?, metrics = ?, error = ?"
+                      + " WHERE id = ? AND status = 'running'")) {
+            ps.setString(1, Instant.now().toString());
+            ps.setString(2, YamlSpecReader.toJson(Map.of("reconciled", true)));
+            ps.setString(
+                3,
+                "Its process ended after committing and before closing the run; closed by a later"
+                    + " command from the tables' history.");
+            ps.setString(4, runId);
+            if (ps.executeUpdate() == 0) {
+              return false;
+            }
+          }
+          for (Artifact out : outputs.stream().distinct().toList()) {
+            insertIo(c, runId, "output", out);
+            AuditLog.append(
+                c,
+                who,
+                "run.reconcile",
+                out.kind().label() + ":" + out.name(),
+                AuditLog.DONE,
+                "run " + runId + " committed version " + out.version() + " (found in its history)");
+          }
+          return true;
+        });
+  }
+
+  private static ProcessOwner ownerOf(ProcessOwner self, long pid, String started) {
+    return new ProcessOwner(
+        self.host(),
+        pid,
+        started == null || started.isEmpty()
+            ? java.util.Optional.empty()
+            : java.util.Optional.of(Instant.parse(started)));
   }
 
   /**
@@ -198,14 +317,7 @@ public final class RunLog {
       ps.setString(1, self.host());
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          String started = rs.getString(3);
-          ProcessOwner owner =
-              new ProcessOwner(
-                  self.host(),
-                  rs.getLong(2),
-                  started == null || started.isEmpty()
-                      ? java.util.Optional.empty()
-                      : java.util.Optional.of(Instant.parse(started)));
+          ProcessOwner owner = ownerOf(self, rs.getLong(2), rs.getString(3));
           if (owner.goneOnThisHost()) {
             dead.add(
                 new String[] {

@@ -1,7 +1,6 @@
 package dev.lakeforge.lakehouse;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.length;
 import static org.apache.spark.sql.functions.lit;
@@ -16,7 +15,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -103,6 +101,7 @@ public record IngestJob(
    * @param versionBefore the table version before
    * @param versionAfter the table version after (equal to before when nothing was written)
    * @param skipped true when the batch id had already been committed
+   * @param attempts commit attempts (more than 1 when concurrent writers conflicted)
    * @param duration wall time
    */
   public record Result(
@@ -114,6 +113,7 @@ public record IngestJob(
       long versionBefore,
       long versionAfter,
       boolean skipped,
+      int attempts,
       Duration duration) {}
 
   public Result run(SparkSession spark) {
@@ -133,8 +133,9 @@ public record IngestJob(
     return lh.recorded(
         "tables.ingest",
         params,
+        List.of(table),
         run -> {
-          Result r = ingest(spark, lh);
+          Result r = ingest(spark, lh, run.id());
           run.input(Artifact.path(source));
           if (r.versionAfter() != r.versionBefore()) {
             run.output(Artifact.table(table.toString(), r.versionAfter()));
@@ -151,11 +152,13 @@ public record IngestJob(
                 r.rowsRejected(),
                 "skipped",
                 r.skipped(),
+                "attempts",
+                r.attempts(),
                 "seconds",
                 r.duration().toMillis() / 1000.0));
   }
 
-  private Result ingest(SparkSession spark, Lakehouse lh) {
+  private Result ingest(SparkSession caller, Lakehouse lh, String runId) {
     long start = System.nanoTime();
     TableSpec spec = lh.spec(table);
     TableOperations ops = lh.operations(spec.format());
@@ -167,17 +170,14 @@ public record IngestJob(
                   + " it, or ingest with --mode append.",
               table));
     }
-    long before = ops.currentVersion(table);
     if (batchId.isPresent() && ops.containsBatch(table, batchId.get())) {
+      long v = ops.currentVersion(table);
       LOG.info("Batch {} is already in {}: nothing to write", batchId.get(), table);
-      return new Result(table, mode, 0, 0, 0, before, before, true, elapsed(start));
+      return new Result(table, mode, 0, 0, 0, v, v, true, 0, elapsed(start));
     }
+    SparkSession spark = WriteSession.of(caller);
     spark.sparkContext().setJobDescription("lakeforge: ingest " + table + " from " + source);
     Dataset<Row> raw = read(spark);
-    List<String> tableColumns = new ArrayList<>();
-    for (StructField f : lh.state(table, spec.format()).schema().fields()) {
-      tableColumns.add(f.name());
-    }
     Dataset<Row> annotated = annotate(raw, spec).persist(StorageLevel.MEMORY_AND_DISK());
     String view = "lakeforge_ingest_" + UUID.randomUUID().toString().replace("-", "");
     try {
@@ -188,49 +188,76 @@ public record IngestJob(
       long good = counts.getOrDefault(true, 0L);
       long bad = counts.getOrDefault(false, 0L);
       Dataset<Row> badRows = annotated.where(col(ERROR_COLUMN).isNotNull());
-      if (bad > 0) {
-        if (badRowsPath.isEmpty()) {
-          throw new LakehouseException(
-              table,
-              String.format(
-                  "Cannot ingest %s into %s: %d of %d rows do not fit the table, e.g. %s. Nothing was written."
-                      + " Fix the file, or pass --bad-rows PATH to write the rejected rows there and load the rest.",
-                  source, table, bad, good + bad, example(badRows.first())));
-        }
-        // never replaces files: the path was checked to be new or an empty folder
-        badRows
-            .write()
-            .mode(exists(spark, badRowsPath.get()) ? "append" : "errorifexists")
-            .json(badRowsPath.get());
-        LOG.warn("{} rows rejected; written with the reason to {}", bad, badRowsPath.get());
+      if (bad > 0 && badRowsPath.isEmpty()) {
+        throw new LakehouseException(
+            table,
+            String.format(
+                "Cannot ingest %s into %s: %d of %d rows do not fit the table, e.g. %s. Nothing was written."
+                    + " Fix the file, or pass --bad-rows PATH to write the rejected rows there and load the rest.",
+                source, table, bad, good + bad, example(badRows.first())));
       }
       Dataset<Row> rows = annotated.where(col(ERROR_COLUMN).isNull()).select(casts(raw, spec));
       if (mode == WriteMode.MERGE) {
         checkUniqueKeys(rows, spec);
       }
-      rows.createOrReplaceGlobalTempView(view);
-      String sql = writeStatement(lh.sqlName(spec), "global_temp." + view, spec, tableColumns);
-      SparkSession session = TableOperations.isolated(spark);
+      rows.createOrReplaceTempView(view);
+      String sql = writeStatement(lh.sqlName(spec), view, spec, Set.of(raw.columns()));
       long t0 = System.nanoTime();
-      ops.writeBatch(session, table, batchId, sql);
-      long after = ops.currentVersion(table);
-      boolean skipped = batchId.isPresent() && after == before && good > 0;
-      double secs = Math.max(1e-3, (System.nanoTime() - t0) / 1e9);
+      Committer.Outcome o =
+          Committer.commit(
+              ops, spark, table, new CommitTag(runId, batchId), () -> spark.sql(sql).collect());
+      if (bad > 0 && !o.skipped()) {
+        writeBadRows(spark, badRows, bad, o);
+      }
       LOG.info(
-          "{} {}: {} rows in {} s ({} rows/s), version {} -> {}",
+          "{} {}: {} rows in {} ({}), version {} -> {}{}",
           mode,
           table,
-          good,
-          String.format(Locale.ROOT, "%.1f", secs),
-          Math.round(good / secs),
-          before,
-          after);
+          o.skipped() ? 0 : good,
+          Progress.seconds(System.nanoTime() - t0),
+          Progress.rate(o.skipped() ? 0 : good, System.nanoTime() - t0),
+          o.versionBefore(),
+          o.versionAfter(),
+          o.attempts() > 1 ? " after " + o.attempts() + " attempts (concurrent writers)" : "");
       return new Result(
-          table, mode, good + bad, skipped ? 0 : good, bad, before, after, skipped, elapsed(start));
+          table,
+          mode,
+          good + bad,
+          o.skipped() ? 0 : good,
+          bad,
+          o.versionBefore(),
+          o.versionAfter(),
+          o.skipped(),
+          o.attempts(),
+          elapsed(start));
     } finally {
-      spark.catalog().dropGlobalTempView(view);
+      spark.catalog().dropTempView(view);
       annotated.unpersist();
       spark.sparkContext().setJobDescription(null);
+    }
+  }
+
+  /**
+   * Writes the rejected rows after the table commit succeeded: never before (a failed commit would
+   * leave bad rows of a batch that is not in the table), never over existing files (the path was
+   * checked to be new or an empty folder). A failure here does not undo the commit; it is said.
+   */
+  private void writeBadRows(
+      SparkSession spark, Dataset<Row> badRows, long bad, Committer.Outcome committed) {
+    String path = badRowsPath.orElseThrow();
+    try {
+      badRows.write().mode(exists(spark, path) ? "append" : "errorifexists").json(path);
+      LOG.warn("{} rows rejected; written with the reason to {}", bad, path);
+    } catch (RuntimeException e) {
+      LOG.error(
+          "The good rows were committed to {} (version {}), but the {} rejected rows could not be"
+              + " written to --bad-rows {}: {}. Re-read them from the source with the reasons"
+              + " above, or re-run with a new --bad-rows path and the same --batch-id.",
+          table,
+          committed.versionAfter(),
+          bad,
+          path,
+          firstLine(e.getMessage()));
     }
   }
 
@@ -445,6 +472,10 @@ public record IngestJob(
               "Cannot ingest %s into %s: the file lacks the NOT NULL columns %s. Add them to the file.",
               source, table, missing));
     }
+    Map<String, org.apache.spark.sql.types.DataType> types = new java.util.HashMap<>();
+    for (StructField f : raw.schema().fields()) {
+      types.put(f.name(), f.dataType());
+    }
     List<Column> reasons = new ArrayList<>();
     if (List.of(raw.columns()).contains(CORRUPT)) {
       reasons.add(when(col(CORRUPT).isNotNull(), lit("malformed " + sourceFormat + " record")));
@@ -454,14 +485,7 @@ public record IngestJob(
         continue;
       }
       Column src = col(c.name());
-      Column cast = src.try_cast(c.dataType());
-      reasons.add(
-          when(
-              src.isNotNull().and(cast.isNull()),
-              concat(
-                  lit("column `" + c.name() + "`: value '"),
-                  src.cast("string"),
-                  lit("' is not a valid " + c.dataType().sql()))));
+      reasons.addAll(ValueFit.problems(c.name(), src, types.get(c.name()), c.dataType()));
       if (!c.nullable()) {
         reasons.add(
             when(src.isNull(), lit("column `" + c.name() + "` is null but NOT NULL in the table")));
@@ -505,19 +529,29 @@ public record IngestJob(
     }
   }
 
-  private String writeStatement(
-      String target, String view, TableSpec spec, List<String> tableColumns) {
+  /**
+   * The write of {@code view} (every table column, by name) into {@code target}. A merge updates
+   * only the columns the source file has ({@code present}): a partial record never sets the others
+   * to NULL; a new key gets NULL in them.
+   */
+  private String writeStatement(String target, String view, TableSpec spec, Set<String> present) {
     StringJoiner cols = new StringJoiner(", ");
-    tableColumns.forEach(c -> cols.add(Sql.ident(c)));
+    spec.columns().forEach(c -> cols.add(Sql.ident(c.name())));
     return switch (mode) {
       case APPEND -> String.format("INSERT INTO %s SELECT %s FROM %s", target, cols, view);
       case OVERWRITE -> String.format("INSERT OVERWRITE %s SELECT %s FROM %s", target, cols, view);
       case MERGE -> {
         StringJoiner on = new StringJoiner(" AND ");
         spec.primaryKey().forEach(k -> on.add("t." + Sql.ident(k) + " = s." + Sql.ident(k)));
+        StringJoiner set = new StringJoiner(", ");
+        for (ColumnSpec c : spec.columns()) {
+          if (present.contains(c.name()) && !spec.primaryKey().contains(c.name())) {
+            set.add("t." + Sql.ident(c.name()) + " = s." + Sql.ident(c.name()));
+          }
+        }
         yield String.format(
-            "MERGE INTO %s t USING %s s ON %s WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *",
-            target, view, on);
+            "MERGE INTO %s t USING %s s ON %s%s WHEN NOT MATCHED THEN INSERT *",
+            target, view, on, set.length() == 0 ? "" : " WHEN MATCHED THEN UPDATE SET " + set);
       }
     };
   }

@@ -17,7 +17,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.analysis.UnresolvedRelation;
 import org.apache.spark.sql.connector.catalog.Identifier;
 import org.apache.spark.sql.connector.catalog.Table;
 import org.apache.spark.sql.connector.catalog.TableCatalog;
@@ -62,7 +65,11 @@ public final class Lakehouse {
   public static Lakehouse open(SparkSession spark) {
     Platform platform = Platform.of(spark);
     Lakehouse lh = new Lakehouse(spark, platform, CatalogDatabase.of(platform));
-    dev.lakeforge.lakehouse.access.AccessScope.internal(lh::attachDeltaTables);
+    dev.lakeforge.lakehouse.access.AccessScope.internal(
+        () -> {
+          lh.attachDeltaTables();
+          lh.reconcileDeadRuns();
+        });
     return lh;
   }
 
@@ -173,31 +180,177 @@ public final class Lakehouse {
   }
 
   /**
-   * Runs {@code body} as a recorded run of {@code job}: the run ends succeeded with {@code metrics}
-   * of the result and whatever inputs and outputs the body added, or failed with the error (which
-   * is rethrown). The tables it wrote get their new version in the catalog.
+   * Runs {@code body} as a recorded run of {@code job}: the run is recorded before anything is
+   * written (with the tables it is about to write, {@code targets}), and ends succeeded with {@code
+   * metrics} of the result and whatever inputs and outputs the body added, or failed with the
+   * error, which is rethrown (an error while recording the failure is attached to it, never put in
+   * its place). The tables it wrote get their new version in the catalog. The body runs the job's
+   * own statements: the job checked what its spec needs first.
+   *
+   * <p>When closing the run fails after the body committed, the data stays committed and the result
+   * is returned, with a warning; the next command on this host finds the run's commits by its run
+   * id in the targets' history and closes it ({@link #reconcileDeadRuns}).
    */
+  <R> R recorded(
+      String job,
+      Map<String, String> parameters,
+      List<TableName> targets,
+      java.util.function.Function<RunLog.Recording, R> body,
+      java.util.function.Function<R, Map<String, ?>> metrics) {
+    return record(job, parameters, targets, true, body, metrics);
+  }
+
+  /** {@link #recorded(String, Map, List, Function, Function)} for a job that writes no table. */
   <R> R recorded(
       String job,
       Map<String, String> parameters,
       java.util.function.Function<RunLog.Recording, R> body,
       java.util.function.Function<R, Map<String, ?>> metrics) {
-    RunLog.Recording run = runs().start(job, principal(), parameters);
+    return recorded(job, parameters, List.of(), body, metrics);
+  }
+
+  private <R> R record(
+      String job,
+      Map<String, String> parameters,
+      List<TableName> targets,
+      boolean internal,
+      java.util.function.Function<RunLog.Recording, R> body,
+      java.util.function.Function<R, Map<String, ?>> metrics) {
+    reconcileDeadRuns(); // before start() marks the runs of dead processes abandoned
+    RunLog.Recording run =
+        runs()
+            .start(
+                job,
+                principal(),
+                parameters,
+                targets.stream()
+                    .map(t -> new Artifact(Artifact.Kind.TABLE, t.toString(), ""))
+                    .toList());
     R result;
     try {
-      // The job checked what its spec needs; the statements it generates from the spec are its own.
-      result = dev.lakeforge.lakehouse.access.AccessScope.internal(() -> body.apply(run));
+      result =
+          internal
+              ? dev.lakeforge.lakehouse.access.AccessScope.internal(() -> body.apply(run))
+              : body.apply(run);
     } catch (RuntimeException e) {
-      run.failed(e);
+      try {
+        run.failed(e);
+      } catch (RuntimeException recording) {
+        e.addSuppressed(recording);
+      }
       throw e;
     }
-    run.succeeded(metrics.apply(result));
-    for (Artifact out : run.outputs()) {
+    try {
+      run.succeeded(metrics.apply(result));
+      recordVersions(run.outputs());
+    } catch (RuntimeException closing) {
+      LOG.warn(
+          "{} committed {}, but closing its run {} in the catalog failed: {}. The data is"
+              + " committed; the next Lakeforge command on this host records the run from the"
+              + " tables' history.",
+          job,
+          run.outputs().isEmpty() ? "nothing" : run.outputs(),
+          run.id(),
+          closing.getMessage());
+    }
+    return result;
+  }
+
+  private void recordVersions(List<Artifact> outputs) {
+    for (Artifact out : outputs) {
       if (out.kind() == Artifact.Kind.TABLE && !out.version().isEmpty()) {
         registry.recordVersion(TableName.parse(out.name()), Long.parseLong(out.version()));
       }
     }
-    return result;
+  }
+
+  /**
+   * Closes the runs of this host whose process died after recording targets: a run whose run id is
+   * on a commit of one of its targets is recorded as succeeded with those versions (its process
+   * committed, then died or lost the catalog before closing it); the others are left to {@link
+   * RunLog#start}, which marks them abandoned. Never fails the command that opened the lakehouse: a
+   * problem is logged.
+   */
+  void reconcileDeadRuns() {
+    try {
+      for (RunLog.DeadRun dead : runs().deadRuns()) {
+        List<Artifact> outputs = new ArrayList<>();
+        for (Artifact target : dead.targets()) {
+          TableName t = TableName.parse(target.name());
+          findSpec(t)
+              .ifPresent(
+                  spec ->
+                      operations(spec.format())
+                          .committedBy(t, dead.id())
+                          .ifPresent(v -> outputs.add(Artifact.table(t.toString(), v))));
+        }
+        if (!outputs.isEmpty() && runs().reconcile(dead.id(), outputs, principal())) {
+          recordVersions(outputs);
+          LOG.warn(
+              "Run {} ({}) ended without being closed after committing {}: recorded it as"
+                  + " succeeded from the tables' history.",
+              dead.id(),
+              dead.job(),
+              outputs);
+        }
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("Could not reconcile unclosed runs: {}", e.getMessage());
+    }
+  }
+
+  /**
+   * Runs one SQL statement of the user's, as the principal: the access extension checks what it
+   * will run. A statement that writes one lakehouse table ({@code INSERT}, {@code MERGE}, {@code
+   * UPDATE}, {@code DELETE}) is a recorded run ({@code sql}) like every other write: recorded
+   * before it runs, its commit tagged with the run and read back for the version, retried when a
+   * concurrent writer conflicts, audited when it ends. Anything else runs as it is.
+   */
+  public Dataset<Row> sql(String statement) {
+    Optional<TableName> target =
+        dev.lakeforge.lakehouse.access.WriteTargets.of(SqlPlans.parse(spark, statement))
+            .filter(UnresolvedRelation.class::isInstance)
+            .map(r -> tablesBySqlName().get(SqlPlans.parts((UnresolvedRelation) r)));
+    if (target.isEmpty()) {
+      return spark.sql(statement);
+    }
+    TableName table = target.get();
+    TableOperations ops = operations(spec(table).format());
+    Map<String, String> params = new java.util.LinkedHashMap<>();
+    params.put("table", table.toString());
+    params.put("statement", statement);
+    List<Row> rows = new ArrayList<>();
+    Dataset<Row>[] result = new Dataset[1];
+    return record(
+        "sql",
+        params,
+        List.of(table),
+        false,
+        run -> {
+          Committer.Outcome o =
+              Committer.commit(
+                  ops,
+                  spark,
+                  table,
+                  new CommitTag(run.id(), Optional.empty()),
+                  () -> {
+                    result[0] = spark.sql(statement);
+                    rows.clear();
+                    rows.addAll(result[0].limit(2).collectAsList());
+                  });
+          run.input(Artifact.table(table.toString(), o.versionBefore()));
+          o.committed().ifPresent(v -> run.output(Artifact.table(table.toString(), v)));
+          return result[0];
+        },
+        df -> {
+          Map<String, Object> m = new java.util.TreeMap<>();
+          if (rows.size() == 1) {
+            for (int i = 0; i < df.schema().fields().length; i++) {
+              m.put(df.schema().fields()[i].name(), String.valueOf(rows.get(0).get(i)));
+            }
+          }
+          return m;
+        });
   }
 
   /**

@@ -13,7 +13,7 @@ import org.apache.spark.sql.catalyst.plans.logical.V2WriteCommand;
 /**
  * The relation a DML node writes, in the forms Spark and Delta give it before and after analysis.
  */
-final class WriteTargets {
+public final class WriteTargets {
   /** Delta's own DML nodes, which replace Spark's during resolution; the target is field 0. */
   private static final Set<String> DELTA_DML =
       Set.of("DeltaUpdateTable", "DeltaDelete", "DeltaMergeInto");
@@ -21,7 +21,7 @@ final class WriteTargets {
   private WriteTargets() {}
 
   /** The relation {@code node} writes (aliases removed), if it is a DML node. */
-  static Optional<LogicalPlan> of(LogicalPlan node) {
+  public static Optional<LogicalPlan> of(LogicalPlan node) {
     LogicalPlan t = null;
     if (node instanceof V2WriteCommand w) {
       t = (LogicalPlan) w.table();

@@ -259,6 +259,8 @@ public final class LakeforgeCli {
     return CatalogDatabase.of(platform());
   }
 
+  private Lakehouse lakehouse;
+
   /** The session, built on first use. */
   SparkSession spark() {
     if (spark == null) {
@@ -277,9 +279,16 @@ public final class LakeforgeCli {
       previousActor = Optional.ofNullable(spark.conf().get(Principal.ACTOR_SPARK_CONF, null));
       spark.conf().set(Principal.SPARK_CONF, who.name());
       spark.conf().set(Principal.ACTOR_SPARK_CONF, who.actor());
-      Lakehouse.open(spark); // attaches the registered Delta tables, so SQL finds them by name
+      // attaches the registered Delta tables, so SQL finds them by name
+      lakehouse = Lakehouse.open(spark);
     }
     return spark;
+  }
+
+  /** The lakehouse of {@link #spark()}, opened with it. */
+  Lakehouse lakehouse() {
+    spark();
+    return lakehouse;
   }
 
   /**

@@ -67,7 +67,10 @@ final class SqlCommand extends Subcommand {
     AsOfQuery pinned =
         asOf == null ? null : new AsOfQuery(query, asOf); // validated before the session starts
     SparkSession spark = root().spark();
-    Dataset<Row> df = pinned == null ? spark.sql(query) : pinned.run(spark);
+    Dataset<Row> df =
+        pinned == null
+            ? dev.lakeforge.lakehouse.Lakehouse.open(spark).sql(query)
+            : pinned.run(spark);
     PrintWriter out = out();
     Dataset<Row> shown = limit > 0 ? df.limit(limit + 1) : df;
     switch (f) {

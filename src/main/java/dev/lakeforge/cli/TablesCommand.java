@@ -6,6 +6,7 @@ import dev.lakeforge.lakehouse.DeleteJob;
 import dev.lakeforge.lakehouse.HistoryEntry;
 import dev.lakeforge.lakehouse.IngestJob;
 import dev.lakeforge.lakehouse.MaintainJob;
+import dev.lakeforge.lakehouse.Progress;
 import dev.lakeforge.lakehouse.SourceFormat;
 import dev.lakeforge.lakehouse.TableInfo;
 import dev.lakeforge.lakehouse.TableSpec;
@@ -168,7 +169,7 @@ final class TablesCommand {
       }
       out()
           .printf(
-              "%s: %s of %d rows read, %d written, %d rejected%s; version %d -> %d in %.1f s%n",
+              "%s: %s of %d rows read, %d written, %d rejected%s; version %d -> %d in %s (%s)%s%n",
               r.table(),
               r.mode(),
               r.rowsRead(),
@@ -177,7 +178,9 @@ final class TablesCommand {
               r.rowsRejected() > 0 ? " (written to " + badRows + ")" : "",
               r.versionBefore(),
               r.versionAfter(),
-              r.duration().toMillis() / 1000.0);
+              Progress.seconds(r.duration().toNanos()),
+              Progress.rate(r.rowsWritten(), r.duration().toNanos()),
+              r.attempts() > 1 ? "; " + r.attempts() + " attempts (concurrent writers)" : "");
     }
   }
 

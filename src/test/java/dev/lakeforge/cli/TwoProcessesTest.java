@@ -17,10 +17,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Two Lakeforge processes (separate JVMs, as two {@code bin/lakeforge} commands) write to the same
- * table on the same embedded home at the same time: both commits land, nothing is lost or
- * duplicated, and a third session reads it all. This is what a Derby-backed metastore could not do
- * (one process at a time).
+ * Two Lakeforge processes (separate JVMs, as two {@code bin/lakeforge} commands) MERGE into the
+ * same table on the same embedded home at the same time: both commits land (a conflict is retried),
+ * nothing is lost or duplicated, each run records the version it committed, and a third session
+ * reads it all. This is what a Derby-backed metastore could not do (one process at a time).
  */
 class TwoProcessesTest {
   private static final String SPEC =
@@ -114,7 +114,7 @@ class TwoProcessesTest {
               "--format",
               "csv",
               "--mode",
-              "append",
+              "merge",
               "--batch-id",
               "w1");
       Process b =
@@ -128,7 +128,7 @@ class TwoProcessesTest {
               "--format",
               "csv",
               "--mode",
-              "append",
+              "merge",
               "--batch-id",
               "w2");
       bothSucceed(a, b);
@@ -151,5 +151,18 @@ class TwoProcessesTest {
           .isEqualTo("writer,n,ids\nw1,%d,%d\nw2,%d,%d\n".formatted(ROWS, ROWS, ROWS, ROWS));
     }
     assertThat(CliRun.run(home, "tables", "history", "conc.iceberg").out()).contains("w1", "w2");
+    // each run records the version it committed, never the same "latest" version for both
+    CliRun versions =
+        CliRun.run(
+            home,
+            "sql",
+            "--format",
+            "csv",
+            "select name, count(*) as runs, count(distinct version) as versions from lakeforge.run_io"
+                + " where direction = 'output' and run_id in (select id from lakeforge.runs where"
+                + " job = 'tables.ingest') group by name order by name");
+    assertThat(versions.out())
+        .as(versions.toString())
+        .isEqualTo("name,runs,versions\nconc.delta,2,2\nconc.iceberg,2,2\n");
   }
 }
