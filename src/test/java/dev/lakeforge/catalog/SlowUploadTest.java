@@ -16,6 +16,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -179,6 +180,49 @@ class SlowUploadTest {
         .filteredOn(e -> e.action().equals("access.impersonate"))
         .hasSize(1 + sqlTimes.size());
     assertThat(audit.verify().intact()).as("the hash chain holds").isTrue();
+  }
+
+  @ParameterizedTest
+  @EnumSource(CatalogBackend.class)
+  void anUploadThatFailsLeavesNoFilesAndNoVersion(CatalogBackend backend) throws Exception {
+    CatalogDatabase db = backend.open(dir);
+    GatedFileSystem.Gate gate = new GatedFileSystem.Gate();
+    Configuration conf = GatedFileSystem.configure(new Configuration(), gate);
+    ModelRegistry reg =
+        new ModelRegistry(
+            db, GatedFileSystem.SCHEME + "://" + dir.resolve("models"), conf, dir.resolve("cache"));
+    Principal ann = new Principal("ann");
+    Path file = Files.writeString(dir.resolve("m.pt"), "weights");
+
+    gate.close();
+    CompletableFuture<ModelVersion> failed = new CompletableFuture<>();
+    Thread registering =
+        new Thread(
+            () -> {
+              try {
+                failed.complete(reg.register(registration("churn", file), ann));
+              } catch (RuntimeException e) {
+                failed.completeExceptionally(e);
+              }
+            });
+    registering.start();
+    assertThat(gate.events().poll(GUARD_SECONDS, TimeUnit.SECONDS))
+        .as("the upload started")
+        .isInstanceOf(GatedFileSystem.Gate.Paused.class);
+    registering.interrupt(); // the upload fails mid-way, as a lost connection would
+    assertThatThrownBy(() -> failed.get(GUARD_SECONDS, TimeUnit.SECONDS))
+        .cause()
+        .isInstanceOf(CatalogException.class)
+        .hasMessageContainingAll(
+            "Cannot upload " + file, "interrupted", "reachable and writable, then register again");
+    registering.join();
+
+    assertThat(filesUnder(dir.resolve("models"))).as("nothing left in the store").isEmpty();
+    assertThat(reg.models()).isEmpty();
+    gate.open();
+    assertThat(reg.register(registration("churn", file), ann).version())
+        .as("the failed upload took no version number")
+        .isEqualTo(1);
   }
 
   @ParameterizedTest
