@@ -25,8 +25,9 @@ import java.util.regex.Pattern;
  * catalog's write lock; then one short transaction takes the next version number and records the
  * version row and its audit entry, so concurrent registrations get distinct, gap-free numbers and
  * no catalog lock is held while bytes move. If that transaction fails, the uploaded files are
- * removed: nothing half-registered is ever visible. Loading a version checks the artifact against
- * the recorded sha256. Each registration first removes the uploads that killed registrations left
+ * removed (unless a version row names them after all: a commit whose acknowledgement was lost), so
+ * nothing half-registered is ever visible. Loading a version checks the artifact against the
+ * recorded sha256. Each registration first removes the uploads that killed registrations left
  * behind (their process on this host is gone, or they are older than 24 hours, and no version names
  * them).
  */
@@ -128,9 +129,40 @@ public final class ModelRegistry {
     try {
       return record(r, by, signature, upload);
     } catch (RuntimeException e) {
+      Optional<ModelVersion> landed;
+      try {
+        landed = recordedVersion(r.name(), upload.uri());
+      } catch (RuntimeException unknown) {
+        // Whether the commit landed is unknown, so the upload stays: a later registration removes
+        // it, once this process has ended, if no version names it.
+        e.addSuppressed(unknown);
+        throw e;
+      }
+      if (landed.isPresent()) {
+        return landed.get(); // the commit landed; only its acknowledgement was lost
+      }
       store.deleteAfterFailure(upload.dir(), e);
       throw e;
     }
+  }
+
+  /** The version whose artifact is {@code uri}, if one was recorded (a plain read). */
+  private Optional<ModelVersion> recordedVersion(String model, String uri) {
+    return db.read(
+        "look for the version of " + uri,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT version FROM model_versions WHERE model = ? AND artifact_uri = ?")) {
+            ps.setString(1, model);
+            ps.setString(2, uri);
+            try (ResultSet rs = ps.executeQuery()) {
+              return rs.next()
+                  ? select(c, model, rs.getInt(1)).stream().findFirst()
+                  : Optional.<ModelVersion>empty();
+            }
+          }
+        });
   }
 
   /** The short transaction of a registration: version number, row and audit entry, nothing else. */
