@@ -18,8 +18,10 @@ import java.util.regex.Pattern;
 /**
  * Grants of privileges on objects to principals and roles, and the checks every command makes
  * before it reads or writes. Every decision, allowed or denied, is written to the audit log. A
- * fresh catalog has no principals; the first authenticated {@link Identity} to be checked becomes
- * its admin ({@code ADMIN} on {@code *}), which is how an embedded home bootstraps. An impersonated
+ * check reads the grants with plain reads (no write lock, so it never waits for a slow writer's
+ * lock to read) and then appends its audit rows in one short transaction of their own. A fresh
+ * catalog has no principals; the first authenticated {@link Identity} to be checked becomes its
+ * admin ({@code ADMIN} on {@code *}), which is how an embedded home bootstraps. An impersonated
  * name never bootstraps: the actor behind it does.
  *
  * <p>Objects: {@code *}, {@code namespace:<ns>} (every table in it), {@code table:<ns>.<table>},
@@ -86,23 +88,39 @@ public final class AccessControl {
    */
   public void require(Principal who, Privilege privilege, String object) {
     boolean mayImpersonate = !who.impersonated() || verified(who);
+    Principal actor = actorOf(who);
+    String impersonated = principal(who.name());
+    CatalogDatabase.Work<Decision> decide =
+        c -> {
+          if (!mayImpersonate && !holds(c, actor, Privilege.IMPERSONATE, impersonated)) {
+            return Decision.NOT_IMPERSONATED;
+          }
+          return holds(c, who, privilege, object) ? Decision.ALLOWED : Decision.DENIED;
+        };
+    // The decision is a plain read; only its audit rows take the write lock, briefly.
     Decision decision =
-        db.inTransaction(
+        db.readThenWrite(
             "check " + privilege + " on " + object,
-            c -> {
-              bootstrap(c, actorOf(who));
-              if (!mayImpersonate && !impersonation(c, who)) {
-                return Decision.NOT_IMPERSONATED;
+            c -> bootstrapped(c) ? decide.run(c) : null,
+            (c, found) -> {
+              Decision d = found;
+              if (d == null) { // a fresh catalog: the first actor checked becomes its admin
+                bootstrap(c, actor);
+                d = decide.run(c);
               }
-              boolean ok = holds(c, who, privilege, object);
-              AuditLog.append(
-                  c,
-                  who,
-                  "access." + privilege.name().toLowerCase(java.util.Locale.ROOT),
-                  object,
-                  ok ? AuditLog.ALLOWED : AuditLog.DENIED,
-                  who.impersonated() ? "actor " + who.actor() : null);
-              return ok ? Decision.ALLOWED : Decision.DENIED;
+              if (!mayImpersonate) {
+                auditImpersonation(c, who, d != Decision.NOT_IMPERSONATED);
+              }
+              if (d != Decision.NOT_IMPERSONATED) {
+                AuditLog.append(
+                    c,
+                    who,
+                    "access." + privilege.name().toLowerCase(java.util.Locale.ROOT),
+                    object,
+                    d == Decision.ALLOWED ? AuditLog.ALLOWED : AuditLog.DENIED,
+                    who.impersonated() ? "actor " + who.actor() : null);
+              }
+              return d;
             });
     if (decision == Decision.NOT_IMPERSONATED) {
       throw impersonationDenied(who);
@@ -150,12 +168,19 @@ public final class AccessControl {
     if (!target.impersonated()) {
       return actor;
     }
+    String object = principal(target.name());
     boolean ok =
-        db.inTransaction(
-            "check IMPERSONATE on " + principal(target.name()),
-            c -> {
-              bootstrap(c, actor);
-              return impersonation(c, target);
+        db.readThenWrite(
+            "check IMPERSONATE on " + object,
+            c -> bootstrapped(c) ? holds(c, actor, Privilege.IMPERSONATE, object) : null,
+            (c, found) -> {
+              Boolean allowed = found;
+              if (allowed == null) { // a fresh catalog: the actor becomes its admin
+                bootstrap(c, actor);
+                allowed = holds(c, actor, Privilege.IMPERSONATE, object);
+              }
+              auditImpersonation(c, target, allowed);
+              return allowed;
             });
     if (!ok) {
       throw impersonationDenied(target);
@@ -190,18 +215,16 @@ public final class AccessControl {
         : access.actAs(identity, requestedName);
   }
 
-  /** Checks and audits, in {@code c}, whether {@code who}'s actor may act as {@code who}. */
-  private static boolean impersonation(Connection c, Principal who) throws SQLException {
-    String object = principal(who.name());
-    boolean ok = holds(c, actorOf(who), Privilege.IMPERSONATE, object);
+  /** Audits, in {@code c}, whether {@code who}'s actor may act as {@code who}. */
+  private static void auditImpersonation(Connection c, Principal who, boolean ok)
+      throws SQLException {
     AuditLog.append(
         c,
         who,
         AUDIT_IMPERSONATE,
-        object,
+        principal(who.name()),
         ok ? AuditLog.ALLOWED : AuditLog.DENIED,
         "actor " + who.actor() + (ok ? " acts as " : " may not act as ") + who.name());
-    return ok;
   }
 
   private static AccessDeniedException impersonationDenied(Principal who) {
@@ -273,19 +296,21 @@ public final class AccessControl {
     return false;
   }
 
-  /**
-   * On a catalog without an admin, makes {@code who} (an actor, never an impersonated name) its
-   * admin; the first one wins under concurrency.
-   */
-  private static void bootstrap(Connection c, Principal who) throws SQLException {
+  /** Whether the catalog has its admin already (a plain read). */
+  private static boolean bootstrapped(Connection c) throws SQLException {
     try (PreparedStatement ps =
             c.prepareStatement(
                 "SELECT value FROM catalog_settings WHERE name = 'bootstrap-admin'");
         ResultSet rs = ps.executeQuery()) {
-      if (rs.next()) {
-        return;
-      }
+      return rs.next();
     }
+  }
+
+  /**
+   * On a catalog without an admin, makes {@code who} (an actor, never an impersonated name) its
+   * admin, inside the caller's transaction; the first one wins under concurrency.
+   */
+  private static void bootstrap(Connection c, Principal who) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
             "INSERT INTO catalog_settings (name, value) VALUES ('bootstrap-admin', ?) ON CONFLICT (name) DO NOTHING")) {

@@ -2,8 +2,10 @@ package dev.lakeforge.catalog;
 
 import dev.lakeforge.core.SpecException;
 import dev.lakeforge.core.TableName;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -178,46 +180,44 @@ public final class AccessPolicies {
 
   /** Every mask of {@code table}, by column. */
   public List<Mask> masks(TableName table) {
-    return db.read(
-        "read the masks of " + table,
-        c -> {
-          List<Mask> out = new ArrayList<>();
-          try (PreparedStatement ps =
-              c.prepareStatement(
-                  "SELECT column_name, expression, exempt_role FROM column_masks WHERE table_name = ?"
-                      + " ORDER BY column_name")) {
-            ps.setString(1, table.toString());
-            try (ResultSet rs = ps.executeQuery()) {
-              while (rs.next()) {
-                out.add(
-                    new Mask(
-                        rs.getString(1), rs.getString(2), Optional.ofNullable(rs.getString(3))));
-              }
-            }
-          }
-          return out;
-        });
+    return db.read("read the masks of " + table, c -> masks(c, table));
+  }
+
+  private static List<Mask> masks(Connection c, TableName table) throws SQLException {
+    List<Mask> out = new ArrayList<>();
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT column_name, expression, exempt_role FROM column_masks WHERE table_name = ?"
+                + " ORDER BY column_name")) {
+      ps.setString(1, table.toString());
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new Mask(rs.getString(1), rs.getString(2), Optional.ofNullable(rs.getString(3))));
+        }
+      }
+    }
+    return out;
   }
 
   /** Every row filter of {@code table}. */
   public List<RowFilter> rowFilters(TableName table) {
-    return db.read(
-        "read the row filters of " + table,
-        c -> {
-          List<RowFilter> out = new ArrayList<>();
-          try (PreparedStatement ps =
-              c.prepareStatement(
-                  "SELECT grantee_kind, grantee, predicate FROM row_filters WHERE table_name = ?"
-                      + " ORDER BY grantee_kind, grantee")) {
-            ps.setString(1, table.toString());
-            try (ResultSet rs = ps.executeQuery()) {
-              while (rs.next()) {
-                out.add(new RowFilter(rs.getString(1), rs.getString(2), rs.getString(3)));
-              }
-            }
-          }
-          return out;
-        });
+    return db.read("read the row filters of " + table, c -> rowFilters(c, table));
+  }
+
+  private static List<RowFilter> rowFilters(Connection c, TableName table) throws SQLException {
+    List<RowFilter> out = new ArrayList<>();
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT grantee_kind, grantee, predicate FROM row_filters WHERE table_name = ?"
+                + " ORDER BY grantee_kind, grantee")) {
+      ps.setString(1, table.toString());
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new RowFilter(rs.getString(1), rs.getString(2), rs.getString(3)));
+        }
+      }
+    }
+    return out;
   }
 
   /**
@@ -241,32 +241,31 @@ public final class AccessPolicies {
         });
   }
 
-  /** What {@code who} sees of {@code table}. */
+  /** What {@code who} sees of {@code table}: one plain read (no write lock), on one connection. */
   public Applied appliedTo(Principal who, TableName table) {
-    Set<String> roles =
-        db.read(
-            "read the roles of " + who,
-            c -> {
-              Set<String> out = new HashSet<>();
-              try (PreparedStatement ps =
-                  c.prepareStatement("SELECT role FROM role_members WHERE principal = ?")) {
-                ps.setString(1, who.name());
-                try (ResultSet rs = ps.executeQuery()) {
-                  while (rs.next()) {
-                    out.add(rs.getString(1));
-                  }
-                }
-              }
-              return out;
-            });
+    return db.read("read the policies of " + table + " for " + who, c -> appliedTo(c, who, table));
+  }
+
+  private static Applied appliedTo(Connection c, Principal who, TableName table)
+      throws SQLException {
+    Set<String> roles = new HashSet<>();
+    try (PreparedStatement ps =
+        c.prepareStatement("SELECT role FROM role_members WHERE principal = ?")) {
+      ps.setString(1, who.name());
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          roles.add(rs.getString(1));
+        }
+      }
+    }
     Map<String, String> masks = new TreeMap<>();
-    for (Mask m : masks(table)) {
+    for (Mask m : masks(c, table)) {
       if (m.exemptRole().isEmpty() || !roles.contains(m.exemptRole().get())) {
         masks.put(m.column(), m.expression());
       }
     }
     List<String> predicates = new ArrayList<>();
-    for (RowFilter f : rowFilters(table)) {
+    for (RowFilter f : rowFilters(c, table)) {
       boolean applies =
           f.granteeKind().equals("principal")
               ? f.grantee().equals(who.name())

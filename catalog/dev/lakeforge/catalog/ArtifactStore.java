@@ -14,6 +14,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
@@ -23,19 +24,37 @@ import org.apache.hadoop.fs.LocalFileSystem;
 import org.apache.hadoop.fs.Path;
 
 /**
- * Where model artifacts live: {@code <root>/<model>/<version>/<file>} on any Hadoop file system (a
- * local folder or {@code s3a://bucket/prefix}). Artifacts are staged under a unique name first and
- * moved into their version folder only when the catalog assigns the version, so a failed
- * registration leaves no version folder behind. A staging folder's name records its owner process,
- * so the staging folders of a killed registration are removed by a later one.
+ * Where model artifacts live, on any Hadoop file system (a local folder or {@code
+ * s3a://bucket/prefix}). Each registration uploads its artifact once, hashing it on the way, into a
+ * folder of its own whose name does not depend on the version number: {@code
+ * <root>/<model>/upload-<created millis>-<owner pid>-<owner start millis or x>-<uuid>-<owner
+ * host>/<file>}. Nothing is moved afterwards (on an object store a rename copies every byte), so
+ * the catalog transaction that takes the version number only records where the artifact already is.
+ *
+ * <p>An upload folder that no version row names is garbage, never a half-registered version: the
+ * registration that made it removes it when its transaction fails, and a later registration removes
+ * those of killed registrations ({@link #removeAbandonedUploads}). Artifacts registered by earlier
+ * Lakeforge versions stay in {@code <root>/<model>/<version>/}.
  */
 final class ArtifactStore {
   private final Path root;
   private final FileSystem fs;
   private final java.nio.file.Path cache;
 
-  /** A staged copy: its folder, file name, checksum and size. */
-  record Staged(Path dir, String fileName, String sha256, long size) {}
+  /**
+   * An uploaded artifact: its folder, file name, checksum and size.
+   *
+   * @param dir the upload folder, which holds only this artifact
+   * @param fileName the artifact's file name
+   * @param sha256 lower-case hex sha256 of its bytes
+   * @param size its size in bytes
+   */
+  record Upload(Path dir, String fileName, String sha256, long size) {
+    /** The URI the catalog records. */
+    String uri() {
+      return new Path(dir, fileName).toString();
+    }
+  }
 
   /**
    * @param root the store's root URI or path
@@ -60,21 +79,25 @@ final class ArtifactStore {
     return root.toString();
   }
 
-  /** How long a staging folder of another host (whose owner cannot be checked) may live. */
-  static final Duration STAGING_MAX_AGE = Duration.ofHours(24);
+  /**
+   * How long an upload folder of another host (whose owner cannot be checked) may stay unrecorded.
+   */
+  static final Duration UPLOAD_MAX_AGE = Duration.ofHours(24);
 
   /**
-   * {@code .staging-<created millis>-<owner pid>-<owner start millis or x>-<uuid>-<owner host>}:
-   * enough to tell, at a later registration, whether the registration that staged it is gone.
+   * {@code upload-<created millis>-<owner pid>-<owner start millis or x>-<uuid>-<owner host>}, or
+   * the same after {@code .staging-} (the staging folders of Lakeforge versions that moved the
+   * artifact into a version folder): enough to tell, at a later registration, whether the
+   * registration that made it is gone.
    */
-  private static final Pattern STAGING =
+  private static final Pattern UPLOAD =
       Pattern.compile(
-          "\\.staging-(\\d+)-(\\d+)-(\\d+|x)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-(.+)");
+          "(?:upload|\\.staging)-(\\d+)-(\\d+)-(\\d+|x)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-(.+)");
 
-  /** The staging folder name for a registration by {@code owner}, now. */
-  static String stagingName(ProcessOwner owner, Instant created) {
+  /** The upload folder name for a registration by {@code owner}, now. */
+  static String uploadName(ProcessOwner owner, Instant created) {
     return String.format(
-        ".staging-%d-%d-%s-%s-%s",
+        "upload-%d-%d-%s-%s-%s",
         created.toEpochMilli(),
         owner.pid(),
         owner.started().map(i -> Long.toString(i.toEpochMilli())).orElse("x"),
@@ -83,29 +106,38 @@ final class ArtifactStore {
   }
 
   /**
-   * Removes the staging folders that registrations killed mid-copy left behind, in every model's
-   * folder: those whose owner ran on this host and is gone, and those older than {@link
-   * #STAGING_MAX_AGE} (by the time in their name; for folders of older Lakeforge versions, by their
-   * modification time). Returns what it removed. Failures to remove are left for the next call.
+   * Removes the upload folders that killed registrations left behind, in every model's folder:
+   * those whose owner ran on this host and is gone, and those older than {@link #UPLOAD_MAX_AGE}
+   * (by the time in their name; for the staging folders of older Lakeforge versions without one, by
+   * their modification time) — unless {@code recorded} says the catalog names an artifact in them
+   * (a committed registration whose process has since ended). Returns what it removed. Failures to
+   * remove are left for the next call.
+   *
+   * @param recorded whether a version row's artifact lies in the given upload folder; asked only
+   *     about folders whose owner is gone or that are old
    */
-  List<Path> removeStaleStaging(Instant now) throws IOException {
-    FileStatus[] found = fs.globStatus(new Path(root, "*/.staging-*"));
+  List<Path> removeAbandonedUploads(Instant now, Predicate<Path> recorded) throws IOException {
     List<Path> removed = new ArrayList<>();
-    for (FileStatus f : found == null ? new FileStatus[0] : found) {
-      if (isStale(f, now) && fs.delete(f.getPath(), true)) {
-        removed.add(f.getPath());
+    for (String glob : List.of("*/upload-*", "*/.staging-*")) {
+      FileStatus[] found = fs.globStatus(new Path(root, glob));
+      for (FileStatus f : found == null ? new FileStatus[0] : found) {
+        if (isAbandoned(f, now) && !recorded.test(f.getPath()) && fs.delete(f.getPath(), true)) {
+          removed.add(f.getPath());
+        }
       }
     }
     return removed;
   }
 
-  private static boolean isStale(FileStatus f, Instant now) {
-    Matcher m = STAGING.matcher(f.getPath().getName());
+  private static boolean isAbandoned(FileStatus f, Instant now) {
+    Matcher m = UPLOAD.matcher(f.getPath().getName());
     if (!m.matches()) {
       long modified = f.getModificationTime();
-      return modified > 0 && Instant.ofEpochMilli(modified).plus(STAGING_MAX_AGE).isBefore(now);
+      return f.getPath().getName().startsWith(".staging-")
+          && modified > 0
+          && Instant.ofEpochMilli(modified).plus(UPLOAD_MAX_AGE).isBefore(now);
     }
-    if (Instant.ofEpochMilli(Long.parseLong(m.group(1))).plus(STAGING_MAX_AGE).isBefore(now)) {
+    if (Instant.ofEpochMilli(Long.parseLong(m.group(1))).plus(UPLOAD_MAX_AGE).isBefore(now)) {
       return true;
     }
     Optional<Instant> started =
@@ -115,51 +147,48 @@ final class ArtifactStore {
     return new ProcessOwner(m.group(4), Long.parseLong(m.group(2)), started).goneOnThisHost();
   }
 
-  /** Copies {@code source} into a staging folder of {@code model}, hashing it on the way. */
-  Staged stage(String model, java.nio.file.Path source) throws IOException {
-    Path dir = new Path(new Path(root, model), stagingName(ProcessOwner.current(), Instant.now()));
+  /**
+   * Uploads {@code source} into a new upload folder of {@code model}, hashing it on the way. On
+   * failure the folder is removed (what cannot be removed is left to {@link
+   * #removeAbandonedUploads}, and reported as suppressed).
+   */
+  Upload upload(String model, java.nio.file.Path source) throws IOException {
+    Path dir = new Path(new Path(root, model), uploadName(ProcessOwner.current(), Instant.now()));
     String name = source.getFileName().toString();
     MessageDigest md = sha256();
     long size = 0;
-    fs.mkdirs(dir);
-    try (InputStream in = new DigestInputStream(Files.newInputStream(source), md);
-        OutputStream out = fs.create(new Path(dir, name), false)) {
-      byte[] buf = new byte[1 << 16];
-      for (int n; (n = in.read(buf)) > 0; ) {
-        out.write(buf, 0, n);
-        size += n;
+    try {
+      fs.mkdirs(dir);
+      try (InputStream in = new DigestInputStream(Files.newInputStream(source), md);
+          OutputStream out = fs.create(new Path(dir, name), false)) {
+        byte[] buf = new byte[1 << 16];
+        for (int n; (n = in.read(buf)) > 0; ) {
+          out.write(buf, 0, n);
+          size += n;
+        }
       }
+    } catch (IOException | RuntimeException e) {
+      deleteAfterFailure(dir, e);
+      throw e;
     }
-    return new Staged(dir, name, HexFormat.of().formatHex(md.digest()), size);
+    return new Upload(dir, name, HexFormat.of().formatHex(md.digest()), size);
   }
 
   /**
-   * Moves a staged artifact to its version folder (replacing a leftover of a crashed registration);
-   * returns its URI.
+   * Removes {@code dir} after {@code failure}; a failure to remove it is attached to {@code
+   * failure}, never thrown in its place.
    */
-  String promote(Staged staged, String model, int version) throws IOException {
-    Path target = new Path(new Path(root, model), Integer.toString(version));
-    if (fs.exists(target)) {
-      fs.delete(target, true);
-    }
-    if (!fs.rename(staged.dir(), target)) {
-      throw new IOException("could not move " + staged.dir() + " to " + target);
-    }
-    return new Path(target, staged.fileName()).toString();
-  }
-
-  /** Removes a folder or file, best effort (used to undo a registration that did not commit). */
-  void deleteQuietly(Path p) {
+  void deleteAfterFailure(Path dir, Throwable failure) {
     try {
-      fs.delete(p, true);
-    } catch (IOException ignored) {
-      // a leftover is replaced by the next registration of that version
+      fs.delete(dir, true);
+    } catch (IOException | RuntimeException e) {
+      failure.addSuppressed(
+          new IOException(
+              "Could not remove the upload folder "
+                  + dir
+                  + "; a later registration removes it once this process has ended",
+              e));
     }
-  }
-
-  /** The parent folder of an artifact URI. */
-  static Path folderOf(String uri) {
-    return new Path(uri).getParent();
   }
 
   /**

@@ -20,9 +20,10 @@ import java.util.regex.Pattern;
 /**
  * The append-only, hash-chained audit log: who did what to which object, when, and how it ended.
  * Entries are written in the same transaction as the change they describe, so a change without its
- * audit row (or the reverse) cannot happen. There is no API to change or remove entries, and the
- * database refuses it too (triggers on SQLite and PostgreSQL; {@link CatalogDatabase} refuses to
- * open a catalog whose triggers are missing).
+ * audit row (or the reverse) cannot happen; the decisions of access checks, which change nothing,
+ * are appended in a short transaction of their own once the decision has been read. There is no API
+ * to change or remove entries, and the database refuses it too (triggers on SQLite and PostgreSQL;
+ * {@link CatalogDatabase} refuses to open a catalog whose triggers are missing).
  *
  * <p>Each row stores {@code prev_hash}, the {@code row_hash} of the row before it ({@link #GENESIS}
  * for the first), and its own {@code row_hash}, computed by {@link #rowHash}. Appends serialize
@@ -255,13 +256,23 @@ public final class AuditLog {
   }
 
   /**
-   * Appends an entry on {@code c}, inside the caller's transaction, chained to the last row. On
-   * PostgreSQL it locks the audit log until the transaction ends (SQLite's immediate transactions
-   * already hold the write lock), so no two appends chain to the same row.
+   * Appends an entry on {@code c}, inside the caller's transaction ({@link
+   * CatalogDatabase#inTransaction}), chained to the last row. On PostgreSQL it locks the audit log
+   * until the transaction ends (SQLite's immediate transactions already hold the write lock), so no
+   * two appends chain to the same row. Keep that transaction short: every other append waits for
+   * it.
+   *
+   * @throws IllegalStateException when {@code c} is in auto-commit mode, where reading the last row
+   *     and inserting the next would not be one step and two appends could fork the chain
    */
   static void append(
       Connection c, Principal who, String action, String object, String outcome, String detail)
       throws SQLException {
+    if (c.getAutoCommit()) {
+      throw new IllegalStateException(
+          "AuditLog.append needs a transaction: call it inside CatalogDatabase.inTransaction, or"
+              + " use the instance method append(...), which runs its own.");
+    }
     if (c.getMetaData()
         .getDatabaseProductName()
         .toLowerCase(java.util.Locale.ROOT)

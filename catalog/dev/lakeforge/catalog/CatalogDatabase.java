@@ -223,7 +223,13 @@ public final class CatalogDatabase {
     T run(Connection c) throws SQLException;
   }
 
-  /** Runs {@code work} in one transaction: all of it commits, or none of it. */
+  /**
+   * Runs {@code work} in one transaction: all of it commits, or none of it. On SQLite the
+   * transaction takes the database's write lock when it begins ({@code IMMEDIATE}), so every other
+   * writer, and every access check's audit row, waits until it ends: keep it to SQL. File copies,
+   * uploads, hashing, model loading and network calls belong before it (see {@link
+   * ModelRegistry#register}); reads belong in {@link #read}.
+   */
   public <T> T inTransaction(String what, Work<T> work) {
     try (Connection c = connect()) {
       c.setAutoCommit(false);
@@ -240,7 +246,40 @@ public final class CatalogDatabase {
     }
   }
 
-  /** Runs {@code work} on a connection in auto-commit mode (reads). */
+  /** Work that is given what a read found. */
+  @FunctionalInterface
+  public interface Then<R, T> {
+    T run(Connection c, R found) throws SQLException;
+  }
+
+  /**
+   * Runs {@code read} in auto-commit mode (as {@link #read} does), then {@code write} with what it
+   * found in one transaction (as {@link #inTransaction} does), on one connection: for a decision
+   * that is read and then recorded by a short write, like an access check and its audit row. On
+   * SQLite the write lock is held for {@code write} only. What {@code read} found may have changed
+   * by the time {@code write} runs: {@code write} reads again whatever must not have.
+   */
+  public <R, T> T readThenWrite(String what, Work<R> read, Then<R, T> write) {
+    try (Connection c = connect()) {
+      R found = read.run(c);
+      c.setAutoCommit(false);
+      try {
+        T result = write.run(c, found);
+        c.commit();
+        return result;
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      }
+    } catch (SQLException e) {
+      throw failure(what, e);
+    }
+  }
+
+  /**
+   * Runs {@code work} on a connection in auto-commit mode: for reads, which take no write lock (on
+   * SQLite, WAL lets them run beside a writer); each statement sees the latest committed data.
+   */
   public <T> T read(String what, Work<T> work) {
     try (Connection c = connect()) {
       return work.run(c);

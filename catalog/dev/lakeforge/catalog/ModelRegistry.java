@@ -20,12 +20,16 @@ import java.util.TreeMap;
 import java.util.regex.Pattern;
 
 /**
- * Registered models, their immutable versions and their aliases. Registering copies the artifact
- * into the model store ({@code <home>/models/<name>/<version>/<file>}), records its sha256, and
- * takes the next version number in the same transaction as the catalog rows and the audit entry, so
- * concurrent registrations get distinct, gap-free numbers. Loading a version checks the artifact
- * against the recorded sha256. Each registration first removes the staging folders that killed
- * registrations left behind (their process on this host is gone, or they are older than 24 hours).
+ * Registered models, their immutable versions and their aliases. Registering uploads the artifact
+ * into the model store (see {@link ArtifactStore}), hashing it on the way, before it touches the
+ * catalog's write lock; then one short transaction takes the next version number and records the
+ * version row and its audit entry, so concurrent registrations get distinct, gap-free numbers and
+ * no catalog lock is held while bytes move. If that transaction fails, the uploaded files are
+ * removed (unless a version row names them after all: a commit whose acknowledgement was lost), so
+ * nothing half-registered is ever visible. Loading a version checks the artifact against the
+ * recorded sha256. Each registration first removes the uploads that killed registrations left
+ * behind (their process on this host is gone, or they are older than 24 hours, and no version names
+ * them).
  */
 public final class ModelRegistry {
   private static final Pattern TAG_KEY = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
@@ -98,7 +102,11 @@ public final class ModelRegistry {
     }
   }
 
-  /** Registers the next version of {@code r.name()}; see the class comment for the guarantees. */
+  /**
+   * Registers the next version of {@code r.name()}; see the class comment for the guarantees. The
+   * access check, the ONNX signature, the upload and its sha256 all happen before the one catalog
+   * transaction, which only records them.
+   */
   public ModelVersion register(Registration r, Principal by) {
     new AccessControl(db).require(by, Privilege.CREATE_VERSION, AccessControl.model(r.name()));
     if (r.artifact().toFile().length() == 0) {
@@ -106,85 +114,138 @@ public final class ModelRegistry {
           String.format("Cannot register model %s: %s is empty.", r.name(), r.artifact()));
     }
     Optional<ModelSignature> signature = signature(r, r.artifact());
-    ArtifactStore.Staged staged;
+    ArtifactStore.Upload upload;
     try {
-      store.removeStaleStaging(Instant.now());
-      staged = store.stage(r.name(), r.artifact());
+      store.removeAbandonedUploads(Instant.now(), recordedIn());
+      upload = store.upload(r.name(), r.artifact());
     } catch (IOException e) {
       throw new CatalogException(
           String.format(
-              "Cannot copy %s into the model store %s: %s",
+              "Cannot upload %s into the model store %s: %s. Check that the store is reachable and"
+                  + " writable, then register again.",
               r.artifact(), store.root(), e.getMessage()),
           e);
     }
-    Instant now = Instant.now();
-    String[] moved = {null};
     try {
-      return db.inTransaction(
-          "register model " + r.name(),
-          c -> {
-            int version = nextVersion(c, r.name(), by, now);
-            String uri;
-            try {
-              uri = store.promote(staged, r.name(), version);
-            } catch (IOException e) {
-              throw new CatalogException(
-                  String.format(
-                      "Cannot move %s into the model store %s: %s",
-                      r.artifact(), store.root(), e.getMessage()),
-                  e);
-            }
-            moved[0] = uri;
-            try (PreparedStatement ps =
-                c.prepareStatement(
-                    "INSERT INTO model_versions (model, version, flavor, artifact_uri, sha256, size_bytes, signature,"
-                        + " description, tags, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-              ps.setString(1, r.name());
-              ps.setInt(2, version);
-              ps.setString(3, r.flavor().label());
-              ps.setString(4, uri);
-              ps.setString(5, staged.sha256());
-              ps.setLong(6, staged.size());
-              ps.setString(7, signature.map(YamlSpecReader::toJson).orElse(null));
-              ps.setString(8, r.description().orElse(null));
-              ps.setString(9, YamlSpecReader.toJson(r.tags()));
-              ps.setString(10, by.name());
-              ps.setString(11, now.toString());
-              ps.executeUpdate();
-            }
-            AuditLog.append(
-                c,
-                by,
-                "model.register",
-                "model:" + r.name() + "/" + version,
-                AuditLog.DONE,
-                "sha256="
-                    + staged.sha256()
-                    + " size="
-                    + staged.size()
-                    + " flavor="
-                    + r.flavor().label());
-            return new ModelVersion(
-                r.name(),
-                version,
-                r.flavor(),
-                uri,
-                staged.sha256(),
-                staged.size(),
-                signature,
-                r.description(),
-                r.tags(),
-                by.name(),
-                now);
-          });
+      return record(r, by, signature, upload);
     } catch (RuntimeException e) {
-      if (moved[0] != null) {
-        store.deleteQuietly(ArtifactStore.folderOf(moved[0]));
+      Optional<ModelVersion> landed;
+      try {
+        landed = recordedVersion(r.name(), upload.uri());
+      } catch (RuntimeException unknown) {
+        // Whether the commit landed is unknown, so the upload stays: a later registration removes
+        // it, once this process has ended, if no version names it.
+        e.addSuppressed(unknown);
+        throw e;
       }
+      if (landed.isPresent()) {
+        return landed.get(); // the commit landed; only its acknowledgement was lost
+      }
+      store.deleteAfterFailure(upload.dir(), e);
       throw e;
-    } finally {
-      store.deleteQuietly(staged.dir());
     }
+  }
+
+  /** The version whose artifact is {@code uri}, if one was recorded (a plain read). */
+  private Optional<ModelVersion> recordedVersion(String model, String uri) {
+    return db.read(
+        "look for the version of " + uri,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT version FROM model_versions WHERE model = ? AND artifact_uri = ?")) {
+            ps.setString(1, model);
+            ps.setString(2, uri);
+            try (ResultSet rs = ps.executeQuery()) {
+              return rs.next()
+                  ? select(c, model, rs.getInt(1)).stream().findFirst()
+                  : Optional.<ModelVersion>empty();
+            }
+          }
+        });
+  }
+
+  /** The short transaction of a registration: version number, row and audit entry, nothing else. */
+  private ModelVersion record(
+      Registration r, Principal by, Optional<ModelSignature> signature, ArtifactStore.Upload up) {
+    Instant now = Instant.now();
+    return db.inTransaction(
+        "register model " + r.name(),
+        c -> {
+          int version = nextVersion(c, r.name(), by, now);
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "INSERT INTO model_versions (model, version, flavor, artifact_uri, sha256, size_bytes, signature,"
+                      + " description, tags, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+            ps.setString(1, r.name());
+            ps.setInt(2, version);
+            ps.setString(3, r.flavor().label());
+            ps.setString(4, up.uri());
+            ps.setString(5, up.sha256());
+            ps.setLong(6, up.size());
+            ps.setString(7, signature.map(YamlSpecReader::toJson).orElse(null));
+            ps.setString(8, r.description().orElse(null));
+            ps.setString(9, YamlSpecReader.toJson(r.tags()));
+            ps.setString(10, by.name());
+            ps.setString(11, now.toString());
+            ps.executeUpdate();
+          }
+          AuditLog.append(
+              c,
+              by,
+              "model.register",
+              "model:" + r.name() + "/" + version,
+              AuditLog.DONE,
+              "sha256=" + up.sha256() + " size=" + up.size() + " flavor=" + r.flavor().label());
+          return new ModelVersion(
+              r.name(),
+              version,
+              r.flavor(),
+              up.uri(),
+              up.sha256(),
+              up.size(),
+              signature,
+              r.description(),
+              r.tags(),
+              by.name(),
+              now);
+        });
+  }
+
+  /**
+   * Whether a version row names an artifact in an upload folder ({@code <store>/<model>/<upload>}):
+   * read from the catalog once per model asked about, with a plain read. Upload folder names are
+   * unique, so the model and the folder's name decide it.
+   */
+  private java.util.function.Predicate<org.apache.hadoop.fs.Path> recordedIn() {
+    Map<String, java.util.Set<String>> byModel = new java.util.HashMap<>();
+    return folder -> {
+      String model = folder.getParent().getName();
+      java.util.Set<String> folders =
+          byModel.computeIfAbsent(
+              model,
+              m ->
+                  db.read(
+                      "read the artifacts of " + m,
+                      c -> {
+                        java.util.Set<String> out = new java.util.HashSet<>();
+                        try (PreparedStatement ps =
+                            c.prepareStatement(
+                                "SELECT artifact_uri FROM model_versions WHERE model = ?")) {
+                          ps.setString(1, m);
+                          try (ResultSet rs = ps.executeQuery()) {
+                            while (rs.next()) {
+                              out.add(
+                                  new org.apache.hadoop.fs.Path(rs.getString(1))
+                                      .getParent()
+                                      .getName());
+                            }
+                          }
+                        }
+                        return out;
+                      }));
+      return folders.contains(folder.getName());
+    };
   }
 
   /**

@@ -312,6 +312,54 @@ class AuditChainTest {
 
   @ParameterizedTest
   @EnumSource(CatalogBackend.class)
+  void concurrentAccessChecksChainTheirRowsWithoutAFork(CatalogBackend backend) throws Exception {
+    CatalogDatabase db = backend.open(dir);
+    AccessControl access = new AccessControl(db);
+    Principal ann = new Principal("ann");
+    Principal bobByAnn = new Principal("bob", "ann");
+    access.require(ann, Privilege.ADMIN, "*"); // ann bootstraps the catalog as its admin
+    access.grant(ann, Privilege.SELECT, "namespace:shop", "bob", false);
+    int n = 100;
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    try {
+      List<Future<?>> done = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        Principal who = i % 2 == 0 ? ann : bobByAnn;
+        done.add(pool.submit(() -> access.require(who, Privilege.SELECT, "table:shop.orders")));
+      }
+      for (Future<?> f : done) {
+        f.get();
+      }
+    } finally {
+      pool.shutdown();
+    }
+
+    AuditLog.Verification v = new AuditLog(db).verify();
+    assertThat(v.intact()).as("verification %s", v).isTrue();
+    assertThat(new AuditLog(db).read(AuditLog.Filter.all()))
+        .filteredOn(e -> e.action().equals("access.select"))
+        .hasSize(n);
+  }
+
+  @ParameterizedTest
+  @EnumSource(CatalogBackend.class)
+  void anAppendOutsideATransactionIsRefused(CatalogBackend backend) throws Exception {
+    CatalogDatabase db = backend.open(dir);
+    try (Connection c = db.connect()) {
+      assertThatThrownBy(
+              () ->
+                  AuditLog.append(
+                      c, new Principal("ann"), "test.append", "model:m", AuditLog.DONE, null))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessage(
+              "AuditLog.append needs a transaction: call it inside CatalogDatabase.inTransaction, or"
+                  + " use the instance method append(...), which runs its own.");
+    }
+    assertThat(new AuditLog(db).verify().rows()).isZero();
+  }
+
+  @ParameterizedTest
+  @EnumSource(CatalogBackend.class)
   void rowsWrittenBeforeTheChainJoinIt(CatalogBackend backend) throws Exception {
     CatalogDatabase fresh = backend.open(dir);
     String url = fresh.url().replace("catalog-", "old-catalog-");

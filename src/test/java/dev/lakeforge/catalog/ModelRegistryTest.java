@@ -57,6 +57,22 @@ class ModelRegistryTest {
         name, file, ModelFlavor.TORCHSCRIPT, Optional.empty(), Optional.empty(), Map.of());
   }
 
+  /** The folders in the store of {@code model}, by name. */
+  private List<String> storeFolders(String model) throws Exception {
+    try (var s = Files.list(dir.resolve("models").resolve(model))) {
+      return s.map(p -> p.getFileName().toString()).sorted().toList();
+    }
+  }
+
+  /** The name of the store folder holding the artifact of {@code v}. */
+  private static String folderOf(ModelVersion v) {
+    String folder = new org.apache.hadoop.fs.Path(v.artifactUri()).getParent().getName();
+    assertThat(folder)
+        .as("an upload folder, named independently of the version")
+        .startsWith("upload-");
+    return folder;
+  }
+
   private static long count(CatalogDatabase db, String sql) {
     return db.read(
         "count",
@@ -91,8 +107,10 @@ class ModelRegistryTest {
     assertThat(v1.ref()).isEqualTo(ModelRef.parse("churn/1"));
     Path stored = reg.open(ModelRef.parse("churn/1"));
     assertThat(stored)
-        .startsWith(dir.resolve("models/churn/1"))
+        .startsWith(dir.resolve("models/churn"))
+        .hasFileName("model.pt")
         .hasContent("pretend torchscript bytes");
+    assertThat(storeFolders("churn")).containsExactly(folderOf(v1));
     assertThat(v1.sha256()).isEqualTo(sha256(stored));
     ModelVersion read = reg.resolve(ModelRef.parse("churn/1"));
     assertThat(read.signature()).contains(sig);
@@ -197,9 +215,9 @@ class ModelRegistryTest {
     assertThat(count(db, "select count(*) from model_aliases")).isZero();
     assertThat(count(db, "select count(*) from audit_log where action like 'model.%'"))
         .isEqualTo(1);
-    try (var s = Files.list(dir.resolve("models/churn"))) {
-      assertThat(s.map(p -> p.getFileName().toString())).containsExactly("1");
-    }
+    assertThat(storeFolders("churn"))
+        .as("one folder per version; failed registrations leave none")
+        .containsExactly(folderOf(reg.resolve(ModelRef.parse("churn/1"))));
   }
 
   @ParameterizedTest
@@ -341,8 +359,7 @@ class ModelRegistryTest {
                     ANN))
         .hasMessageContainingAll("minilm", "fake.onnx", "not an ONNX model");
     assertThat(count(db, "select count(*) from model_versions")).isEqualTo(1);
-    try (var s = Files.list(dir.resolve("models/minilm"))) {
-      assertThat(s.map(p -> p.getFileName().toString())).containsExactly("1");
-    }
+    assertThat(storeFolders("minilm"))
+        .containsExactly(folderOf(reg.resolve(ModelRef.parse("minilm/1"))));
   }
 }
