@@ -15,8 +15,9 @@ public interface InferenceEngine {
    * Loads the model at {@code artifact} (a local file whose checksum was verified).
    *
    * @param artifact the verified local model file
-   * @param model the model version, named in errors
-   * @param options threads and device (already resolved: never {@link Device#AUTO})
+   * @param model the model version (named in errors) and the device to run on, never {@link
+   *     Device#AUTO}
+   * @param options threads (the device is the model spec's)
    * @throws InferenceException naming the model and file when the runtime cannot load it
    */
   Predictor load(Path artifact, ModelSpec model, RuntimeOptions options);

@@ -23,12 +23,12 @@ final class OnnxRuntimeEngine implements InferenceEngine {
 
   @Override
   public Predictor load(Path artifact, ModelSpec model, RuntimeOptions options) {
-    if (options.device() != Device.CPU) {
+    if (model.device() != Device.CPU) {
       throw new InferenceException(
           String.format(
               "Cannot load model %s on %s: this build of Lakeforge has the CPU build of ONNX Runtime only."
                   + " Use device: cpu (or auto).",
-              model, options.device()));
+              model, model.device()));
     }
     OrtEnvironment env = OrtEnvironment.getEnvironment();
     OrtSession.SessionOptions so = new OrtSession.SessionOptions();

@@ -1,18 +1,24 @@
 package dev.lakeforge.inference;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.lakeforge.catalog.Identity;
 import dev.lakeforge.catalog.ModelRef;
 import dev.lakeforge.catalog.ModelVersion;
 import dev.lakeforge.testing.SparkTestBase;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -316,5 +322,36 @@ class ScorerTest extends SparkTestBase {
         .isEqualTo(1);
     assertThat(m.modelLoads()).isEqualTo(1);
     assertThat(m.batches()).isEqualTo(2 * 16 * 3);
+  }
+
+  @Test
+  void theCacheSharesOneLoadedPredictorClosesItAndLoadsAgainAfterwards() throws Exception {
+    ModelSpec spec =
+        ModelSpec.of(TestModels.register(spark, "cache-probe", churn.onnx()), Device.CPU);
+    ModelCache.Lease first = ModelCache.acquire(spec, RuntimeOptions.DEFAULTS, Configuration::new);
+    ModelCache.Lease again = ModelCache.acquire(spec, RuntimeOptions.DEFAULTS, Configuration::new);
+    assertThat(first.loaded()).isTrue();
+    assertThat(again.loaded()).isFalse();
+    assertThat(again.predictor()).isSameAs(first.predictor());
+
+    float[][] rows = {{1, 2, 3}, {40, 0, 12.5f}};
+    FloatBuffer direct =
+        ByteBuffer.allocateDirect(6 * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    direct.put(rows[0]).put(rows[1]).flip();
+    Map<String, Tensor> in = Map.of("input", Tensor.of(direct, 2, 3));
+    Tensor out = first.predictor().predict(in, Set.of("output")).get("output");
+    float[][] expected = TestModels.run(churn.onnx(), "input", "output", rows, 3);
+    assertThat(out.shape()).containsExactly(2, 2);
+    for (int i = 0; i < 4; i++) {
+      assertThat((float) out.getDouble(i)).isCloseTo(expected[i / 2][i % 2], within(TOLERANCE));
+    }
+
+    ModelCache.closeAll();
+    assertThatThrownBy(() -> first.predictor().predict(in, Set.of("output")))
+        .isInstanceOf(InferenceException.class)
+        .hasMessage("Model cache-probe/1 was closed; it cannot score any more.");
+    assertThat(ModelCache.acquire(spec, RuntimeOptions.DEFAULTS, Configuration::new).loaded())
+        .isTrue();
+    assertThat(ModelCache.loads(spec.key())).isEqualTo(2);
   }
 }
