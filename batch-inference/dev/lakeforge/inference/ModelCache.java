@@ -158,6 +158,8 @@ public final class ModelCache {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       } catch (RuntimeException e) {
+        // At exit there is no caller to rethrow to, and one model failing to close must not
+        // keep the others open.
         LOG.warn("Closing model {} at exit failed: {}", key, e.getMessage());
       }
     }
