@@ -1,0 +1,38 @@
+package dev.lakeforge.inference;
+
+import dev.lakeforge.catalog.ModelFlavor;
+import java.nio.file.Path;
+
+/**
+ * Loads model artifacts of one flavor into {@link Predictor}s. One implementation per runtime (ONNX
+ * Runtime now; DJL's PyTorch engine is the next), chosen by the model version's flavor.
+ */
+public interface InferenceEngine {
+  /** The runtime's name, for logs and run records ("onnxruntime"). */
+  String name();
+
+  /**
+   * Loads the model at {@code artifact} (a local file whose checksum was verified).
+   *
+   * @param artifact the verified local model file
+   * @param model the model version (named in errors) and the device to run on, never {@link
+   *     Device#AUTO}
+   * @param options threads (the device is the model spec's)
+   * @throws InferenceException naming the model and file when the runtime cannot load it
+   */
+  Predictor load(Path artifact, ModelSpec model, RuntimeOptions options);
+
+  /** The engine that runs {@code flavor}; an error naming the model when there is none yet. */
+  static InferenceEngine forFlavor(ModelFlavor flavor, String model) {
+    return switch (flavor) {
+      case ONNX -> new OnnxRuntimeEngine();
+      case TORCHSCRIPT ->
+          throw new InferenceException(
+              String.format(
+                  "Cannot score with model %s: it is a TorchScript model, and this version of Lakeforge runs ONNX"
+                      + " models only (the DJL/PyTorch engine is coming). Export the model to ONNX and register"
+                      + " it with --flavor onnx.",
+                  model));
+    };
+  }
+}

@@ -1,0 +1,301 @@
+package dev.lakeforge.inference;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.annotation.JsonSerialize;
+import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
+import dev.lakeforge.catalog.ModelRef;
+import dev.lakeforge.core.SpecException;
+import dev.lakeforge.core.TableName;
+import dev.lakeforge.core.YamlSpecReader;
+import dev.lakeforge.lakehouse.TableFormat;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * A batch inference job ({@code conf/jobs/*.yaml}, run by {@code lakeforge infer}): score a
+ * lakehouse table with a registered model into an output table. Read strictly (an unknown field is
+ * an error naming it and the valid ones) and validated when built: the model reference parses, the
+ * keys are listed, every input mapping is tabular ({@code columns}) or tensor ({@code column} +
+ * {@code shape}), every output mapping is one element ({@code index}), the arg-max ({@code argmax:
+ * true}, optionally with {@code labels}) or the whole vector (neither), and no output column takes
+ * the name of a key or of a column the job adds. Checks that need the model or the table (the
+ * signature, the columns) run when the job starts, before any Spark job.
+ *
+ * @param name the job's identity: its progress and runs are kept under it
+ * @param model {@code name/version} or {@code name@alias}
+ * @param input the table to score
+ * @param inputs by model input name
+ * @param outputs by output column name, in order
+ * @param output the table the predictions go to
+ * @param runtime batch size, threads, device
+ */
+public record InferenceJobSpec(
+    @JsonProperty("name") String name,
+    @JsonProperty("model") @JsonSerialize(using = ToStringSerializer.class) ModelRef model,
+    @JsonProperty("input") Input input,
+    @JsonProperty("inputs") Map<String, InputSpec> inputs,
+    @JsonProperty("outputs") Map<String, OutputSpec> outputs,
+    @JsonProperty("output") Output output,
+    @JsonProperty("runtime") RuntimeOptions runtime) {
+
+  private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_-]{0,127}");
+
+  /** Columns the job adds to every output row; outputs may not take these names. */
+  public static final List<String> RESERVED_COLUMNS =
+      List.of("model_name", "model_version", "run_id", "scored_at");
+
+  public InferenceJobSpec {
+    if (name == null || !NAME.matcher(name).matches()) {
+      throw new SpecException(
+          String.format(
+              "field `name` is %s: give the job a name of a-z, 0-9, _ and - starting with a letter"
+                  + " (e.g. score_customers).",
+              name == null ? "missing" : "'" + name + "', which is invalid"));
+    }
+    if (model == null) {
+      throw new SpecException(
+          String.format(
+              "job %s: field `model` is missing: add `model: churn@champion` or `model: churn/3`.",
+              name));
+    }
+    if (input == null) {
+      throw new SpecException(
+          String.format(
+              "job %s: field `input` is missing: add `input: {table: ns.table, keys: [id]}`.",
+              name));
+    }
+    if (inputs == null || inputs.isEmpty()) {
+      throw new SpecException(
+          String.format(
+              "job %s: `inputs` is missing or empty: map each model input, e.g. `features: {columns: [a, b],"
+                  + " nulls: zero}`.",
+              name));
+    }
+    if (outputs == null || outputs.isEmpty()) {
+      throw new SpecException(
+          String.format(
+              "job %s: `outputs` is missing or empty: add an output column, e.g. `probability: {from:"
+                  + " output, index: 1}`.",
+              name));
+    }
+    if (output == null) {
+      throw new SpecException(
+          String.format(
+              "job %s: field `output` is missing: add `output: {table: ns.table}`.", name));
+    }
+    runtime = runtime == null ? RuntimeOptions.DEFAULTS : runtime;
+    inputs = Collections.unmodifiableMap(new LinkedHashMap<>(inputs));
+    outputs = Collections.unmodifiableMap(new LinkedHashMap<>(outputs));
+    for (Map.Entry<String, InputSpec> e : inputs.entrySet()) {
+      e.getValue().toMapping(name, e.getKey());
+    }
+    for (Map.Entry<String, OutputSpec> e : outputs.entrySet()) {
+      e.getValue().toMapping(name, e.getKey());
+      if (input.keys().contains(e.getKey()) || RESERVED_COLUMNS.contains(e.getKey())) {
+        throw new SpecException(
+            String.format(
+                "job %s: output column `%s` clashes with %s: rename it.",
+                name,
+                e.getKey(),
+                input.keys().contains(e.getKey())
+                    ? "the key column of that name"
+                    : "a column the job adds to every row ("
+                        + String.join(", ", RESERVED_COLUMNS)
+                        + ")"));
+      }
+    }
+  }
+
+  @JsonCreator
+  static InferenceJobSpec create(
+      @JsonProperty("name") String name,
+      @JsonProperty("model") String model,
+      @JsonProperty("input") Input input,
+      @JsonProperty("inputs") Map<String, InputSpec> inputs,
+      @JsonProperty("outputs") Map<String, OutputSpec> outputs,
+      @JsonProperty("output") Output output,
+      @JsonProperty("runtime") RuntimeOptions runtime) {
+    return new InferenceJobSpec(
+        name,
+        model == null ? null : ModelRef.parse(model),
+        input,
+        inputs,
+        outputs,
+        output,
+        runtime);
+  }
+
+  /** Reads and validates the job spec in {@code file}. */
+  public static InferenceJobSpec read(Path file) {
+    return YamlSpecReader.read(file, InferenceJobSpec.class, "inference job spec");
+  }
+
+  /** Parses a job spec; {@code source} names it in messages. */
+  public static InferenceJobSpec parse(String yaml, String source) {
+    return YamlSpecReader.parse(yaml, InferenceJobSpec.class, source);
+  }
+
+  /** The spec's {@code inputs:} and {@code outputs:} as a {@link Scorer}'s mappings. */
+  public Mappings mappings() {
+    Mappings.Builder b = Mappings.builder();
+    inputs.forEach((k, v) -> b.input(k, v.toMapping(name, k)));
+    outputs.forEach((k, v) -> b.output(k, v.toMapping(name, k)));
+    return b.build();
+  }
+
+  /**
+   * The table to score.
+   *
+   * @param table any lakehouse table (Delta or Iceberg)
+   * @param version a Delta version or Iceberg snapshot to pin, or empty for the current one
+   * @param keys columns that identify an input row; carried into the output
+   * @param where a SQL filter on the input, if any
+   */
+  public record Input(
+      @JsonProperty("table") TableName table,
+      @JsonProperty("version") Optional<Long> version,
+      @JsonProperty("keys") List<String> keys,
+      @JsonProperty("where") Optional<String> where) {
+    public Input {
+      if (table == null) {
+        throw new SpecException("input: field `table` is missing: name the table to score.");
+      }
+      version = version == null ? Optional.empty() : version;
+      where = where == null ? Optional.empty() : where;
+      if (keys == null || keys.isEmpty()) {
+        throw new SpecException(
+            String.format(
+                "input: `keys` is missing or empty: list the columns of %s that identify a row (they are"
+                    + " carried into the output).",
+                table));
+      }
+      keys = List.copyOf(keys);
+      Set<String> seen = new HashSet<>();
+      for (String k : keys) {
+        if (k == null || k.isBlank() || !seen.add(k)) {
+          throw new SpecException(
+              String.format(
+                  "input: `keys` lists %s: list each key column once.",
+                  k == null || k.isBlank() ? "an empty name" : "`" + k + "` twice"));
+        }
+      }
+      if (version.isPresent() && version.get() < 0) {
+        throw new SpecException(
+            String.format(
+                "input: version %d of %s is invalid: versions start at 0.", version.get(), table));
+      }
+      if (where.isPresent() && where.get().isBlank()) {
+        throw new SpecException("input: `where` is empty: give a filter or leave the field out.");
+      }
+    }
+  }
+
+  /**
+   * The table the predictions go to; created from the job if missing.
+   *
+   * @param table its name
+   * @param format delta (default) or iceberg
+   */
+  public record Output(
+      @JsonProperty("table") TableName table, @JsonProperty("format") TableFormat format) {
+    public Output {
+      if (table == null) {
+        throw new SpecException("output: field `table` is missing: name the table to write.");
+      }
+      format = format == null ? TableFormat.DELTA : format;
+    }
+  }
+
+  /**
+   * One entry of {@code inputs:} as written in YAML: tabular ({@code columns}, {@code nulls}) or
+   * tensor ({@code column}, {@code shape}). It is checked by the job spec that holds it (through
+   * {@link #toMapping}), not in its own constructor: Jackson reports a misspelt field of a map
+   * entry only after the entry is built, so a constructor check would hide the typo behind a
+   * "missing" error.
+   *
+   * @param columns numeric feature columns (tabular)
+   * @param nulls what a null feature becomes (tabular; default error)
+   * @param column the array column (tensor)
+   * @param shape one row's shape (tensor)
+   */
+  public record InputSpec(
+      @JsonProperty("columns") List<String> columns,
+      @JsonProperty("nulls") NullPolicy nulls,
+      @JsonProperty("column") String column,
+      @JsonProperty("shape") List<Long> shape) {
+
+    /** The mapping this entry describes; an error naming the job and the entry if invalid. */
+    InputMapping toMapping(String job, String input) {
+      String at = String.format("job %s: inputs.%s: ", job, input);
+      try {
+        if (columns != null && column != null) {
+          throw new SpecException(
+              "give `columns` (tabular) or `column` with `shape` (tensor), not both.");
+        }
+        if (columns != null) {
+          if (shape != null) {
+            throw new SpecException(
+                "`shape` belongs to a tensor input (`column`), not to `columns`.");
+          }
+          return new InputMapping.Tabular(columns, nulls == null ? NullPolicy.ERROR : nulls);
+        }
+        if (column != null) {
+          if (nulls != null) {
+            throw new SpecException(
+                "`nulls` applies to tabular inputs; a tensor input fails on a null array.");
+          }
+          return new InputMapping.ArrayColumn(column, shape);
+        }
+        throw new SpecException(
+            "give `columns: [a, b]` (tabular) or `column: c` with `shape: [1, 8, 8]` (tensor).");
+      } catch (SpecException e) {
+        throw new SpecException(at + e.getMessage(), e);
+      }
+    }
+  }
+
+  /**
+   * One entry of {@code outputs:} as written in YAML: {@code from} and one of {@code index} (one
+   * element), {@code argmax: true} (with optional {@code labels}), or neither (the whole vector).
+   * Checked by the job spec that holds it, like {@link InputSpec}.
+   *
+   * @param from the model output
+   * @param index the element to take
+   * @param argmax whether to take the position of the largest element
+   * @param labels names of the positions, for {@code argmax}
+   */
+  public record OutputSpec(
+      @JsonProperty("from") String from,
+      @JsonProperty("index") Integer index,
+      @JsonProperty("argmax") Boolean argmax,
+      @JsonProperty("labels") List<String> labels) {
+
+    /** The mapping this entry describes; an error naming the job and the column if invalid. */
+    OutputMapping toMapping(String job, String column) {
+      String at = String.format("job %s: outputs.%s: ", job, column);
+      try {
+        boolean max = Boolean.TRUE.equals(argmax);
+        if (index != null && max) {
+          throw new SpecException("give `index` (one element) or `argmax: true`, not both.");
+        }
+        if (labels != null && !max) {
+          throw new SpecException("`labels` name the positions of `argmax: true`; add it.");
+        }
+        if (index != null) {
+          return new OutputMapping.Element(from, index);
+        }
+        return max ? new OutputMapping.Argmax(from, labels) : new OutputMapping.Vector(from);
+      } catch (SpecException e) {
+        throw new SpecException(at + e.getMessage(), e);
+      }
+    }
+  }
+}

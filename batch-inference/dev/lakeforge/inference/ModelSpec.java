@@ -1,0 +1,72 @@
+package dev.lakeforge.inference;
+
+import dev.lakeforge.catalog.ModelFlavor;
+import dev.lakeforge.catalog.ModelVersion;
+import java.io.Serializable;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * The model version a plan scores with, as it crosses from the driver to the executors: resolved on
+ * the driver (an alias is already a version, access already checked), small and serializable.
+ * Executors read the artifact from the model store by its URI and check it against the sha256
+ * before loading it; they never open the catalog.
+ *
+ * @param model the model's name
+ * @param version its version
+ * @param sha256 the artifact's checksum recorded at registration
+ * @param artifactUri where the artifact lives in the model store ({@code file:} or {@code s3a:})
+ * @param flavor how it runs
+ * @param device where it runs (resolved: never {@link Device#AUTO})
+ */
+public record ModelSpec(
+    String model, int version, String sha256, String artifactUri, ModelFlavor flavor, Device device)
+    implements Serializable {
+  private static final long serialVersionUID = 1L;
+  private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
+
+  public ModelSpec {
+    Objects.requireNonNull(model, "model is null");
+    Objects.requireNonNull(sha256, "sha256 is null");
+    Objects.requireNonNull(artifactUri, "artifactUri is null");
+    Objects.requireNonNull(flavor, "flavor is null");
+    Objects.requireNonNull(device, "device is null");
+    if (version < 1) {
+      throw new IllegalArgumentException("model " + model + ": version " + version + " < 1");
+    }
+    if (!SHA256.matcher(sha256).matches()) {
+      throw new IllegalArgumentException("model " + model + ": sha256 is not 64 hex digits");
+    }
+    if (device == Device.AUTO) {
+      throw new IllegalArgumentException("model " + model + ": resolve device auto first");
+    }
+  }
+
+  /** The spec of {@code v} running on {@code device}. */
+  public static ModelSpec of(ModelVersion v, Device device) {
+    return new ModelSpec(v.model(), v.version(), v.sha256(), v.artifactUri(), v.flavor(), device);
+  }
+
+  /** What the per-JVM cache keys loaded models by. */
+  public Key key() {
+    return new Key(model, version, sha256, device);
+  }
+
+  /**
+   * A loaded model's identity in a JVM: name, version and device, plus the checksum, so that two
+   * catalogs used from one JVM (two homes in a notebook, tests) never share a model that only
+   * shares a name.
+   */
+  public record Key(String model, int version, String sha256, Device device) {
+    @Override
+    public String toString() {
+      return model + "/" + version + " on " + device;
+    }
+  }
+
+  /** {@code name/version}, as a model reference prints. */
+  @Override
+  public String toString() {
+    return model + "/" + version;
+  }
+}

@@ -1,0 +1,281 @@
+package dev.lakeforge.inference;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Set;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.util.SerializableConfiguration;
+
+/**
+ * Scores one partition on an executor: takes the JVM's cached model (loading it on first use),
+ * reads rows in batches of {@code batch-size}, fills each input's reusable direct buffer straight
+ * from the column values, makes one model call per batch, and appends the output columns. Rows are
+ * pulled lazily: a partition is never held in memory beyond one batch.
+ */
+final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
+  private static final long serialVersionUID = 1L;
+
+  private final ScoringPlan plan;
+  private final Broadcast<SerializableConfiguration> hadoop;
+  private final ScoringMetrics metrics;
+
+  PartitionScorer(
+      ScoringPlan plan, Broadcast<SerializableConfiguration> hadoop, ScoringMetrics metrics) {
+    this.plan = plan;
+    this.hadoop = hadoop;
+    this.metrics = metrics;
+  }
+
+  @Override
+  public Iterator<Row> call(Iterator<Row> rows) {
+    if (!rows.hasNext()) {
+      return Collections.emptyIterator();
+    }
+    ModelCache.Lease lease =
+        ModelCache.acquire(plan.model(), plan.runtime(), () -> hadoop.value().value());
+    if (lease.loaded()) {
+      metrics.loaded(lease.loadNanos());
+    }
+    return new Batches(plan, lease.predictor(), rows, metrics);
+  }
+
+  /** The scored rows of a partition, one batch at a time. */
+  static final class Batches implements Iterator<Row> {
+    private final ScoringPlan plan;
+    private final Predictor predictor;
+    private final Iterator<Row> rows;
+    private final ScoringMetrics metrics;
+    private final Set<String> fetch;
+    private final Row[] batch;
+    private final Object[][] outputs;
+    private final FloatBuffer[] buffers;
+    private int size;
+    private int next;
+
+    Batches(ScoringPlan plan, Predictor predictor, Iterator<Row> rows, ScoringMetrics metrics) {
+      this.plan = plan;
+      this.predictor = predictor;
+      this.rows = rows;
+      this.metrics = metrics;
+      this.fetch = plan.fetch();
+      int n = plan.runtime().batchSize();
+      this.batch = new Row[n];
+      this.outputs = new Object[plan.outputs().size()][n];
+      this.buffers = new FloatBuffer[plan.inputs().size()];
+      for (int i = 0; i < buffers.length; i++) {
+        buffers[i] =
+            ByteBuffer.allocateDirect(Math.multiplyExact(n, plan.inputs().get(i).perRow()) * 4)
+                .order(ByteOrder.nativeOrder())
+                .asFloatBuffer();
+      }
+    }
+
+    @Override
+    public boolean hasNext() {
+      if (next < size) {
+        return true;
+      }
+      if (!rows.hasNext()) {
+        return false;
+      }
+      score();
+      return true;
+    }
+
+    @Override
+    public Row next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      Row in = batch[next];
+      batch[next] = null;
+      Object[] values = new Object[plan.inputWidth() + outputs.length];
+      for (int i = 0; i < plan.inputWidth(); i++) {
+        values[i] = in.get(i);
+      }
+      for (int o = 0; o < outputs.length; o++) {
+        values[plan.inputWidth() + o] = outputs[o][next];
+        outputs[o][next] = null;
+      }
+      next++;
+      return RowFactory.create(values);
+    }
+
+    private void score() {
+      size = 0;
+      next = 0;
+      while (size < batch.length && rows.hasNext()) {
+        batch[size++] = rows.next();
+      }
+      Map<String, Tensor> inputs = new LinkedHashMap<>();
+      for (int i = 0; i < buffers.length; i++) {
+        ScoringPlan.InputPlan p = plan.inputs().get(i);
+        FloatBuffer buf = buffers[i];
+        buf.clear().limit(size * p.perRow());
+        if (p.tabular()) {
+          fillTabular(p, buf);
+        } else {
+          fillArray(p, buf);
+        }
+        inputs.put(p.name(), Tensor.of(buf, p.shape(size)));
+      }
+      Map<String, Tensor> result = predictor.predict(inputs, fetch);
+      for (int o = 0; o < outputs.length; o++) {
+        ScoringPlan.OutputPlan p = plan.outputs().get(o);
+        map(p, result.get(p.mapping().from()), outputs[o]);
+      }
+      metrics.batch(size);
+    }
+
+    private void fillTabular(ScoringPlan.InputPlan p, FloatBuffer buf) {
+      int[] ordinals = p.ordinals();
+      char[] kinds = p.kinds();
+      float[] fill = p.fill();
+      boolean strict = ((InputMapping.Tabular) p.mapping()).nulls() == NullPolicy.ERROR;
+      int width = ordinals.length;
+      for (int r = 0; r < size; r++) {
+        Row row = batch[r];
+        int base = r * width;
+        for (int j = 0; j < width; j++) {
+          int o = ordinals[j];
+          float v;
+          if (row.isNullAt(o)) {
+            if (strict) {
+              throw nullValue(p, j);
+            }
+            v = fill[j];
+          } else {
+            v =
+                switch (kinds[j]) {
+                  case ScoringPlan.BYTE -> row.getByte(o);
+                  case ScoringPlan.SHORT -> row.getShort(o);
+                  case ScoringPlan.INT -> row.getInt(o);
+                  case ScoringPlan.LONG -> row.getLong(o);
+                  case ScoringPlan.FLOAT -> row.getFloat(o);
+                  case ScoringPlan.DOUBLE -> (float) row.getDouble(o);
+                  default -> row.getDecimal(o).floatValue();
+                };
+          }
+          buf.put(base + j, v);
+        }
+      }
+    }
+
+    private void fillArray(ScoringPlan.InputPlan p, FloatBuffer buf) {
+      int o = p.ordinals()[0];
+      int n = p.perRow();
+      String column = p.mapping().columns().get(0);
+      for (int r = 0; r < size; r++) {
+        Row row = batch[r];
+        if (row.isNullAt(o)) {
+          throw new InferenceException(
+              String.format(
+                  "Cannot score with model %s: column `%s` is null in a row; tensor input `%s` needs an array"
+                      + " of %d values in every row. Filter those rows out first.",
+                  plan.model(), column, p.name(), n));
+        }
+        List<Object> values = row.getList(o);
+        if (values.size() != n) {
+          throw new InferenceException(
+              String.format(
+                  "Cannot score with model %s: column `%s` holds an array of %d values in a row, but tensor input"
+                      + " `%s` reshapes it to %s, which takes %d. Fix the data or the mapping's shape.",
+                  plan.model(),
+                  column,
+                  values.size(),
+                  p.name(),
+                  ((InputMapping.ArrayColumn) p.mapping()).shape(),
+                  n));
+        }
+        int base = r * n;
+        for (int k = 0; k < n; k++) {
+          Object v = values.get(k);
+          if (v == null) {
+            throw new InferenceException(
+                String.format(
+                    "Cannot score with model %s: column `%s` has a null element at position %d in a row."
+                        + " Replace null elements before scoring.",
+                    plan.model(), column, k));
+          }
+          buf.put(base + k, ((Number) v).floatValue());
+        }
+      }
+    }
+
+    private InferenceException nullValue(ScoringPlan.InputPlan p, int j) {
+      return new InferenceException(
+          String.format(
+              "Cannot score with model %s: column `%s` is null in a row, and input `%s` says nulls: error."
+                  + " Filter or fill the nulls, or set nulls: zero or nulls: mean.",
+              plan.model(), p.mapping().columns().get(j), p.name()));
+    }
+
+    private void map(ScoringPlan.OutputPlan p, Tensor t, Object[] out) {
+      long[] shape = t.shape();
+      if (shape.length == 0 || shape[0] != size || t.size() % size != 0) {
+        throw new InferenceException(
+            String.format(
+                "Cannot score with model %s: output `%s` came back as %s for a batch of %d rows; its first"
+                    + " dimension must be the batch.",
+                plan.model(), p.mapping().from(), t, size));
+      }
+      int perRow = t.size() / size;
+      OutputMapping m = p.mapping();
+      if (m instanceof OutputMapping.Element el) {
+        if (el.index() >= perRow) {
+          throw new InferenceException(
+              String.format(
+                  "Cannot score with model %s: output column `%s` takes element %d of `%s`, which has %d per"
+                      + " row.",
+                  plan.model(), p.column(), el.index(), el.from(), perRow));
+        }
+        for (int r = 0; r < size; r++) {
+          int at = r * perRow + el.index();
+          out[r] =
+              switch (t.type()) {
+                case FLOAT32 -> (float) t.getDouble(at);
+                case FLOAT64 -> t.getDouble(at);
+                case INT32 -> (int) t.getLong(at);
+                case INT64 -> t.getLong(at);
+              };
+        }
+      } else if (m instanceof OutputMapping.Argmax am) {
+        if (!am.labels().isEmpty() && am.labels().size() != perRow) {
+          throw new InferenceException(
+              String.format(
+                  "Cannot score with model %s: output column `%s` names %d labels, but `%s` has %d values per"
+                      + " row.",
+                  plan.model(), p.column(), am.labels().size(), am.from(), perRow));
+        }
+        for (int r = 0; r < size; r++) {
+          int base = r * perRow;
+          int best = 0;
+          for (int k = 1; k < perRow; k++) {
+            if (t.getDouble(base + k) > t.getDouble(base + best)) {
+              best = k;
+            }
+          }
+          out[r] = am.labels().isEmpty() ? (Object) best : am.labels().get(best);
+        }
+      } else {
+        for (int r = 0; r < size; r++) {
+          float[] v = new float[perRow];
+          for (int k = 0; k < perRow; k++) {
+            v[k] = (float) t.getDouble(r * perRow + k);
+          }
+          out[r] = v;
+        }
+      }
+    }
+  }
+}

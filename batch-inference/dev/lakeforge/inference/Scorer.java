@@ -1,0 +1,181 @@
+package dev.lakeforge.inference;
+
+import dev.lakeforge.catalog.AccessControl;
+import dev.lakeforge.catalog.CatalogDatabase;
+import dev.lakeforge.catalog.ModelRef;
+import dev.lakeforge.catalog.ModelRegistry;
+import dev.lakeforge.catalog.ModelVersion;
+import dev.lakeforge.catalog.Principal;
+import dev.lakeforge.core.Platform;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.util.SerializableConfiguration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Scores DataFrames with a registered model: a lazy transform that composes with any DataFrame
+ * pipeline.
+ *
+ * <pre>{@code
+ * Dataset<Row> scored =
+ *     Scorer.of(
+ *             ModelRef.parse("churn@champion"),
+ *             Mappings.builder()
+ *                 .input("input", InputMapping.tabular(NullPolicy.MEAN, "days_since_last", "orders_7d"))
+ *                 .output("probability", OutputMapping.element("output", 1))
+ *                 .build())
+ *         .batchSize(1024)
+ *         .transform(customers);
+ * }</pre>
+ *
+ * <p>{@link #transform} runs on the driver of a Lakeforge session: it checks that the session's
+ * principal holds EXECUTE on the model (audited), resolves the reference to a version (an alias is
+ * followed once, then fixed for this DataFrame), and checks the mappings against the model's
+ * signature and the DataFrame's schema, so a mistake fails before any Spark job runs. Only {@code
+ * nulls: mean} runs a job at that point: one aggregate for the means. The executors then load the
+ * model once per JVM ({@link ModelCache}) and score each partition in batches of {@link
+ * #batchSize}. Scorers are immutable; the setters return a copy.
+ */
+public final class Scorer {
+  private static final Logger LOG = LoggerFactory.getLogger(Scorer.class);
+
+  private final ModelRef model;
+  private final Mappings mappings;
+  private final RuntimeOptions runtime;
+
+  private Scorer(ModelRef model, Mappings mappings, RuntimeOptions runtime) {
+    this.model = Objects.requireNonNull(model, "model is null");
+    this.mappings = Objects.requireNonNull(mappings, "mappings is null");
+    this.runtime = Objects.requireNonNull(runtime, "runtime is null");
+  }
+
+  /** A scorer for {@code model} ({@code name/version} or {@code name@alias}) with the defaults. */
+  public static Scorer of(ModelRef model, Mappings mappings) {
+    return new Scorer(model, mappings, RuntimeOptions.DEFAULTS);
+  }
+
+  /** Rows per model call (default {@value RuntimeOptions#BATCH_SIZE_DEFAULT}). */
+  public Scorer batchSize(int rows) {
+    return new Scorer(model, mappings, runtime.withBatchSize(rows));
+  }
+
+  /**
+   * ONNX Runtime intra-op threads per loaded model (default {@value
+   * RuntimeOptions#THREADS_DEFAULT}).
+   */
+  public Scorer threads(int n) {
+    return new Scorer(model, mappings, runtime.withThreads(n));
+  }
+
+  /** Where the model runs (default auto). */
+  public Scorer device(Device device) {
+    return new Scorer(model, mappings, runtime.withDevice(device));
+  }
+
+  /** All runtime options at once (a job spec's {@code runtime:}). */
+  public Scorer runtime(RuntimeOptions options) {
+    return new Scorer(model, mappings, options);
+  }
+
+  public RuntimeOptions runtime() {
+    return runtime;
+  }
+
+  /**
+   * {@code input} with the output columns appended; lazy (see the class comment for the checks).
+   */
+  public Dataset<Row> transform(Dataset<Row> input) {
+    return prepare(input).output();
+  }
+
+  /** Like {@link #transform}, also returning the resolved model and the metrics of the scoring. */
+  public Scoring prepare(Dataset<Row> input) {
+    SparkSession spark = input.sparkSession();
+    Platform platform = Platform.of(spark);
+    CatalogDatabase db = CatalogDatabase.of(platform);
+    Principal who =
+        AccessControl.sessionPrincipal(db, spark.conf().get(Principal.SPARK_CONF, null));
+    ModelRegistry registry =
+        new ModelRegistry(
+            db,
+            platform.modelStore(),
+            spark.sparkContext().hadoopConfiguration(),
+            platform.home().resolve("cache").resolve("models"));
+    ModelVersion version = registry.resolve(model, who);
+    RuntimeOptions resolved = runtime.withDevice(device(version));
+    ModelSpec spec = ModelSpec.of(version, resolved.device());
+    InferenceEngine.forFlavor(spec.flavor(), spec.toString());
+    ScoringPlan plan =
+        ScoringPlan.compile(
+            spec,
+            version.signature(),
+            mappings,
+            input.schema(),
+            resolved,
+            columns -> means(spark, input, spec, columns));
+    Broadcast<SerializableConfiguration> hadoop =
+        spark
+            .sparkContext()
+            .broadcast(
+                new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()),
+                scala.reflect.ClassTag$.MODULE$.apply(SerializableConfiguration.class));
+    ScoringMetrics metrics = ScoringMetrics.register(spark.sparkContext(), spec);
+    Dataset<Row> out =
+        input.mapPartitions(
+            new PartitionScorer(plan, hadoop, metrics), Encoders.row(plan.schema()));
+    return new Scoring(out, spec, metrics);
+  }
+
+  /**
+   * The device to run on. This build has ONNX Runtime's CPU build only: {@code auto} is the CPU,
+   * {@code cuda} an error saying what is missing.
+   */
+  private Device device(ModelVersion v) {
+    return switch (runtime.device()) {
+      case CPU -> Device.CPU;
+      case AUTO -> {
+        LOG.info("Model {}: device auto runs on CPU (this build has no GPU support)", v.ref());
+        yield Device.CPU;
+      }
+      case CUDA ->
+          throw new InferenceException(
+              String.format(
+                  "Cannot score with model %s on device cuda: this build of Lakeforge has the CPU build of"
+                      + " ONNX Runtime only. Use device: auto or cpu.",
+                  v.ref()));
+    };
+  }
+
+  /** The means of {@code columns} over {@code input}, computed in one aggregate query. */
+  private static Map<String, Double> means(
+      SparkSession spark, Dataset<Row> input, ModelSpec model, List<String> columns) {
+    List<Column> aggs = new ArrayList<>();
+    for (String c : columns) {
+      aggs.add(functions.avg(functions.col("`" + c.replace("`", "``") + "`").cast("double")));
+    }
+    spark.sparkContext().setJobDescription("lakeforge: column means for model " + model);
+    Row row;
+    try {
+      row = input.agg(aggs.get(0), aggs.subList(1, aggs.size()).toArray(Column[]::new)).first();
+    } finally {
+      spark.sparkContext().setJobDescription(null);
+    }
+    Map<String, Double> out = new LinkedHashMap<>();
+    for (int i = 0; i < columns.size(); i++) {
+      out.put(columns.get(i), row.isNullAt(i) ? null : row.getDouble(i));
+    }
+    LOG.info("Model {}: null fill means {}", model, out);
+    return out;
+  }
+}

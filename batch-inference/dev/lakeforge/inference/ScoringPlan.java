@@ -1,0 +1,415 @@
+package dev.lakeforge.inference;
+
+import dev.lakeforge.catalog.ModelSignature;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.DecimalType;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * What the executors need to score a partition, compiled on the driver from the mappings, the
+ * model's signature and the input schema: column positions and kinds, null fill values (means
+ * included), tensor shapes, output column types. Small and serializable; it holds no catalog and no
+ * model.
+ *
+ * @param model the model version and device
+ * @param runtime batch size and threads (device resolved)
+ * @param inputs one per model input
+ * @param outputs one per output column, in order
+ * @param inputWidth how many input columns each output row starts with
+ * @param schema the output rows' schema: the input's columns, then the output columns
+ */
+record ScoringPlan(
+    ModelSpec model,
+    RuntimeOptions runtime,
+    List<InputPlan> inputs,
+    List<OutputPlan> outputs,
+    int inputWidth,
+    StructType schema)
+    implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** Column kinds a tabular input reads; the element kind of an array column. */
+  static final char BYTE = 'b',
+      SHORT = 's',
+      INT = 'i',
+      LONG = 'l',
+      FLOAT = 'f',
+      DOUBLE = 'd',
+      DECIMAL = 'm';
+
+  /**
+   * One model input.
+   *
+   * @param name the model input
+   * @param mapping how it is filled
+   * @param ordinals the columns' positions in the input rows
+   * @param kinds per column (tabular) or of the array's elements
+   * @param fill per tabular column, the value a null becomes (unused for nulls: error)
+   * @param rowShape one row's shape: {@code [columns]} or the array mapping's shape
+   * @param perRow elements per row
+   */
+  record InputPlan(
+      String name,
+      InputMapping mapping,
+      int[] ordinals,
+      char[] kinds,
+      float[] fill,
+      long[] rowShape,
+      int perRow)
+      implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    boolean tabular() {
+      return mapping instanceof InputMapping.Tabular;
+    }
+
+    /** The shape of a batch of {@code rows}. */
+    long[] shape(int rows) {
+      long[] s = new long[rowShape.length + 1];
+      s[0] = rows;
+      System.arraycopy(rowShape, 0, s, 1, rowShape.length);
+      return s;
+    }
+  }
+
+  /**
+   * One output column.
+   *
+   * @param column its name
+   * @param mapping what it takes from which model output
+   * @param type its Spark type
+   */
+  record OutputPlan(String column, OutputMapping mapping, DataType type) implements Serializable {
+    private static final long serialVersionUID = 1L;
+  }
+
+  /** The names of the model outputs the columns read. */
+  Set<String> fetch() {
+    return outputs.stream()
+        .map(o -> o.mapping().from())
+        .collect(Collectors.toCollection(LinkedHashSet::new));
+  }
+
+  /**
+   * Checks {@code mappings} against the model's signature and the input schema, and compiles them.
+   * Every error names the model and the column, input or output concerned, and says how to fix it.
+   *
+   * @param means the means of the given columns over the input (called only when a tabular input
+   *     says {@code nulls: mean}, after every other check passed)
+   */
+  static ScoringPlan compile(
+      ModelSpec model,
+      Optional<ModelSignature> signature,
+      Mappings mappings,
+      StructType schema,
+      RuntimeOptions runtime,
+      Function<List<String>, Map<String, Double>> means) {
+    ModelSignature sig =
+        signature.orElseThrow(
+            () ->
+                fail(
+                    model,
+                    "its version has no signature (inputs and outputs), so the mappings cannot be"
+                        + " checked. Register it again with --signature."));
+    List<String> columns = Arrays.asList(schema.fieldNames());
+    for (String input : mappings.inputs().keySet()) {
+      if (find(sig.inputs(), input).isEmpty()) {
+        throw fail(
+            model,
+            String.format(
+                "the model has no input `%s` (its inputs: %s). Map the model's input names.",
+                input, describe(sig.inputs())));
+      }
+    }
+    for (ModelSignature.Tensor t : sig.inputs()) {
+      if (!mappings.inputs().containsKey(t.name())) {
+        throw fail(
+            model,
+            String.format(
+                "model input `%s` (%s) has no mapping. Map every input (its inputs: %s).",
+                t.name(), describe(t), describe(sig.inputs())));
+      }
+    }
+    List<InputPlan> inputs = new ArrayList<>();
+    List<String> meanColumns = new ArrayList<>();
+    for (ModelSignature.Tensor t : sig.inputs()) {
+      InputMapping m = mappings.inputs().get(t.name());
+      if (!t.type().equals("float32")) {
+        throw fail(
+            model,
+            String.format(
+                "model input `%s` is %s; tabular and tensor mappings fill float32 tensors. Export the model"
+                    + " with a float32 input.",
+                t.name(), describe(t)));
+      }
+      int[] ordinals = new int[m.columns().size()];
+      for (int i = 0; i < ordinals.length; i++) {
+        String c = m.columns().get(i);
+        ordinals[i] = columns.indexOf(c);
+        if (ordinals[i] < 0) {
+          throw fail(
+              model,
+              String.format(
+                  "input `%s` maps column `%s`, which the DataFrame does not have (columns: %s). Fix the"
+                      + " mapping or add the column.",
+                  t.name(), c, String.join(", ", columns)));
+        }
+      }
+      inputs.add(
+          m instanceof InputMapping.Tabular tab
+              ? tabular(model, t, tab, schema, ordinals, meanColumns)
+              : array(model, t, (InputMapping.ArrayColumn) m, schema, ordinals[0]));
+    }
+    List<OutputPlan> outputs = new ArrayList<>();
+    for (Map.Entry<String, OutputMapping> e : mappings.outputs().entrySet()) {
+      outputs.add(output(model, sig, e.getKey(), e.getValue(), columns));
+    }
+    if (!meanColumns.isEmpty()) {
+      Map<String, Double> found = means.apply(List.copyOf(meanColumns));
+      List<InputPlan> filled = new ArrayList<>();
+      for (InputPlan p : inputs) {
+        filled.add(withMeans(model, p, found));
+      }
+      inputs = filled;
+    }
+    StructType out = schema;
+    for (OutputPlan o : outputs) {
+      out =
+          out.add(
+              new StructField(
+                  o.column(), o.type(), true, org.apache.spark.sql.types.Metadata.empty()));
+    }
+    return new ScoringPlan(
+        model, runtime, List.copyOf(inputs), List.copyOf(outputs), schema.size(), out);
+  }
+
+  private static InputPlan tabular(
+      ModelSpec model,
+      ModelSignature.Tensor t,
+      InputMapping.Tabular m,
+      StructType schema,
+      int[] ordinals,
+      List<String> meanColumns) {
+    List<Long> shape = t.shape();
+    int n = m.columns().size();
+    if (shape.size() != 2 || (shape.get(1) != -1 && shape.get(1) != n)) {
+      throw fail(
+          model,
+          String.format(
+              "model input `%s` is %s, but its tabular mapping gives [batch, %d] (%d columns: %s). Map as many"
+                  + " columns as the model has features, in its feature order.",
+              t.name(), describe(t), n, n, String.join(", ", m.columns())));
+    }
+    checkBatchDimension(model, t);
+    char[] kinds = new char[n];
+    for (int i = 0; i < n; i++) {
+      StructField f = schema.fields()[ordinals[i]];
+      kinds[i] = numericKind(f.dataType());
+      if (kinds[i] == 0) {
+        throw fail(
+            model,
+            String.format(
+                "column `%s` is %s; tabular input `%s` takes numeric columns (byte, short, int, long, float,"
+                    + " double, decimal). Cast it or leave it out of the mapping.",
+                f.name(), f.dataType().simpleString(), t.name()));
+      }
+      if (m.nulls() == NullPolicy.MEAN) {
+        meanColumns.add(f.name());
+      }
+    }
+    return new InputPlan(t.name(), m, ordinals, kinds, new float[n], new long[] {n}, n);
+  }
+
+  private static InputPlan array(
+      ModelSpec model,
+      ModelSignature.Tensor t,
+      InputMapping.ArrayColumn m,
+      StructType schema,
+      int ordinal) {
+    StructField f = schema.fields()[ordinal];
+    char kind =
+        f.dataType() instanceof ArrayType a
+            ? (a.elementType().equals(DataTypes.FloatType)
+                ? FLOAT
+                : a.elementType().equals(DataTypes.DoubleType) ? DOUBLE : 0)
+            : 0;
+    if (kind == 0) {
+      throw fail(
+          model,
+          String.format(
+              "column `%s` is %s; tensor input `%s` takes an array<float> or array<double> column. Cast it"
+                  + " (e.g. cast(%s as array<float>)).",
+              f.name(), f.dataType().simpleString(), t.name(), f.name()));
+    }
+    List<Long> shape = t.shape();
+    boolean fits = shape.size() == m.shape().size() + 1;
+    for (int i = 0; fits && i < m.shape().size(); i++) {
+      long d = shape.get(i + 1);
+      fits = d == -1 || d == m.shape().get(i);
+    }
+    if (!fits) {
+      throw fail(
+          model,
+          String.format(
+              "shape mismatch: model input `%s` is %s, but the mapping of column `%s` gives [batch, %s]. Set"
+                  + " the mapping's shape to the model's (without the batch dimension).",
+              t.name(),
+              describe(t),
+              f.name(),
+              m.shape().stream().map(String::valueOf).collect(Collectors.joining(", "))));
+    }
+    checkBatchDimension(model, t);
+    long size = m.size();
+    if (size > Integer.MAX_VALUE / 16) {
+      throw fail(
+          model, String.format("the shape %s of column `%s` is too large.", m.shape(), f.name()));
+    }
+    long[] rowShape = m.shape().stream().mapToLong(Long::longValue).toArray();
+    return new InputPlan(
+        t.name(), m, new int[] {ordinal}, new char[] {kind}, new float[0], rowShape, (int) size);
+  }
+
+  private static void checkBatchDimension(ModelSpec model, ModelSignature.Tensor t) {
+    if (t.shape().get(0) != -1) {
+      throw fail(
+          model,
+          String.format(
+              "model input `%s` is %s: its first dimension is fixed, so it cannot take batches. Export the"
+                  + " model with a dynamic batch dimension.",
+              t.name(), describe(t)));
+    }
+  }
+
+  private static InputPlan withMeans(ModelSpec model, InputPlan p, Map<String, Double> means) {
+    if (!(p.mapping() instanceof InputMapping.Tabular tab) || tab.nulls() != NullPolicy.MEAN) {
+      return p;
+    }
+    float[] fill = new float[tab.columns().size()];
+    for (int i = 0; i < fill.length; i++) {
+      Double mean = means.get(tab.columns().get(i));
+      if (mean == null || mean.isNaN()) {
+        throw fail(
+            model,
+            String.format(
+                "column `%s` has no non-null values, so input `%s` cannot fill its nulls with the mean. Use"
+                    + " nulls: zero, or leave the column out.",
+                tab.columns().get(i), p.name()));
+      }
+      fill[i] = mean.floatValue();
+    }
+    return new InputPlan(
+        p.name(), p.mapping(), p.ordinals(), p.kinds(), fill, p.rowShape(), p.perRow());
+  }
+
+  private static OutputPlan output(
+      ModelSpec model, ModelSignature sig, String column, OutputMapping m, List<String> columns) {
+    if (columns.contains(column)) {
+      throw fail(
+          model,
+          String.format(
+              "output column `%s` is already a column of the DataFrame. Name the output another way or drop"
+                  + " the column first.",
+              column));
+    }
+    ModelSignature.Tensor t =
+        find(sig.outputs(), m.from())
+            .orElseThrow(
+                () ->
+                    fail(
+                        model,
+                        String.format(
+                            "output column `%s` reads model output `%s`, which the model does not have (its"
+                                + " outputs: %s).",
+                            column, m.from(), describe(sig.outputs()))));
+    long perRow = 1;
+    for (long d : t.shape().subList(Math.min(1, t.shape().size()), t.shape().size())) {
+      perRow = d == -1 || perRow == -1 ? -1 : perRow * d;
+    }
+    DataType element =
+        switch (t.type()) {
+          case "float32" -> DataTypes.FloatType;
+          case "float64" -> DataTypes.DoubleType;
+          case "int32" -> DataTypes.IntegerType;
+          case "int64" -> DataTypes.LongType;
+          default ->
+              throw fail(
+                  model,
+                  String.format(
+                      "output column `%s` reads model output `%s`, which is %s; only float32, float64, int32"
+                          + " and int64 outputs map to columns.",
+                      column, t.name(), describe(t)));
+        };
+    if (m instanceof OutputMapping.Element el) {
+      if (perRow != -1 && el.index() >= perRow) {
+        throw fail(
+            model,
+            String.format(
+                "output column `%s` takes element %d of model output `%s` (%s), which has %d per row. Use an"
+                    + " index from 0 to %d.",
+                column, el.index(), t.name(), describe(t), perRow, perRow - 1));
+      }
+      return new OutputPlan(column, m, element);
+    }
+    if (m instanceof OutputMapping.Argmax am) {
+      if (!am.labels().isEmpty() && perRow != -1 && am.labels().size() != perRow) {
+        throw fail(
+            model,
+            String.format(
+                "output column `%s` names %d labels, but model output `%s` (%s) has %d values per row. Give"
+                    + " one label per value.",
+                column, am.labels().size(), t.name(), describe(t), perRow));
+      }
+      return new OutputPlan(
+          column, m, am.labels().isEmpty() ? DataTypes.IntegerType : DataTypes.StringType);
+    }
+    return new OutputPlan(column, m, DataTypes.createArrayType(DataTypes.FloatType, false));
+  }
+
+  private static char numericKind(DataType t) {
+    if (t.equals(DataTypes.ByteType)) {
+      return BYTE;
+    } else if (t.equals(DataTypes.ShortType)) {
+      return SHORT;
+    } else if (t.equals(DataTypes.IntegerType)) {
+      return INT;
+    } else if (t.equals(DataTypes.LongType)) {
+      return LONG;
+    } else if (t.equals(DataTypes.FloatType)) {
+      return FLOAT;
+    } else if (t.equals(DataTypes.DoubleType)) {
+      return DOUBLE;
+    } else if (t instanceof DecimalType) {
+      return DECIMAL;
+    }
+    return 0;
+  }
+
+  private static Optional<ModelSignature.Tensor> find(List<ModelSignature.Tensor> ts, String name) {
+    return ts.stream().filter(t -> t.name().equals(name)).findFirst();
+  }
+
+  private static String describe(ModelSignature.Tensor t) {
+    return t.type() + " " + t.shape();
+  }
+
+  private static String describe(List<ModelSignature.Tensor> ts) {
+    return ts.stream().map(t -> t.name() + " " + describe(t)).collect(Collectors.joining(", "));
+  }
+
+  static InferenceException fail(ModelSpec model, String what) {
+    return new InferenceException(String.format("Cannot score with model %s: %s", model, what));
+  }
+}

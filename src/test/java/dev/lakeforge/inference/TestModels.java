@@ -1,0 +1,218 @@
+package dev.lakeforge.inference;
+
+import ai.onnx.proto.OnnxMl;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.lakeforge.catalog.CatalogDatabase;
+import dev.lakeforge.catalog.Identity;
+import dev.lakeforge.catalog.ModelFlavor;
+import dev.lakeforge.catalog.ModelRegistry;
+import dev.lakeforge.catalog.ModelVersion;
+import dev.lakeforge.core.Platform;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import org.apache.spark.sql.SparkSession;
+import org.tribuo.Example;
+import org.tribuo.ImmutableFeatureMap;
+import org.tribuo.Model;
+import org.tribuo.MutableDataset;
+import org.tribuo.ONNXExportable;
+import org.tribuo.classification.Label;
+import org.tribuo.classification.LabelFactory;
+import org.tribuo.classification.sgd.linear.LogisticRegressionTrainer;
+import org.tribuo.datasource.ListDataSource;
+import org.tribuo.impl.ArrayExample;
+import org.tribuo.provenance.SimpleDataSourceProvenance;
+
+/**
+ * Real models for the inference tests: a logistic regression trained with Tribuo on generated
+ * customer activity and exported to ONNX, and a tiny image classifier (flatten, dense, softmax)
+ * with a {@code [batch, 1, 4, 4]} input written as an ONNX graph with the protobuf classes Tribuo
+ * ships. {@link #run} scores rows with ONNX Runtime directly, outside Spark: the reference the
+ * scorer's predictions must equal.
+ */
+final class TestModels {
+  private TestModels() {}
+
+  /**
+   * A trained churn model: its ONNX file, its feature names in the model's order, and the output
+   * position of each class.
+   */
+  record Churn(Path onnx, List<String> features, List<String> labels) {
+    int index(String label) {
+      return labels.indexOf(label);
+    }
+  }
+
+  /** Trains a logistic regression on {@code rows} generated customers and exports it. */
+  static Churn trainChurn(Path dir, int rows) throws IOException {
+    LabelFactory labels = new LabelFactory();
+    Random random = new Random(7);
+    List<Example<Label>> examples = new ArrayList<>();
+    String[] names = {"orders_7d", "spend_30d", "days_since_last"};
+    for (int i = 0; i < rows; i++) {
+      double orders = random.nextInt(10);
+      double spend = random.nextDouble() * 50;
+      double days = random.nextInt(60);
+      boolean churns = days / 60 - orders / 10 + random.nextGaussian() * 0.2 > 0.1;
+      examples.add(
+          new ArrayExample<>(
+              new Label(churns ? "churns" : "stays"), names, new double[] {orders, spend, days}));
+    }
+    MutableDataset<Label> data =
+        new MutableDataset<>(
+            new ListDataSource<>(
+                examples, labels, new SimpleDataSourceProvenance("generated customers", labels)));
+    Model<Label> model = new LogisticRegressionTrainer().train(data);
+    Path onnx = Files.createDirectories(dir).resolve("churn.onnx");
+    try {
+      ((ONNXExportable) model).saveONNXModel("dev.lakeforge.test", 1, onnx);
+    } catch (Exception e) {
+      throw new IOException("ONNX export failed", e);
+    }
+    ImmutableFeatureMap fm = model.getFeatureIDMap();
+    List<String> features = new ArrayList<>();
+    for (int id = 0; id < fm.size(); id++) {
+      features.add(fm.get(id).getName());
+    }
+    List<String> classes = new ArrayList<>();
+    for (int id = 0; id < model.getOutputIDInfo().size(); id++) {
+      classes.add(model.getOutputIDInfo().getOutput(id).getLabel());
+    }
+    return new Churn(onnx, List.copyOf(features), List.copyOf(classes));
+  }
+
+  /** The flattened weights of {@link #writeImageModel}: deterministic, not trained. */
+  static float[] imageWeights(int size) {
+    Random random = new Random(11);
+    float[] w = new float[size];
+    for (int i = 0; i < size; i++) {
+      w[i] = (float) random.nextGaussian();
+    }
+    return w;
+  }
+
+  /**
+   * Writes an ONNX model {@code image} float [batch, 1, 4, 4] → Flatten → Gemm (16 → 3) → Softmax →
+   * {@code probs} float [batch, 3].
+   */
+  static Path writeImageModel(Path dir) throws IOException {
+    float[] w = imageWeights(16 * 3 + 3);
+    OnnxMl.TensorProto.Builder weights =
+        OnnxMl.TensorProto.newBuilder()
+            .setName("W")
+            .setDataType(OnnxMl.TensorProto.DataType.FLOAT.getNumber())
+            .addDims(16)
+            .addDims(3);
+    for (int i = 0; i < 48; i++) {
+      weights.addFloatData(w[i]);
+    }
+    OnnxMl.TensorProto.Builder bias =
+        OnnxMl.TensorProto.newBuilder()
+            .setName("b")
+            .setDataType(OnnxMl.TensorProto.DataType.FLOAT.getNumber())
+            .addDims(3);
+    for (int i = 48; i < 51; i++) {
+      bias.addFloatData(w[i]);
+    }
+    OnnxMl.GraphProto graph =
+        OnnxMl.GraphProto.newBuilder()
+            .setName("tiny-image")
+            .addInput(floatValue("image", -1, 1, 4, 4))
+            .addOutput(floatValue("probs", -1, 3))
+            .addInitializer(weights)
+            .addInitializer(bias)
+            .addNode(node("Flatten", List.of("image"), "flat", Map.of("axis", 1L)))
+            .addNode(node("Gemm", List.of("flat", "W", "b"), "logits", Map.of()))
+            .addNode(node("Softmax", List.of("logits"), "probs", Map.of("axis", 1L)))
+            .build();
+    OnnxMl.ModelProto model =
+        OnnxMl.ModelProto.newBuilder()
+            .setIrVersion(8)
+            .setProducerName("lakeforge-tests")
+            .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(13))
+            .setGraph(graph)
+            .build();
+    return Files.write(Files.createDirectories(dir).resolve("image.onnx"), model.toByteArray());
+  }
+
+  private static OnnxMl.ValueInfoProto floatValue(String name, long... dims) {
+    OnnxMl.TensorShapeProto.Builder shape = OnnxMl.TensorShapeProto.newBuilder();
+    for (long d : dims) {
+      shape.addDim(
+          d < 0
+              ? OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimParam("batch")
+              : OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(d));
+    }
+    return OnnxMl.ValueInfoProto.newBuilder()
+        .setName(name)
+        .setType(
+            OnnxMl.TypeProto.newBuilder()
+                .setTensorType(
+                    OnnxMl.TypeProto.Tensor.newBuilder()
+                        .setElemType(OnnxMl.TensorProto.DataType.FLOAT.getNumber())
+                        .setShape(shape)))
+        .build();
+  }
+
+  private static OnnxMl.NodeProto node(
+      String op, List<String> inputs, String output, Map<String, Long> attributes) {
+    OnnxMl.NodeProto.Builder n =
+        OnnxMl.NodeProto.newBuilder()
+            .setOpType(op)
+            .setName(op)
+            .addAllInput(inputs)
+            .addOutput(output);
+    attributes.forEach(
+        (k, v) ->
+            n.addAttribute(
+                OnnxMl.AttributeProto.newBuilder()
+                    .setName(k)
+                    .setType(OnnxMl.AttributeProto.AttributeType.INT)
+                    .setI(v)));
+    return n.build();
+  }
+
+  /** Scores {@code rows} (each row's values, row-major) with ONNX Runtime directly. */
+  static float[][] run(Path onnx, String input, String output, float[][] rows, long... rowShape)
+      throws OrtException {
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    int perRow = rows.length == 0 ? 0 : rows[0].length;
+    java.nio.FloatBuffer buf = java.nio.FloatBuffer.allocate(rows.length * perRow);
+    for (float[] r : rows) {
+      buf.put(r);
+    }
+    buf.flip();
+    long[] shape = new long[rowShape.length + 1];
+    shape[0] = rows.length;
+    System.arraycopy(rowShape, 0, shape, 1, rowShape.length);
+    try (OrtSession session = env.createSession(onnx.toString(), new OrtSession.SessionOptions());
+        OnnxTensor in = OnnxTensor.createTensor(env, buf, shape);
+        OrtSession.Result result = session.run(Map.of(input, in))) {
+      return (float[][]) result.get(output).orElseThrow().getValue();
+    }
+  }
+
+  /** The model registry of {@code spark}'s Lakeforge home. */
+  static ModelRegistry registry(SparkSession spark) {
+    Platform p = Platform.of(spark);
+    return new ModelRegistry(CatalogDatabase.of(p), Path.of(p.modelStore()));
+  }
+
+  /** Registers {@code onnx} as the next version of {@code name}, by the test's own identity. */
+  static ModelVersion register(SparkSession spark, String name, Path onnx) {
+    return registry(spark)
+        .register(
+            new ModelRegistry.Registration(
+                name, onnx, ModelFlavor.ONNX, Optional.empty(), Optional.empty(), Map.of()),
+            Identity.current());
+  }
+}
