@@ -123,6 +123,6 @@ final class ValueFit {
   }
 
   private static String sql(DataType t) {
-    return t.sql().toLowerCase(java.util.Locale.ROOT);
+    return t.sql();
   }
 }

@@ -206,15 +206,15 @@ class DataSafetyTest extends SparkTestBase {
             .toList();
     assertThat(reasons)
         .containsExactly(
-            "1: column `n`: value 1.9 would be stored as 1 in bigint",
-            "3: column `amount`: value 1.239 would be stored as 1.24 in decimal(10,2)",
-            "4: column `amount`: value '1.234567890125E11' is not a valid decimal(10,2)",
+            "1: column `n`: value 1.9 would be stored as 1 in BIGINT",
+            "3: column `amount`: value 1.239 would be stored as 1.24 in DECIMAL(10,2)",
+            "4: column `amount`: value '1.234567890125E11' is not a valid DECIMAL(10,2)",
             "5: column `at`: value '2026-12-01 07:35:00+02:00' carries a time zone, which a"
                 + " timestamp_ntz column cannot keep (remove the zone, or declare the column"
                 + " timestamp)",
             "7: column `day`: value '2026-12-01 10:00:00' has a time of day, which a date column"
                 + " would drop",
-            "8: column `n`: value '1.0E30' is not a valid bigint");
+            "8: column `n`: value '1.0E30' is not a valid BIGINT");
   }
 
   @Test
@@ -244,9 +244,9 @@ class DataSafetyTest extends SparkTestBase {
                 .map(row -> row.getString(row.fieldIndex(IngestJob.ERROR_COLUMN)))
                 .toList())
         .containsExactly(
-            "column `n`: value '1.9' is not a valid int",
-            "column `n`: value '2.0' is not a valid int",
-            "column `amount`: value '1.005' has more than 2 decimal places for decimal(6,2)");
+            "column `n`: value '1.9' is not a valid INT",
+            "column `n`: value '2.0' is not a valid INT",
+            "column `amount`: value '1.005' has more than 2 decimal places for DECIMAL(6,2)");
   }
 
   @Test
