@@ -23,7 +23,7 @@ import picocli.CommandLine.Parameters;
       "Run Spark SQL against the lakehouse and print the result.",
       "Delta tables are namespace.table, Iceberg tables iceberg.namespace.table.",
       "Time travel: select ... from shop.orders VERSION AS OF 3 (or TIMESTAMP AS OF '2026-01-01 00:00:00'),",
-      "or --as-of '2026-01-01 00:00:00' to read every table of the query as of one moment."
+      "or --as-of '2026-01-01 00:00:00' (UTC) to read every table of the query as of one moment."
     })
 final class SqlCommand extends Subcommand {
   /** Output formats. */
@@ -46,8 +46,10 @@ final class SqlCommand extends Subcommand {
       names = "--as-of",
       paramLabel = "TIMESTAMP",
       description = {
-        "Read every lakehouse table in the query as of this time (yyyy-MM-dd HH:mm:ss, UTC): the same as writing",
-        "TIMESTAMP AS OF after each table. Tables the query already time travels are left as written."
+        "Read every lakehouse table in the query as of this instant: yyyy-MM-dd[ HH:mm:ss[.SSS]] in UTC, whatever",
+        "spark.sql.session.timeZone says, or with an offset (2026-01-01T09:00:00+09:00, ...Z). Each table is read",
+        "at its last commit at or before it (its latest version if the instant is later); an instant before a",
+        "table's earliest version is an error. Tables the query already time travels are left as written."
       })
   String asOf;
 
@@ -65,7 +67,7 @@ final class SqlCommand extends Subcommand {
           "--limit " + limit + " is negative: give 0 (all rows) or a positive number.");
     }
     AsOfQuery pinned =
-        asOf == null ? null : new AsOfQuery(query, asOf); // validated before the session starts
+        asOf == null ? null : AsOfQuery.parse(query, asOf); // validated before the session starts
     SparkSession spark = root().spark();
     Dataset<Row> df =
         pinned == null
