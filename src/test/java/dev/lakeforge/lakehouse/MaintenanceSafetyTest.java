@@ -405,7 +405,6 @@ class MaintenanceSafetyTest extends SparkTestBase {
         .mode("append")
         .save(store.toString());
     spark.sql("CREATE TABLE " + t + " USING delta LOCATION '" + store + "'");
-    Path model = write(store.resolve("churn").resolve("1"), "model.onnx", "weights");
     Lakehouse lh = Lakehouse.open(spark);
     lh.registry()
         .put(
