@@ -167,18 +167,19 @@ final class DeltaOperations implements TableOperations {
   }
 
   @Override
-  public List<String> expire(TableName table, Retention retention, boolean dryRun) {
-    long hours = retainHours(table, retention);
+  public List<String> expire(TableName table, Retention retention, boolean dryRun, Instant now) {
+    long hours = retainHours(table, retention, now);
     SparkSession session = TableOperations.isolated(spark);
     // The check guards against retention under 7 days; our horizon is computed from the spec's own
     // retention.
     session.conf().set("spark.databricks.delta.retentionDurationCheck.enabled", "false");
     // VACUUM START/END commits would count as versions against the retention's "last N versions".
     session.conf().set("spark.databricks.delta.vacuum.logging.enabled", "false");
-    String vacuum =
-        String.format(java.util.Locale.ROOT, "VACUUM %s RETAIN %d HOURS", sql(table), hours);
+    // Delta 4.x ignores any RETAIN but 0 hours by default and falls back to the table's
+    // delta.deletedFileRetentionDuration; the horizon must be the one computed from the spec.
+    session.conf().set("spark.databricks.delta.vacuum.retentionWindowIgnore.enabled", "false");
     if (dryRun) {
-      long files = session.sql(vacuum + " DRY RUN").count();
+      long files = vacuum(session, table, hours, true, now).count();
       return List.of(
           String.format(
               java.util.Locale.ROOT,
@@ -189,7 +190,7 @@ final class DeltaOperations implements TableOperations {
               retention.versions(),
               hours));
     }
-    session.sql(vacuum).collect();
+    vacuum(session, table, hours, false, now).collect();
     return List.of(
         String.format(
             java.util.Locale.ROOT,
@@ -198,13 +199,51 @@ final class DeltaOperations implements TableOperations {
   }
 
   /**
-   * The VACUUM horizon in whole hours: every version younger than {@code days} stays readable, and
-   * so do the last {@code versions} versions, whichever reaches further back. Delta rounds RETAIN
-   * to whole hours, so we round up (keeping more, never less); only {@code versions: 1, days: 0}
-   * gives 0 hours, i.e. keep the current version only.
+   * {@code VACUUM table RETAIN hours HOURS [DRY RUN]}, measured back from {@code now}. SQL VACUUM
+   * always reads the system clock (Delta 4.3.1 {@code VacuumTableCommand} calls {@code
+   * VacuumCommand.gc} with its default {@code SystemClock}), so the command behind it is called
+   * directly with the job's clock; it is the same code path otherwise.
    */
-  private long retainHours(TableName table, Retention retention) {
-    Instant now = Instant.now();
+  private static org.apache.spark.sql.Dataset<Row> vacuum(
+      SparkSession session, TableName table, long hours, boolean dryRun, Instant now) {
+    org.apache.spark.sql.connector.catalog.Table loaded;
+    try {
+      loaded =
+          ((org.apache.spark.sql.connector.catalog.TableCatalog)
+                  dev.lakeforge.core.SparkInternals.catalog(session, "spark_catalog"))
+              .loadTable(
+                  org.apache.spark.sql.connector.catalog.Identifier.of(
+                      new String[] {table.namespace()}, table.table()));
+    } catch (org.apache.spark.sql.catalyst.analysis.NoSuchTableException e) {
+      throw LakehouseException.notRegistered(table);
+    }
+    if (!(loaded instanceof org.apache.spark.sql.delta.catalog.DeltaTableV2 delta)) {
+      throw new LakehouseException(
+          table,
+          String.format(
+              "Cannot vacuum %s: Spark does not load it as a Delta table (%s). Re-apply its spec.",
+              table, loaded.getClass().getSimpleName()));
+    }
+    scala.collection.immutable.Map<String, org.apache.spark.sql.execution.metric.SQLMetric>
+        noMetrics = scala.collection.immutable.Map$.MODULE$.empty();
+    return org.apache.spark.sql.delta.commands.VacuumCommand.gc(
+        session,
+        delta,
+        dryRun,
+        scala.Option.apply((Object) (double) hours),
+        scala.Option.empty(),
+        scala.Option.empty(),
+        noMetrics,
+        new org.apache.spark.util.ManualClock(now.toEpochMilli()));
+  }
+
+  /**
+   * The VACUUM horizon in whole hours before {@code now}: every version younger than {@code days},
+   * and the last {@code versions} versions, stay readable, whichever reaches further back. Delta
+   * rounds RETAIN to whole hours, so we round up (keeping more, never less); only {@code versions:
+   * 1, days: 0} gives 0 hours, i.e. keep the current version only.
+   */
+  private long retainHours(TableName table, Retention retention, Instant now) {
     Instant byAge = now.minus(retention.age());
     List<Row> versions =
         spark

@@ -191,11 +191,9 @@ final class IcebergOperations implements TableOperations {
   }
 
   @Override
-  public List<String> expire(TableName table, Retention retention, boolean dryRun) {
-    Instant now = Instant.now();
+  public List<String> expire(TableName table, Retention retention, boolean dryRun, Instant now) {
     Instant olderThan = now.minus(retention.age());
-    Instant orphansOlderThan =
-        now.minus(ORPHAN_MIN_AGE).isBefore(olderThan) ? now.minus(ORPHAN_MIN_AGE) : olderThan;
+    Instant orphansOlderThan = orphanHorizon(now, olderThan);
     List<String> lines = new ArrayList<>();
     if (dryRun) {
       List<Long> expiring = expiringSnapshots(load(table), olderThan, retention.versions());
@@ -208,9 +206,9 @@ final class IcebergOperations implements TableOperations {
           spark
               .sql(
                   String.format(
-                      "CALL %s.system.expire_snapshots(table => '%s.%s', older_than => TIMESTAMP '%s',"
+                      "CALL %s.system.expire_snapshots(table => '%s.%s', older_than => %s,"
                           + " retain_last => %d)",
-                      catalog, catalog, table, TS.format(olderThan), retention.versions()))
+                      catalog, catalog, table, instant(olderThan), retention.versions()))
               .first();
       lines.add(
           String.format(
@@ -221,15 +219,39 @@ final class IcebergOperations implements TableOperations {
         spark
             .sql(
                 String.format(
-                    "CALL %s.system.remove_orphan_files(table => '%s.%s', older_than => TIMESTAMP '%s',"
+                    "CALL %s.system.remove_orphan_files(table => '%s.%s', older_than => %s,"
                         + " dry_run => %s)",
-                    catalog, catalog, table, TS.format(orphansOlderThan), dryRun))
+                    catalog, catalog, table, instant(orphansOlderThan), dryRun))
             .count();
     lines.add(
         String.format(
-            "remove_orphan_files %s %d files older than %s",
+            "remove_orphan_files %s %d files older than %s UTC",
             dryRun ? "would remove" : "removed", orphans, TS.format(orphansOlderThan)));
     return lines;
+  }
+
+  /**
+   * Orphan files are removed only when older than the retention horizon and {@link #ORPHAN_MIN_AGE}
+   * older than both the job's clock and the system clock: a write in flight is never taken for an
+   * orphan, and remove_orphan_files itself refuses a horizon within 24 hours of the system clock.
+   */
+  private static Instant orphanHorizon(Instant now, Instant olderThan) {
+    Instant horizon = olderThan;
+    for (Instant clock : new Instant[] {now, Instant.now()}) {
+      Instant minAge = clock.minus(ORPHAN_MIN_AGE);
+      horizon = minAge.isBefore(horizon) ? minAge : horizon;
+    }
+    return horizon;
+  }
+
+  /**
+   * {@code instant} as a SQL timestamp literal that names its zone ({@code TIMESTAMP '2026-12-01
+   * 07:35:00.000Z'}), so Spark reads the same instant whatever the session time zone; a literal
+   * without a zone would be read as wall-clock time in the session zone. It stays a literal (not
+   * {@code timestamp_millis(...)}) because procedure arguments are checked to be literals.
+   */
+  private static String instant(Instant instant) {
+    return "TIMESTAMP '" + TS.format(instant) + "Z'";
   }
 
   /**

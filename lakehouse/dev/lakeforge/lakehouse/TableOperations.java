@@ -67,10 +67,11 @@ interface TableOperations {
   String compact(TableName table, boolean dryRun);
 
   /**
-   * Removes history outside {@code retention}. Returns one line per step, saying what it removed or
-   * would remove.
+   * Removes history outside {@code retention}, measured back from {@code now} (the job's clock, so
+   * the horizon does not depend on the session time zone or on when the call happens to run).
+   * Returns one line per step, saying what it removed or would remove.
    */
-  List<String> expire(TableName table, Retention retention, boolean dryRun);
+  List<String> expire(TableName table, Retention retention, boolean dryRun, java.time.Instant now);
 
   /** Live data files and their bytes. */
   record FileStats(long files, long bytes) {}

@@ -123,6 +123,7 @@ public record TableSpec(
                 name, key, RESERVED_PREFIX));
       }
     }
+    retention.checkProperties(name, format, properties);
   }
 
   @JsonCreator
@@ -186,10 +187,15 @@ public record TableSpec(
     return new StructType(fields);
   }
 
-  /** The properties Lakeforge stores on the table: the spec's own plus the reserved ones. */
+  /**
+   * The properties Lakeforge stores on the table: the spec's own, the reserved ones, and those that
+   * make the format's own cleanup keep the retention ({@link Retention#tableProperties}) unless the
+   * spec sets them itself (it may only set them longer).
+   */
   @JsonIgnore
   public Map<String, String> tableProperties() {
     Map<String, String> all = new TreeMap<>(properties);
+    retention.tableProperties(format).forEach(all::putIfAbsent);
     if (!primaryKey.isEmpty()) {
       all.put(PRIMARY_KEY_PROPERTY, String.join(",", primaryKey));
     }

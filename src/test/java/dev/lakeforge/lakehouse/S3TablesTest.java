@@ -9,6 +9,9 @@ import dev.lakeforge.testing.S3Server;
 import dev.lakeforge.testing.SparkTestBase;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -46,6 +49,35 @@ class S3TablesTest extends SparkTestBase {
     try (FSDataOutputStream out = fs.create(p, true)) {
       out.write(text.getBytes(StandardCharsets.UTF_8));
     }
+  }
+
+  /** Every object under {@code prefix} with its size. */
+  private static java.util.Map<String, Long> objects(String prefix) throws Exception {
+    Path p = new Path(prefix);
+    FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+    java.util.Map<String, Long> out = new TreeMap<>();
+    var it = fs.listFiles(p, true);
+    while (it.hasNext()) {
+      var f = it.next();
+      out.put(f.getPath().toString(), f.getLen());
+    }
+    return out;
+  }
+
+  /** The data files a query reads, as full {@code s3a://} paths. */
+  private static Set<String> inputFiles(String sql) {
+    Set<String> out = new TreeSet<>();
+    for (String f : spark.sql(sql).inputFiles()) {
+      out.add(new Path(f).toString());
+    }
+    return out;
+  }
+
+  /** The values of a one-column query, as full paths. */
+  private static Set<String> column(String sql) {
+    Set<String> out = new TreeSet<>();
+    spark.sql(sql).collectAsList().forEach(r -> out.add(new Path(r.getString(0)).toString()));
+    return out;
   }
 
   private static TableSpec spec(String name, String format, String location) {
@@ -124,5 +156,82 @@ class S3TablesTest extends SparkTestBase {
     assertThat(CliRun.run(home, "tables", "describe", "s3.in_bucket").out())
         .contains("s3a://lake/tables/in_bucket")
         .doesNotContain(s3.secretKey());
+  }
+
+  /**
+   * Maintenance of tables kept in the bucket removes exactly the objects no retained version needs:
+   * listed before and after, the removed objects are the data files (and, for Iceberg, the
+   * manifests and manifest lists) of the versions outside retention, and nothing else changes but
+   * the new Iceberg metadata file the expiry commits.
+   */
+  @Test
+  void maintenanceInTheBucketRemovesExactlyWhatNoRetainedVersionNeeds() throws Exception {
+    for (String format : List.of("delta", "iceberg")) {
+      TableName t = TableName.parse("s3.maint_" + format);
+      String folder = "s3a://lake/tables/maint_" + format;
+      new ApplyTablesJob(List.of(spec(t.toString(), format, folder))).run(spark);
+      for (int i = 0; i < 3; i++) {
+        put("s3a://lake/raw/maint-" + i + ".csv", "id,name\n" + i + ",v" + i + "\n");
+        IngestJob.builder(t, "s3a://lake/raw/maint-" + i + ".csv", SourceFormat.CSV)
+            .optMode(WriteMode.OVERWRITE)
+            .build()
+            .run(spark);
+      }
+      String sqlName = format.equals("delta") ? t.toString() : "iceberg." + t;
+      java.util.Map<String, Long> before = objects(folder);
+      // retention {days: 0, versions: 1}: only the current version is kept
+      Set<String> needed =
+          format.equals("delta")
+              ? inputFiles("select * from " + sqlName)
+              : column("select file_path from " + sqlName + ".files");
+      assertThat(needed).hasSize(1);
+      Set<String> expectedRemoved = new TreeSet<>();
+      for (String o : before.keySet()) {
+        if (o.endsWith(".parquet") && !needed.contains(o)) {
+          expectedRemoved.add(o);
+        }
+      }
+      assertThat(expectedRemoved).hasSize(2);
+      if (format.equals("iceberg")) {
+        Set<String> manifestsKept = column("select path from " + sqlName + ".manifests");
+        String listKept =
+            new Path(
+                    spark
+                        .sql(
+                            "select manifest_list from "
+                                + sqlName
+                                + ".snapshots order by committed_at desc limit 1")
+                        .first()
+                        .getString(0))
+                .toString();
+        for (String o : before.keySet()) {
+          if (o.endsWith(".avro") && !manifestsKept.contains(o) && !o.equals(listKept)) {
+            expectedRemoved.add(o);
+          }
+        }
+      }
+
+      new MaintainJob(List.of(t), false).run(spark);
+
+      java.util.Map<String, Long> after = objects(folder);
+      Set<String> removed = new TreeSet<>(before.keySet());
+      removed.removeAll(after.keySet());
+      Set<String> added = new TreeSet<>(after.keySet());
+      added.removeAll(before.keySet());
+      assertThat(removed).as(format + " objects removed").isEqualTo(expectedRemoved);
+      if (format.equals("delta")) {
+        // VACUUM records where its last run stopped; nothing else is written
+        assertThat(added).containsExactly(folder + "/_delta_log/_last_vacuum_info");
+      } else {
+        assertThat(added).isNotEmpty().allMatch(o -> o.endsWith(".metadata.json"));
+      }
+      for (String kept : after.keySet()) {
+        if (before.containsKey(kept)) {
+          assertThat(after.get(kept)).as(kept).isEqualTo(before.get(kept));
+        }
+      }
+      assertThat(spark.sql("select id from " + sqlName).collectAsList().toString())
+          .isEqualTo("[[2]]");
+    }
   }
 }
