@@ -64,19 +64,32 @@ final class DeltaOperations implements TableOperations {
   @Override
   public OptionalLong commit(
       SparkSession session, TableName table, CommitTag tag, Runnable statement) {
+    Map<String, String> settings = new java.util.LinkedHashMap<>();
     if (tag.batchId().isPresent()) {
       // Delta records the transaction atomically with the commit and skips a write whose
       // transaction it has already seen, even when two writers raced past containsBatch.
-      session.conf().set(TXN_APP_ID, TXN_PREFIX + tag.batchId().get());
-      session.conf().set(TXN_VERSION, "1");
+      settings.put(TXN_APP_ID, TXN_PREFIX + tag.batchId().get());
+      settings.put(TXN_VERSION, "1");
     }
-    session.conf().set(USER_METADATA, tag.deltaUserMetadata());
+    settings.put(USER_METADATA, tag.deltaUserMetadata());
+    // the session may be the caller's own (sql DML): its settings are put back afterwards
+    Map<String, Optional<String>> before = new java.util.LinkedHashMap<>();
+    settings.forEach(
+        (k, v) -> {
+          before.put(k, Optional.ofNullable(session.conf().get(k, null)));
+          session.conf().set(k, v);
+        });
     try {
       statement.run();
     } finally {
-      session.conf().unset(TXN_APP_ID);
-      session.conf().unset(TXN_VERSION);
-      session.conf().unset(USER_METADATA);
+      before.forEach(
+          (k, v) -> {
+            if (v.isPresent()) {
+              session.conf().set(k, v.get());
+            } else {
+              session.conf().unset(k);
+            }
+          });
     }
     return committedBy(table, tag.runId());
   }

@@ -14,10 +14,20 @@ interface TableOperations {
   /**
    * A session for one write whose SQL settings the job may change: a clone of the caller's, so it
    * keeps every runtime setting the caller made (a notebook's {@code spark.conf.set}), while the
-   * job's own settings stay private to it.
+   * job's own settings stay private to it. The caller's commit identity is not kept: a Delta
+   * transaction id or commit metadata left in a notebook's session would make Delta skip the job's
+   * write as "already done", or label it as the caller's.
    */
   static org.apache.spark.sql.SparkSession isolated(org.apache.spark.sql.SparkSession spark) {
-    return dev.lakeforge.core.SparkInternals.cloneSession(spark);
+    org.apache.spark.sql.SparkSession s = dev.lakeforge.core.SparkInternals.cloneSession(spark);
+    for (String k :
+        List.of(
+            DeltaOperations.TXN_APP_ID,
+            DeltaOperations.TXN_VERSION,
+            DeltaOperations.USER_METADATA)) {
+      s.conf().unset(k);
+    }
+    return s;
   }
 
   /**

@@ -302,6 +302,27 @@ class DataSafetyTest extends SparkTestBase {
     assertThat(rows(f, t)).containsExactly("[3,DE]"); // FR is gone too: the whole table
   }
 
+  @Test
+  void aTransactionIdLeftInTheCallersSessionDoesNotSwallowTheJobsWrite() {
+    TableName t = customers(TableFormat.DELTA, "caller_txn");
+    spark.conf().set(DeltaOperations.TXN_APP_ID, "notebook-app");
+    spark.conf().set(DeltaOperations.TXN_VERSION, "1");
+    try {
+      spark.sql("select 9L as customer_id").createOrReplaceTempView("nb");
+      dev.lakeforge.lakehouse.access.AccessScope.internal(
+          () -> spark.sql("INSERT INTO " + t + " (customer_id) SELECT customer_id FROM nb"));
+      // the notebook's own transaction is now recorded in the table: an ingest carrying it would
+      // be skipped by Delta as already done
+      var r = ingest(t, file("caller-txn.csv", "customer_id,name\n1,ann\n"), SourceFormat.CSV);
+      assertThat(r.rowsWritten()).isEqualTo(1);
+    } finally {
+      spark.conf().unset(DeltaOperations.TXN_APP_ID);
+      spark.conf().unset(DeltaOperations.TXN_VERSION);
+    }
+    assertThat(rows(TableFormat.DELTA, t))
+        .containsExactly("[1,ann,null,null]", "[9,null,null,null]");
+  }
+
   @ParameterizedTest
   @EnumSource(TableFormat.class)
   void zoneLessTimestampsInFilesAreUtcInEverySessionZone(TableFormat f) {
