@@ -134,7 +134,8 @@ final class JoinChecks {
   }
 
   private static String suggest(String source, String column) {
-    String prefix = source.contains(".") ? source.substring(source.lastIndexOf('.') + 1) : source;
+    String name = source.contains(" ") ? source.substring(0, source.indexOf(' ')) : source;
+    String prefix = name.contains(".") ? name.substring(name.lastIndexOf('.') + 1) : name;
     return prefix.replaceAll("[^A-Za-z0-9_]", "_") + "_" + column;
   }
 
