@@ -1,0 +1,284 @@
+package dev.lakeforge.features;
+
+import static java.util.Objects.requireNonNull;
+import static org.apache.spark.sql.functions.array;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.explode;
+import static org.apache.spark.sql.functions.floor;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.max;
+import static org.apache.spark.sql.functions.min;
+import static org.apache.spark.sql.functions.timestamp_micros;
+import static org.apache.spark.sql.functions.unix_micros;
+import static org.apache.spark.sql.functions.when;
+
+import dev.lakeforge.features.FeatureSource.Selected;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * A point-in-time (as-of) join: each spine row gets, from every feature source, the latest row of
+ * the same entity whose timestamp lies in {@code [spine time - ttl, spine time]} (both edges
+ * inclusive), or nulls when there is none.
+ *
+ * <p>The contract:
+ *
+ * <ul>
+ *   <li>The output holds exactly the spine's rows (same count, in no particular order), each with
+ *       all its columns, followed by the selected feature columns of each source in order.
+ *   <li>A feature value never comes from after its spine row's time.
+ *   <li>Entities are compared column by column: composite keys never collide ({@code ("1", 12)} and
+ *       {@code ("11", 2)} are different entities). A spine row with a null key or a null timestamp
+ *       gets nulls; feature rows with a null key or timestamp are ignored.
+ *   <li>A feature row's own null values come through as nulls: the latest row wins, even when an
+ *       older row had a value.
+ *   <li>Two rows of one source for the same entity at the same timestamp are an error (a {@link
+ *       FeatureException} naming the source, the entity and the time, raised when the join runs),
+ *       since neither is "the latest". Deduplicate the source first. Only the rows the join reads
+ *       are checked (see time-bound pruning below).
+ *   <li>Feature output names must be unique across the spine and all sources (rename with {@link
+ *       Selected}); the schema rules are checked when the join is built, before any Spark job.
+ * </ul>
+ *
+ * <p>How it runs: one Spark job reads the spine's earliest and latest time, so that each source is
+ * read only for {@code [earliest - ttl, latest]} (pushed down to the table scan). Then spine rows
+ * and the feature rows of all sources are unioned, shuffled once by the entity keys (plus a time
+ * bucket with {@link Builder#optTimeBuckets}), sorted by keys and time within each partition
+ * (feature rows before spine rows at equal times), and merged in one streaming pass that keeps only
+ * the latest row per source: no task ever holds an entity's history in memory (Spark's sort spills
+ * to disk), so a skewed key costs time, not memory. Time buckets also spread one entity's history
+ * over several tasks: each feature row goes to its own bucket and, when still valid at the next
+ * bucket's start, to that one too.
+ */
+public final class PointInTimeJoin {
+  private final Spine spine;
+  private final List<FeatureSource> sources;
+  private final Optional<Duration> timeBuckets;
+  private final JoinChecks.Checked checked;
+
+  private PointInTimeJoin(
+      Spine spine, List<FeatureSource> sources, Optional<Duration> timeBuckets) {
+    this.spine = requireNonNull(spine, "spine is null");
+    this.sources = List.copyOf(sources);
+    this.timeBuckets = requireNonNull(timeBuckets, "timeBuckets is null");
+    if (this.sources.isEmpty()) {
+      throw new FeatureException(
+          String.format("%s: no feature source: add at least one.", spine.name()));
+    }
+    List<JoinChecks.SourceShape> shapes = new ArrayList<>();
+    for (FeatureSource s : this.sources) {
+      shapes.add(
+          new JoinChecks.SourceShape(
+              s.name(), s.data().schema(), s.keys(), s.timestamp(), s.select()));
+    }
+    this.checked =
+        JoinChecks.check(
+            spine.name(), spine.data().schema(), spine.keys(), spine.timestamp(), shapes);
+    Duration maxTtl = this.sources.stream().map(FeatureSource::ttl).max(Duration::compareTo).get();
+    timeBuckets.ifPresent(
+        w -> {
+          if (w.compareTo(maxTtl) < 0) {
+            throw new FeatureException(
+                String.format(
+                    "%s: time buckets of %s are shorter than the longest ttl (%s): use buckets of"
+                        + " at least %s (a few times the ttl keeps the copied rows few).",
+                    spine.name(),
+                    Durations.format(w),
+                    Durations.format(maxTtl),
+                    Durations.format(maxTtl)));
+          }
+        });
+  }
+
+  /** A join of {@code spine} with feature sources added through the builder. */
+  public static Builder builder(Spine spine) {
+    return new Builder(spine);
+  }
+
+  /** Builds a {@link PointInTimeJoin}; {@code add} at least one source. */
+  public static final class Builder {
+    private final Spine spine;
+    private final List<FeatureSource> sources = new ArrayList<>();
+    private Optional<Duration> timeBuckets = Optional.empty();
+
+    private Builder(Spine spine) {
+      this.spine = requireNonNull(spine, "spine is null");
+    }
+
+    /** Adds a feature source; its columns follow those of the sources added before. */
+    public Builder add(FeatureSource source) {
+      sources.add(requireNonNull(source, "source is null"));
+      return this;
+    }
+
+    /**
+     * Splits each entity's timeline into buckets of {@code width} (at least the longest ttl), so
+     * that a heavily skewed entity is merged by several tasks. Costs a copy of the feature rows
+     * that lie within ttl of a bucket's end (about ttl/width of them). Default: no buckets.
+     */
+    public Builder optTimeBuckets(Duration width) {
+      this.timeBuckets = Optional.of(requireNonNull(width, "width is null"));
+      return this;
+    }
+
+    /** The join, with its column rules checked (no Spark job runs). */
+    public PointInTimeJoin build() {
+      return new PointInTimeJoin(spine, sources, timeBuckets);
+    }
+  }
+
+  /** The output schema: the spine's columns, then each source's selected features. */
+  public StructType schema() {
+    return checked.output();
+  }
+
+  /**
+   * The joined rows. Runs one small Spark job now (the spine's time range); the rest runs when the
+   * result is used.
+   */
+  public Dataset<Row> join() {
+    Dataset<Row> spineData = spine.data();
+    Row range =
+        spineData
+            .agg(min(unix_micros(col(spine.timestamp()))), max(unix_micros(col(spine.timestamp()))))
+            .first();
+    StructType spineSchema = spineData.schema();
+    int n = sources.size();
+    long bucketMicros = timeBuckets.map(PointInTimeJoin::micros).orElse(0L);
+
+    List<Column> unionColumns = new ArrayList<>();
+    unionColumns.add(lit(n).as(KIND));
+    unionColumns.add(unix_micros(col(spine.timestamp())).as(TS));
+    unionColumns.add(
+        (bucketMicros > 0
+                ? floor(unix_micros(col(spine.timestamp())).divide(bucketMicros))
+                : lit(0L))
+            .cast(DataTypes.LongType)
+            .as(BUCKET));
+    for (StructField f : spineSchema.fields()) {
+      unionColumns.add(col(f.name()));
+    }
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < checked.selections().get(i).size(); j++) {
+        StructField f = checked.output().fields()[spineSchema.size() + offset(i) + j];
+        unionColumns.add(lit(null).cast(f.dataType()).as(featureColumn(i, j)));
+      }
+    }
+    Dataset<Row> union = spineData.select(unionColumns.toArray(Column[]::new));
+
+    for (int i = 0; i < n; i++) {
+      FeatureSource src = sources.get(i);
+      Column ts = col(src.timestamp());
+      Column keep = ts.isNotNull();
+      for (String k : src.keys()) {
+        keep = keep.and(col(k).isNotNull());
+      }
+      if (range.isNullAt(0)) {
+        keep = lit(false);
+      } else {
+        long ttl = micros(src.ttl());
+        // Literal bounds on the raw column, so that Delta and Iceberg skip files and row groups.
+        keep =
+            keep.and(ts.geq(timestamp_micros(lit(range.getLong(0) - ttl))))
+                .and(ts.leq(timestamp_micros(lit(range.getLong(1)))));
+      }
+      List<Column> cols = new ArrayList<>();
+      cols.add(lit(i).as(KIND));
+      cols.add(unix_micros(ts).as(TS));
+      if (bucketMicros > 0) {
+        Column bucket = floor(unix_micros(ts).divide(bucketMicros)).cast(DataTypes.LongType);
+        // Still valid at the next bucket's start: the rows of that bucket need it too.
+        Column validAtNext =
+            unix_micros(ts).plus(micros(src.ttl())).geq(bucket.plus(1).multiply(bucketMicros));
+        cols.add(
+            explode(when(validAtNext, array(bucket, bucket.plus(1))).otherwise(array(bucket)))
+                .as(BUCKET));
+      } else {
+        cols.add(lit(0L).as(BUCKET));
+      }
+      for (StructField f : spineSchema.fields()) {
+        int k = spine.keys().indexOf(f.name());
+        cols.add(
+            k >= 0
+                ? col(src.keys().get(k)).as(f.name())
+                : lit(null).cast(f.dataType()).as(f.name()));
+      }
+      for (int s = 0; s < n; s++) {
+        List<Selected> sel = checked.selections().get(s);
+        for (int j = 0; j < sel.size(); j++) {
+          StructField f = checked.output().fields()[spineSchema.size() + offset(s) + j];
+          cols.add(
+              (s == i ? col(sel.get(j).column()) : lit(null).cast(f.dataType()))
+                  .as(featureColumn(s, j)));
+        }
+      }
+      union = union.unionAll(src.data().where(keep).select(cols.toArray(Column[]::new)));
+    }
+
+    List<Column> partitionBy = new ArrayList<>();
+    for (String k : spine.keys()) {
+      partitionBy.add(col(k));
+    }
+    partitionBy.add(col(BUCKET));
+    List<Column> sortBy = new ArrayList<>(partitionBy);
+    sortBy.add(col(TS));
+    sortBy.add(col(KIND));
+
+    int[] keyIndexes = new int[spine.keys().size()];
+    for (int k = 0; k < keyIndexes.length; k++) {
+      keyIndexes[k] = FIRST_SPINE_COLUMN + spineSchema.fieldIndex(spine.keys().get(k));
+    }
+    long[] ttls = sources.stream().mapToLong(s -> micros(s.ttl())).toArray();
+    int[] widths = checked.selections().stream().mapToInt(List::size).toArray();
+    String[] names = sources.stream().map(FeatureSource::name).toArray(String[]::new);
+    AsOfMerge merge =
+        new AsOfMerge(
+            spineSchema.size(),
+            keyIndexes,
+            spine.keys().toArray(String[]::new),
+            ttls,
+            widths,
+            names);
+    return union
+        .repartition(partitionBy.toArray(Column[]::new))
+        .sortWithinPartitions(sortBy.toArray(Column[]::new))
+        .mapPartitions(merge, Encoders.row(checked.output()));
+  }
+
+  private int offset(int source) {
+    int o = 0;
+    for (int i = 0; i < source; i++) {
+      o += checked.selections().get(i).size();
+    }
+    return o;
+  }
+
+  static long micros(Duration d) {
+    return Math.multiplyExact(d.getSeconds(), 1_000_000L) + d.getNano() / 1_000;
+  }
+
+  private static String featureColumn(int source, int column) {
+    return JoinChecks.RESERVED + "f" + source + "_" + column;
+  }
+
+  /** Position of the first spine column in the union's rows (after kind, time and bucket). */
+  static final int FIRST_SPINE_COLUMN = 3;
+
+  private static final String KIND = JoinChecks.RESERVED + "kind";
+  private static final String TS = JoinChecks.RESERVED + "ts";
+  private static final String BUCKET = JoinChecks.RESERVED + "bucket";
+
+  @Override
+  public String toString() {
+    return String.format("point-in-time join of %s with %s", spine, sources);
+  }
+}

@@ -1,0 +1,441 @@
+package dev.lakeforge.features;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lakeforge.core.TableName;
+import dev.lakeforge.core.YamlSpecReader;
+import dev.lakeforge.features.FeatureSource.Selected;
+import dev.lakeforge.lakehouse.ApplyTablesJob;
+import dev.lakeforge.lakehouse.TableFormat;
+import dev.lakeforge.lakehouse.TableSpec;
+import dev.lakeforge.testing.SparkTestBase;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Random;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The point-in-time join against a brute-force oracle (plain Java over the collected rows), on
+ * random data read from real Delta and Iceberg tables.
+ */
+class PointInTimeJoinTest extends SparkTestBase {
+  private static final Instant T0 = Instant.parse("2026-01-05T00:00:00Z");
+  private static final Duration RISK_TTL = Duration.ofHours(2);
+  private static final Duration ACTIVITY_TTL = Duration.ofDays(1);
+  private static final int MINUTES = 3 * 24 * 60;
+
+  private static final String SPINE_COLUMNS =
+      "[{name: id, type: bigint}, {name: k1, type: string}, {name: k2, type: int},"
+          + " {name: as_of, type: timestamp}, {name: label, type: int}]";
+  private static final String RISK_COLUMNS =
+      "[{name: k1, type: string}, {name: k2, type: int}, {name: feature_ts, type: timestamp},"
+          + " {name: amount, type: double}, {name: cnt, type: bigint}]";
+  private static final String ACTIVITY_COLUMNS =
+      "[{name: cust, type: string}, {name: num, type: int}, {name: ts, type: timestamp},"
+          + " {name: amount, type: double}, {name: active, type: boolean}]";
+
+  /** Random rows with every edge case the rule has; see {@link #generate}. */
+  record Data(List<Row> spine, List<Row> riskEarly, List<Row> riskLate, List<Row> activity) {}
+
+  private static Timestamp at(int minute) {
+    return Timestamp.from(T0.plusSeconds(60L * minute));
+  }
+
+  private static Data generate(long seed) {
+    Random rnd = new Random(seed);
+    Set<List<Object>> entities = new LinkedHashSet<>();
+    // The collision pair: equal as concatenated strings, different entities.
+    entities.add(Arrays.asList("1", 12));
+    entities.add(Arrays.asList("11", 2));
+    while (entities.size() < 300) {
+      entities.add(Arrays.asList(Integer.toString(rnd.nextInt(60)), rnd.nextInt(40)));
+    }
+    List<List<Object>> keys = new ArrayList<>(entities);
+    List<Row> riskEarly = new ArrayList<>();
+    List<Row> riskLate = new ArrayList<>();
+    List<Row> activity = new ArrayList<>();
+    Map<List<Object>, List<Integer>> riskMinutes = new HashMap<>();
+    for (List<Object> e : keys) {
+      // Some entities have no history at all in one or both sources.
+      if (rnd.nextInt(10) < 8 || e.get(0).equals("1") || e.get(0).equals("11")) {
+        List<Integer> minutes = distinctMinutes(rnd, 1 + rnd.nextInt(30));
+        riskMinutes.put(e, minutes);
+        for (int m : minutes) {
+          Row r =
+              RowFactory.create(
+                  e.get(0),
+                  e.get(1),
+                  at(m),
+                  rnd.nextInt(8) == 0 ? null : Math.round(rnd.nextDouble() * 1e4) / 100.0,
+                  rnd.nextInt(8) == 0 ? null : (long) rnd.nextInt(1000));
+          // Late data: a fifth of the rows, at any time, arrive in a second commit.
+          (rnd.nextInt(5) == 0 ? riskLate : riskEarly).add(r);
+        }
+      }
+      if (rnd.nextInt(10) < 7) {
+        for (int m : distinctMinutes(rnd, 1 + rnd.nextInt(10))) {
+          activity.add(
+              RowFactory.create(
+                  e.get(0),
+                  e.get(1),
+                  at(m),
+                  rnd.nextInt(6) == 0 ? null : (double) rnd.nextInt(500),
+                  rnd.nextBoolean()));
+        }
+      }
+    }
+    // Feature rows with a null key part must never match anything (not even spine null keys).
+    for (int i = 0; i < 40; i++) {
+      riskEarly.add(
+          RowFactory.create(
+              i % 2 == 0 ? null : "1", i % 2 == 0 ? 12 : null, at(rnd.nextInt(MINUTES)), 1.0, 1L));
+    }
+    List<Row> spine = new ArrayList<>();
+    long id = 0;
+    while (spine.size() < 3000) {
+      List<Object> e = keys.get(rnd.nextInt(keys.size()));
+      Object k1 = e.get(0);
+      Object k2 = e.get(1);
+      int pick = rnd.nextInt(100);
+      if (pick < 3) {
+        k1 = null;
+      } else if (pick < 6) {
+        k2 = null;
+      }
+      List<Integer> hist = riskMinutes.getOrDefault(e, List.of());
+      int mode = rnd.nextInt(10);
+      Timestamp ts;
+      if (!hist.isEmpty() && mode < 2) {
+        ts = at(hist.get(rnd.nextInt(hist.size()))); // exactly on a feature row
+      } else if (!hist.isEmpty() && mode < 4) {
+        // exactly on the ttl edge of a feature row, or just past it
+        int m =
+            hist.get(rnd.nextInt(hist.size())) + (int) RISK_TTL.toMinutes() + (mode == 3 ? 1 : 0);
+        ts = at(m);
+      } else if (mode == 4 && rnd.nextInt(5) == 0) {
+        ts = null;
+      } else {
+        ts = at(rnd.nextInt(MINUTES + 240) - 120);
+      }
+      Integer label = rnd.nextInt(10) == 0 ? null : rnd.nextInt(2);
+      spine.add(RowFactory.create(id++, k1, k2, ts, label));
+      if (rnd.nextInt(10) == 0) { // ties on the spine: the same entity and time again
+        spine.add(RowFactory.create(id++, k1, k2, ts, rnd.nextInt(2)));
+      }
+    }
+    return new Data(spine, riskEarly, riskLate, activity);
+  }
+
+  private static List<Integer> distinctMinutes(Random rnd, int count) {
+    Set<Integer> s = new LinkedHashSet<>();
+    while (s.size() < count) {
+      s.add(rnd.nextInt(MINUTES));
+    }
+    return new ArrayList<>(s);
+  }
+
+  private static Dataset<Row> table(TableFormat f, String name, String columns, List<Row> rows) {
+    String table = "pit_" + f.label() + "." + name;
+    TableSpec spec =
+        YamlSpecReader.parse(
+            "name: %s\nformat: %s\ncolumns: %s\n".formatted(table, f.label(), columns),
+            TableSpec.class,
+            "test spec");
+    new ApplyTablesJob(List.of(spec)).run(spark);
+    String sqlName = f.sqlName(TableName.parse(table), "iceberg");
+    append(sqlName, spec.schema(), rows);
+    return spark.table(sqlName);
+  }
+
+  private static void append(String sqlName, StructType schema, List<Row> rows) {
+    spark.createDataFrame(rows, schema).write().insertInto(sqlName);
+  }
+
+  /**
+   * The rule, by brute force: for each spine row and source, the feature row of the same entity
+   * with the greatest time in [t - ttl, t]; nulls if none, if a key part is null, or if t is null.
+   */
+  private static List<List<Object>> oracle(
+      List<Row> spine, List<OracleSource> sources, Function<Row, List<Object>> spineValues) {
+    List<List<Object>> out = new ArrayList<>();
+    for (Row s : spine) {
+      List<Object> row = new ArrayList<>(spineValues.apply(s));
+      Object k1 = s.get(1);
+      Object k2 = s.get(2);
+      Timestamp t = (Timestamp) s.get(3);
+      for (OracleSource src : sources) {
+        Row best = null;
+        if (k1 != null && k2 != null && t != null) {
+          Instant from = t.toInstant().minus(src.ttl());
+          for (Row f : src.rows()) {
+            Instant ft = ((Timestamp) f.get(2)).toInstant();
+            if (k1.equals(f.get(0))
+                && k2.equals(f.get(1))
+                && !ft.isAfter(t.toInstant())
+                && !ft.isBefore(from)) {
+              if (best != null && ((Timestamp) best.get(2)).toInstant().equals(ft)) {
+                throw new AssertionError("generated a tie: " + f);
+              }
+              if (best == null || ft.isAfter(((Timestamp) best.get(2)).toInstant())) {
+                best = f;
+              }
+            }
+          }
+        }
+        for (int c : src.columns()) {
+          row.add(best == null ? null : best.get(c));
+        }
+      }
+      out.add(row);
+    }
+    return out;
+  }
+
+  record OracleSource(List<Row> rows, Duration ttl, int... columns) {}
+
+  private static List<List<Object>> values(Dataset<Row> result) {
+    return result.collectAsList().stream()
+        .map(r -> Arrays.asList(IntStream.range(0, r.length()).mapToObj(r::get).toArray()))
+        .collect(Collectors.toList());
+  }
+
+  private static List<Object> asList(Row r) {
+    return Arrays.asList(IntStream.range(0, r.length()).mapToObj(r::get).toArray());
+  }
+
+  @ParameterizedTest
+  @EnumSource(TableFormat.class)
+  void matchesTheBruteForceOracleOnTablesOfBothFormats(TableFormat f) {
+    TableFormat other = f == TableFormat.DELTA ? TableFormat.ICEBERG : TableFormat.DELTA;
+    Data d = generate(20261202L);
+    Dataset<Row> spineTable = table(f, "spine", SPINE_COLUMNS, d.spine());
+    Dataset<Row> riskTable = table(f, "risk", RISK_COLUMNS, d.riskEarly());
+    append(
+        f.sqlName(TableName.parse("pit_" + f.label() + ".risk"), "iceberg"),
+        riskTable.schema(),
+        d.riskLate());
+    // The activity source lives in the other format: the join crosses formats.
+    Dataset<Row> activityTable = table(other, "activity", ACTIVITY_COLUMNS, d.activity());
+
+    Spine spine = new Spine("spine", spineTable, List.of("k1", "k2"), "as_of");
+    FeatureSource risk =
+        new FeatureSource(
+            "risk",
+            riskTable,
+            List.of("k1", "k2"),
+            "feature_ts",
+            RISK_TTL,
+            List.of(new Selected("amount", "risk_amount"), Selected.of("cnt")));
+    // No selection: every column but the keys and the time (amount, active).
+    FeatureSource activity =
+        new FeatureSource(
+            "activity", activityTable, List.of("cust", "num"), "ts", ACTIVITY_TTL, List.of());
+
+    List<Row> allRisk = new ArrayList<>(d.riskEarly());
+    allRisk.addAll(d.riskLate());
+    List<List<Object>> expected =
+        oracle(
+            d.spine(),
+            List.of(
+                new OracleSource(allRisk, RISK_TTL, 3, 4),
+                new OracleSource(d.activity(), ACTIVITY_TTL, 3, 4)),
+            PointInTimeJoinTest::asList);
+
+    PointInTimeJoin join = PointInTimeJoin.builder(spine).add(risk).add(activity).build();
+    assertThat(join.schema().fieldNames())
+        .containsExactly(
+            "id", "k1", "k2", "as_of", "label", "risk_amount", "cnt", "amount", "active");
+    Dataset<Row> result = join.join();
+    assertThat(result.columns()).isEqualTo(join.schema().fieldNames());
+    assertThat(values(result)).containsExactlyInAnyOrderElementsOf(expected);
+
+    // The same with time buckets (a skewed entity's history spread over tasks): same rows.
+    PointInTimeJoin bucketed =
+        PointInTimeJoin.builder(spine)
+            .add(risk)
+            .add(activity)
+            .optTimeBuckets(Duration.ofDays(1))
+            .build();
+    assertThat(values(bucketed.join())).containsExactlyInAnyOrderElementsOf(expected);
+
+    assertEdgeCasesWereExercised(d, expected);
+  }
+
+  /** The generated data holds every case the rule names, and the oracle hit them. */
+  private static void assertEdgeCasesWereExercised(Data d, List<List<Object>> expected) {
+    Map<Long, List<Object>> byId = new HashMap<>();
+    for (List<Object> r : expected) {
+      byId.put((Long) r.get(0), r);
+    }
+    Set<List<Object>> riskRowTimes = new java.util.HashSet<>();
+    for (Row r : d.riskEarly()) {
+      riskRowTimes.add(Arrays.asList(r.get(0), r.get(1), r.get(2)));
+    }
+    for (Row r : d.riskLate()) {
+      riskRowTimes.add(Arrays.asList(r.get(0), r.get(1), r.get(2)));
+    }
+    int onRow = 0;
+    int onTtlEdge = 0;
+    int nullKeys = 0;
+    int spineTies = 0;
+    Set<List<Object>> seen = new java.util.HashSet<>();
+    for (Row s : d.spine()) {
+      Timestamp t = (Timestamp) s.get(3);
+      if (!seen.add(Arrays.asList(s.get(1), s.get(2), t))) {
+        spineTies++;
+      }
+      if (s.get(1) == null || s.get(2) == null) {
+        nullKeys++;
+        assertThat(byId.get((Long) s.get(0)).subList(5, 9)).containsOnlyNulls();
+        continue;
+      }
+      if (t == null) {
+        continue;
+      }
+      if (riskRowTimes.contains(Arrays.asList(s.get(1), s.get(2), t))) {
+        onRow++;
+      }
+      Timestamp edge = Timestamp.from(t.toInstant().minus(RISK_TTL));
+      if (riskRowTimes.contains(Arrays.asList(s.get(1), s.get(2), edge))) {
+        onTtlEdge++;
+      }
+    }
+    assertThat(onRow).as("spine rows exactly on a feature row").isGreaterThan(100);
+    assertThat(onTtlEdge).as("spine rows exactly on the ttl edge").isGreaterThan(100);
+    assertThat(nullKeys).as("spine rows with a null key part").isGreaterThan(50);
+    assertThat(spineTies).as("spine rows tied with another").isGreaterThan(100);
+    long withRisk = expected.stream().filter(r -> r.get(6) != null).count();
+    long noFeatures =
+        expected.stream().filter(r -> r.subList(5, 9).stream().allMatch(Objects::isNull)).count();
+    assertThat(withRisk).isGreaterThan(500);
+    assertThat(noFeatures).isGreaterThan(200);
+    // Both entities of the collision pair got their own values.
+    assertThat(
+            d.spine().stream()
+                .filter(s -> "1".equals(s.get(1)) && Integer.valueOf(12).equals(s.get(2))))
+        .isNotEmpty();
+    assertThat(
+            d.spine().stream()
+                .filter(s -> "11".equals(s.get(1)) && Integer.valueOf(2).equals(s.get(2))))
+        .isNotEmpty();
+  }
+
+  private static final StructType SMALL_SPINE =
+      StructType.fromDDL("k1 STRING, k2 INT, as_of TIMESTAMP, label INT");
+  private static final StructType SMALL_FEATURES =
+      StructType.fromDDL("k1 STRING, k2 INT, feature_ts TIMESTAMP, amount DOUBLE");
+
+  private static Spine smallSpine(Row... rows) {
+    return new Spine(
+        "spine", spark.createDataFrame(List.of(rows), SMALL_SPINE), List.of("k1", "k2"), "as_of");
+  }
+
+  private static FeatureSource smallSource(String name, Row... rows) {
+    return FeatureSource.of(
+        name,
+        spark.createDataFrame(List.of(rows), SMALL_FEATURES),
+        List.of("k1", "k2"),
+        "feature_ts",
+        Duration.ofHours(48));
+  }
+
+  @Test
+  void compositeKeysDoNotCollideAndTheLatestRowWinsEvenWhenItsValueIsNull() {
+    Spine spine =
+        smallSpine(RowFactory.create("1", 12, at(100), 1), RowFactory.create("11", 2, at(100), 0));
+    FeatureSource source =
+        smallSource(
+            "risk",
+            RowFactory.create("1", 12, at(10), 1.5),
+            RowFactory.create("1", 12, at(50), null),
+            RowFactory.create("11", 2, at(40), 2.5),
+            RowFactory.create("11", 2, at(101), 9.9)); // the future: never used
+    List<List<Object>> rows = values(PointInTimeJoin.builder(spine).add(source).build().join());
+    assertThat(rows)
+        .containsExactlyInAnyOrder(
+            Arrays.asList("1", 12, at(100), 1, null), Arrays.asList("11", 2, at(100), 0, 2.5));
+  }
+
+  @Test
+  void twoRowsOfOneEntityAtOneTimeAreAnErrorNamingTheSourceEntityAndTime() {
+    Spine spine = smallSpine(RowFactory.create("1", 12, at(100), 1));
+    FeatureSource source =
+        smallSource(
+            "risk.scores",
+            RowFactory.create("1", 12, at(10), 1.5),
+            RowFactory.create("1", 12, at(10), 2.5));
+    assertThatThrownBy(() -> PointInTimeJoin.builder(spine).add(source).build().join().count())
+        .hasStackTraceContaining(
+            "feature source risk.scores has two rows for entity (k1=1, k2=12) at"
+                + " 2026-01-05T00:10:00Z: a point-in-time join cannot tell which is the latest."
+                + " Deduplicate the source");
+  }
+
+  @Test
+  void sameFeatureNameFromTwoSourcesIsAnErrorUnlessRenamed() {
+    Spine spine = smallSpine();
+    FeatureSource a = smallSource("risk.scores");
+    FeatureSource b = smallSource("shop.activity");
+    assertThatThrownBy(() -> PointInTimeJoin.builder(spine).add(a).add(b).build())
+        .isInstanceOf(FeatureException.class)
+        .hasMessage(
+            "feature source shop.activity: output column `amount` is also a column of feature"
+                + " source risk.scores: rename one of them (in a spec: `select: {amount:"
+                + " activity_amount}`).");
+    PointInTimeJoin renamed =
+        PointInTimeJoin.builder(spine)
+            .add(a)
+            .add(b.withSelect(List.of(new Selected("amount", "activity_amount"))))
+            .build();
+    assertThat(renamed.schema().fieldNames())
+        .containsExactly("k1", "k2", "as_of", "label", "amount", "activity_amount");
+  }
+
+  @Test
+  void keyTypesMustMatchAndKeyCountsAgree() {
+    Spine spine = smallSpine();
+    FeatureSource wrongType =
+        FeatureSource.of(
+            "risk.scores",
+            spark.createDataFrame(
+                List.of(), StructType.fromDDL("k1 STRING, k2 BIGINT, feature_ts TIMESTAMP, f INT")),
+            List.of("k1", "k2"),
+            "feature_ts",
+            Duration.ofHours(1));
+    assertThatThrownBy(() -> PointInTimeJoin.builder(spine).add(wrongType).build())
+        .isInstanceOf(FeatureException.class)
+        .hasMessage(
+            "feature source risk.scores: key column `k2` is BIGINT but the spine's key `k2` is INT:"
+                + " cast one of them so that both have the same type.");
+    FeatureSource oneKey =
+        FeatureSource.of(
+            "risk.scores",
+            spark.createDataFrame(List.of(), SMALL_FEATURES),
+            List.of("k1"),
+            "feature_ts",
+            Duration.ofHours(1));
+    assertThatThrownBy(() -> PointInTimeJoin.builder(spine).add(oneKey).build())
+        .hasMessage(
+            "feature source risk.scores: 1 key column(s) [k1] for the spine's 2 [k1, k2]: name one"
+                + " key per spine key, in the same order.");
+  }
+}
