@@ -42,8 +42,10 @@ class AbandonedRunsTest {
   @EnumSource(CatalogBackend.class)
   void theNextRunMarksRunsOfDeadProcessesAbandoned(CatalogBackend backend) throws Exception {
     CatalogDatabase db = backend.open(dir);
-    Process finished = new ProcessBuilder("true").start();
+    // a process that lives until its start time has been read, then ends
+    Process finished = new ProcessBuilder("sleep", "30").start();
     ProcessOwner dead = ProcessOwner.of(finished.toHandle());
+    finished.destroy();
     finished.waitFor();
     ProcessOwner self = ProcessOwner.current();
     String selfStarted = self.started().orElseThrow().toString();

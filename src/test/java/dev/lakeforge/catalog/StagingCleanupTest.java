@@ -62,8 +62,10 @@ class StagingCleanupTest {
   @Test
   void theNextRegistrationRemovesUploadsOfDeadOrOldOwnersThatNoVersionNames() throws Exception {
     CatalogDatabase db = CatalogBackend.SQLITE.open(dir);
-    Process finished = new ProcessBuilder("true").start();
+    // a process that lives until its start time has been read, then ends
+    Process finished = new ProcessBuilder("sleep", "30").start();
     ProcessOwner dead = ProcessOwner.of(finished.toHandle());
+    finished.destroy();
     finished.waitFor();
     ProcessOwner self = ProcessOwner.current();
     ProcessOwner remote = new ProcessOwner("another-host", 4242, Optional.of(Instant.EPOCH));

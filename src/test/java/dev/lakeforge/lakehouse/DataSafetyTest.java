@@ -375,6 +375,41 @@ class DataSafetyTest extends SparkTestBase {
   }
 
   /**
+   * Starts writer A: a MERGE of {@code ids} into {@code t} through {@link Committer} (at most
+   * {@code attempts} attempts) whose source waits at the gate until writer B has committed; returns
+   * once A is inside its statement.
+   */
+  private static CompletableFuture<Committer.Outcome> startGatedWriter(
+      TableName t, String runId, int attempts, long... ids) throws InterruptedException {
+    Lakehouse lh = Lakehouse.open(spark);
+    TableOperations ops = lh.operations(lh.spec(t).format());
+    aReading = new CountDownLatch(1);
+    bCommitted = new CountDownLatch(1);
+    SparkSession a = WriteSession.of(spark);
+    String view = "writer_" + runId.replace('-', '_');
+    gated(a, t, ids).createOrReplaceTempView(view);
+    String merge =
+        "MERGE INTO "
+            + lh.sqlName(lh.spec(t))
+            + " t USING "
+            + view
+            + " s ON t.customer_id = s.customer_id"
+            + " WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *";
+    CompletableFuture<Committer.Outcome> writer =
+        CompletableFuture.supplyAsync(
+            () ->
+                Committer.commit(
+                    ops,
+                    a,
+                    t,
+                    new CommitTag(runId, Optional.empty()),
+                    () -> a.sql(merge).collect(),
+                    attempts));
+    assertThat(aReading.await(120, TimeUnit.SECONDS)).as("writer A started").isTrue();
+    return writer;
+  }
+
+  /**
    * Writer A reads the table, then waits inside its MERGE (a gate in its source) until writer B has
    * merged other new keys; A's commit then conflicts, is retried on B's version, and both land. The
    * versions each records are the ones each committed.
@@ -384,28 +419,8 @@ class DataSafetyTest extends SparkTestBase {
   void concurrentMergesBothLandAndEachRecordsItsOwnVersion(TableFormat f) throws Exception {
     TableName t = customers(f, "race");
     ingest(t, file(f + "-race-0.csv", "customer_id,name\n100,first\n"), SourceFormat.CSV);
-    Lakehouse lh = Lakehouse.open(spark);
-    TableOperations ops = lh.operations(f);
-    aReading = new CountDownLatch(1);
-    bCommitted = new CountDownLatch(1);
-    SparkSession a = WriteSession.of(spark);
-    gated(a, t, 1, 2, 3).createOrReplaceTempView("writer_a");
-    String merge =
-        "MERGE INTO "
-            + lh.sqlName(lh.spec(t))
-            + " t USING writer_a s ON t.customer_id = s.customer_id"
-            + " WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *";
-
     CompletableFuture<Committer.Outcome> writerA =
-        CompletableFuture.supplyAsync(
-            () ->
-                Committer.commit(
-                    ops,
-                    a,
-                    t,
-                    new CommitTag("run-a", Optional.empty()),
-                    () -> a.sql(merge).collect()));
-    assertThat(aReading.await(120, TimeUnit.SECONDS)).as("writer A started").isTrue();
+        startGatedWriter(t, "run-a", Committer.ATTEMPTS_DEFAULT, 1, 2, 3);
     var b =
         ingest(
             t,
@@ -415,6 +430,8 @@ class DataSafetyTest extends SparkTestBase {
     Committer.Outcome outcomeA = writerA.get(300, TimeUnit.SECONDS);
 
     assertThat(outcomeA.attempts()).as("A conflicted with B and was retried").isEqualTo(2);
+    Lakehouse lh = Lakehouse.open(spark);
+    TableOperations ops = lh.operations(f);
     assertThat(rows(f, t)).hasSize(6);
     assertThat(outcomeA.committed()).isEqualTo(ops.committedBy(t, "run-a"));
     assertThat(outcomeA.committed().getAsLong()).isNotEqualTo(b.versionAfter());
@@ -443,28 +460,7 @@ class DataSafetyTest extends SparkTestBase {
   void aWriteThatKeepsConflictingNamesTheOtherWritersVersion(TableFormat f) throws Exception {
     TableName t = customers(f, "giveup");
     ingest(t, file(f + "-giveup-0.csv", "customer_id,name\n100,first\n"), SourceFormat.CSV);
-    Lakehouse lh = Lakehouse.open(spark);
-    TableOperations ops = lh.operations(f);
-    aReading = new CountDownLatch(1);
-    bCommitted = new CountDownLatch(1);
-    SparkSession a = WriteSession.of(spark);
-    gated(a, t, 1).createOrReplaceTempView("writer_a1");
-    String merge =
-        "MERGE INTO "
-            + lh.sqlName(lh.spec(t))
-            + " t USING writer_a1 s ON t.customer_id = s.customer_id"
-            + " WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *";
-    CompletableFuture<Committer.Outcome> writerA =
-        CompletableFuture.supplyAsync(
-            () ->
-                Committer.commit(
-                    ops,
-                    a,
-                    t,
-                    new CommitTag("run-a1", Optional.empty()),
-                    () -> a.sql(merge).collect(),
-                    1));
-    assertThat(aReading.await(120, TimeUnit.SECONDS)).isTrue();
+    CompletableFuture<Committer.Outcome> writerA = startGatedWriter(t, "run-a1", 1, 1);
     var b = ingest(t, file(f + "-giveup-b.csv", "customer_id,name\n10,b\n"), SourceFormat.CSV);
     bCommitted.countDown();
 
@@ -615,9 +611,10 @@ class DataSafetyTest extends SparkTestBase {
     assertThat(open.status()).isEqualTo("running");
 
     // the process that ran it ends: the next command finds its commit by the run id
-    Process gone = new ProcessBuilder("true").start();
+    Process gone = new ProcessBuilder("sleep", "30").start();
     ProcessHandle dead = gone.toHandle();
     String deadStarted = dead.info().startInstant().map(Instant::toString).orElse("");
+    gone.destroy();
     gone.waitFor();
     lh.catalog()
         .inTransaction(
