@@ -94,11 +94,22 @@ final class DeltaOperations implements TableOperations {
     return committedBy(table, tag.runId());
   }
 
+  /**
+   * Commits read back first when looking for a run's commit: it is almost always among the newest
+   * (only concurrent writers commit after it), and DESCRIBE HISTORY reads one log file per commit.
+   */
+  static final int RECENT_COMMITS = 25;
+
   @Override
   public OptionalLong committedBy(TableName table, String runId) {
+    OptionalLong recent = committedBy(table, runId, " LIMIT " + RECENT_COMMITS);
+    return recent.isPresent() ? recent : committedBy(table, runId, "");
+  }
+
+  private OptionalLong committedBy(TableName table, String runId, String limit) {
     Row r =
         spark
-            .sql("DESCRIBE HISTORY " + sql(table))
+            .sql("DESCRIBE HISTORY " + sql(table) + limit)
             .where(col("userMetadata").contains(CommitTag.deltaRunMarker(runId)))
             .agg(org.apache.spark.sql.functions.max("version"))
             .first();
