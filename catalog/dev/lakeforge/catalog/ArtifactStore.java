@@ -6,7 +6,6 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -155,7 +154,7 @@ final class ArtifactStore {
   Upload upload(String model, java.nio.file.Path source) throws IOException {
     Path dir = new Path(new Path(root, model), uploadName(ProcessOwner.current(), Instant.now()));
     String name = source.getFileName().toString();
-    MessageDigest md = sha256();
+    MessageDigest md = VerifiedArtifacts.sha256();
     long size = 0;
     try {
       fs.mkdirs(dir);
@@ -197,64 +196,12 @@ final class ArtifactStore {
    * both checksums.
    */
   java.nio.file.Path fetchVerified(String ref, String uri, String sha256) {
-    Path p = new Path(uri);
     try {
-      if (p.toUri().getScheme() == null || p.toUri().getScheme().equals("file")) {
-        java.nio.file.Path local = java.nio.file.Path.of(p.toUri().getPath());
-        check(ref, uri, sha256, hash(Files.newInputStream(local)));
-        return local;
-      }
-      java.nio.file.Path local = cache.resolve(sha256).resolve(p.getName());
-      if (!Files.isRegularFile(local) || !hash(Files.newInputStream(local)).equals(sha256)) {
-        Files.createDirectories(local.getParent());
-        java.nio.file.Path tmp = Files.createTempFile(local.getParent(), ".download-", "");
-        try (InputStream in = fs.open(p)) {
-          Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-          check(ref, uri, sha256, hash(Files.newInputStream(tmp)));
-          Files.move(
-              tmp,
-              local,
-              java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-              java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-          Files.deleteIfExists(tmp);
-        }
-      }
-      return local;
+      return VerifiedArtifacts.fetch(ref, uri, sha256, fs, cache);
     } catch (IOException e) {
       throw new CatalogException(
           String.format("Cannot read the artifact of model %s at %s: %s", ref, uri, e.getMessage()),
           e);
-    }
-  }
-
-  private static void check(String ref, String uri, String expected, String actual) {
-    if (!actual.equals(expected)) {
-      throw new CatalogException(
-          String.format(
-              "The artifact of model %s at %s has sha256 %s, but the catalog recorded %s when it was registered: the"
-                  + " file was changed or corrupted. Do not use it; register the model again from a good copy.",
-              ref, uri, actual, expected),
-          null);
-    }
-  }
-
-  private static String hash(InputStream stream) throws IOException {
-    MessageDigest md = sha256();
-    try (InputStream in = stream) {
-      byte[] buf = new byte[1 << 16];
-      for (int n; (n = in.read(buf)) > 0; ) {
-        md.update(buf, 0, n);
-      }
-    }
-    return HexFormat.of().formatHex(md.digest());
-  }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
     }
   }
 }
