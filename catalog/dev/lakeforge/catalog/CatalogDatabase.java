@@ -232,17 +232,22 @@ public final class CatalogDatabase {
    */
   public <T> T inTransaction(String what, Work<T> work) {
     try (Connection c = connect()) {
-      c.setAutoCommit(false);
-      try {
-        T result = work.run(c);
-        c.commit();
-        return result;
-      } catch (SQLException | RuntimeException e) {
-        c.rollback();
-        throw e;
-      }
+      return committed(c, work);
     } catch (SQLException e) {
       throw failure(what, e);
+    }
+  }
+
+  /** Runs {@code work} on {@code c} as one transaction: commits it, or rolls back and rethrows. */
+  private static <T> T committed(Connection c, Work<T> work) throws SQLException {
+    c.setAutoCommit(false);
+    try {
+      T result = work.run(c);
+      c.commit();
+      return result;
+    } catch (SQLException | RuntimeException e) {
+      c.rollback();
+      throw e;
     }
   }
 
@@ -262,15 +267,7 @@ public final class CatalogDatabase {
   public <R, T> T readThenWrite(String what, Work<R> read, Then<R, T> write) {
     try (Connection c = connect()) {
       R found = read.run(c);
-      c.setAutoCommit(false);
-      try {
-        T result = write.run(c, found);
-        c.commit();
-        return result;
-      } catch (SQLException | RuntimeException e) {
-        c.rollback();
-        throw e;
-      }
+      return committed(c, tx -> write.run(tx, found));
     } catch (SQLException e) {
       throw failure(what, e);
     }
