@@ -35,18 +35,13 @@ final class Committer {
    * @param committed the version this write committed (read from the tagged commit); empty when it
    *     committed nothing
    * @param attempts attempts made (1 without a conflict)
-   * @param batchAlreadyCommitted true when the batch id was found in the table and nothing ran
+   * @param skipped true when the write committed nothing because its batch id was already in the
+   *     table
    */
-  record Outcome(
-      long versionBefore, OptionalLong committed, int attempts, boolean batchAlreadyCommitted) {
+  record Outcome(long versionBefore, OptionalLong committed, int attempts, boolean skipped) {
     /** The version after the write: the one it committed, else the one it found. */
     long versionAfter() {
       return committed.orElse(versionBefore);
-    }
-
-    /** Whether the write committed nothing because its batch was already in the table. */
-    boolean skipped() {
-      return batchAlreadyCommitted;
     }
   }
 
@@ -114,7 +109,7 @@ final class Committer {
             attempt + 1,
             attempts,
             wait);
-        sleep(wait);
+        sleep(table, wait);
         backoff = backoff.multipliedBy(2);
       }
     }
@@ -130,12 +125,18 @@ final class Committer {
     throw (T) e;
   }
 
-  private static void sleep(long millis) {
+  private static void sleep(TableName table, long millis) {
     try {
       Thread.sleep(millis);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new LakehouseException(null, "Interrupted while waiting to retry a write", e);
+      throw new LakehouseException(
+          table,
+          String.format(
+              "Interrupted while waiting to retry a write to %s after a conflict; nothing of the"
+                  + " write was committed. Run it again.",
+              table),
+          e);
     }
   }
 }

@@ -216,7 +216,6 @@ public final class Lakehouse {
       boolean internal,
       java.util.function.Function<RunLog.Recording, R> body,
       java.util.function.Function<R, Map<String, ?>> metrics) {
-    reconcileDeadRuns(); // before start() marks the runs of dead processes abandoned
     RunLog.Recording run =
         runs()
             .start(
@@ -265,11 +264,12 @@ public final class Lakehouse {
   }
 
   /**
-   * Closes the runs of this host whose process died after recording targets: a run whose run id is
-   * on a commit of one of its targets is recorded as succeeded with those versions (its process
-   * committed, then died or lost the catalog before closing it); the others are left to {@link
-   * RunLog#start}, which marks them abandoned. Never fails the command that opened the lakehouse: a
-   * problem is logged.
+   * Closes the runs of this host whose process died after recording targets (run by {@link #open},
+   * so before any job of this lakehouse starts a run, which marks the others abandoned): a run
+   * whose run id is on a commit of one of its targets is recorded as succeeded with those versions
+   * (its process committed, then died or lost the catalog before closing it); the others are left
+   * to {@link RunLog#start}, which marks them abandoned. Never fails the command that opened the
+   * lakehouse: a problem is logged.
    */
   void reconcileDeadRuns() {
     try {
@@ -319,8 +319,7 @@ public final class Lakehouse {
     Map<String, String> params = new java.util.LinkedHashMap<>();
     params.put("table", table.toString());
     params.put("statement", statement);
-    List<Row> rows = new ArrayList<>();
-    Dataset<Row>[] result = new Dataset[1];
+    List<Dataset<Row>> result = new ArrayList<>(1);
     return record(
         "sql",
         params,
@@ -333,24 +332,25 @@ public final class Lakehouse {
                   spark,
                   table,
                   new CommitTag(run.id(), Optional.empty()),
-                  () -> {
-                    result[0] = spark.sql(statement);
-                    rows.clear();
-                    rows.addAll(result[0].limit(2).collectAsList());
-                  });
+                  () -> result.add(spark.sql(statement))); // only a statement that ran adds
           run.input(Artifact.table(table.toString(), o.versionBefore()));
           o.committed().ifPresent(v -> run.output(Artifact.table(table.toString(), v)));
-          return result[0];
+          return result.get(0);
         },
-        df -> {
-          Map<String, Object> m = new java.util.TreeMap<>();
-          if (rows.size() == 1) {
-            for (int i = 0; i < df.schema().fields().length; i++) {
-              m.put(df.schema().fields()[i].name(), String.valueOf(rows.get(0).get(i)));
-            }
-          }
-          return m;
-        });
+        Lakehouse::statementMetrics);
+  }
+
+  /** A DML statement's one-row result (rows inserted, updated, deleted…) as run metrics. */
+  private static Map<String, ?> statementMetrics(Dataset<Row> result) {
+    List<Row> rows = result.limit(2).collectAsList(); // a command's result: already computed
+    Map<String, Object> m = new java.util.TreeMap<>();
+    if (rows.size() == 1) {
+      String[] names = result.columns();
+      for (int i = 0; i < names.length; i++) {
+        m.put(names[i], String.valueOf(rows.get(0).get(i)));
+      }
+    }
+    return m;
   }
 
   /**
