@@ -2,16 +2,13 @@ package dev.lakeforge.bench;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * Measures the embedded-mode Spark settings Lakeforge chose ({@code
@@ -132,7 +129,7 @@ public final class SettingsBench {
       report.print(report(samples, settings, options));
       report.flush();
     } finally {
-      deleteRecursively(work);
+      BenchFiles.deleteRecursively(work);
     }
   }
 
@@ -164,8 +161,8 @@ public final class SettingsBench {
       if (base.isEmpty() || lf.isEmpty()) {
         continue;
       }
-      double b = median(base.stream().map(Sample::seconds).toList());
-      double l = median(lf.stream().map(Sample::seconds).toList());
+      double b = BenchFiles.median(base.stream().map(Sample::seconds).toList());
+      double l = BenchFiles.median(lf.stream().map(Sample::seconds).toList());
       out.append(
           String.format(
               Locale.ROOT,
@@ -174,8 +171,8 @@ public final class SettingsBench {
               cell(m, base, b, options),
               cell(m, lf, l, options),
               b / l,
-              median(base.stream().map(s -> (double) s.tasks()).toList()),
-              median(lf.stream().map(s -> (double) s.tasks()).toList()),
+              BenchFiles.median(base.stream().map(s -> (double) s.tasks()).toList()),
+              BenchFiles.median(lf.stream().map(s -> (double) s.tasks()).toList()),
               base.size(),
               lf.size()));
     }
@@ -186,8 +183,8 @@ public final class SettingsBench {
         List.of(
             new Measurement[] {Measurement.DELTA_APPEND, Measurement.DELTA_MERGE},
             new Measurement[] {Measurement.ICEBERG_APPEND, Measurement.ICEBERG_MERGE})) {
-      double append = median(secondsOf(samples, pair[0]));
-      double merge = median(secondsOf(samples, pair[1]));
+      double append = BenchFiles.median(secondsOf(samples, pair[0]));
+      double merge = BenchFiles.median(secondsOf(samples, pair[1]));
       out.append(
           String.format(
               Locale.ROOT,
@@ -218,21 +215,5 @@ public final class SettingsBench {
 
   private static String throughput(long rows, double seconds) {
     return String.format(Locale.ROOT, "%,.0f rows/s", rows / seconds);
-  }
-
-  static double median(List<Double> values) {
-    List<Double> sorted = values.stream().sorted().toList();
-    int n = sorted.size();
-    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
-  }
-
-  private static void deleteRecursively(Path dir) {
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot delete the benchmark's work folder " + dir, e);
-    }
   }
 }

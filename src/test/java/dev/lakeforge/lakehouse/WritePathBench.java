@@ -1,5 +1,6 @@
 package dev.lakeforge.lakehouse;
 
+import dev.lakeforge.bench.BenchFiles;
 import dev.lakeforge.core.Platform;
 import dev.lakeforge.core.PlatformConfig;
 import dev.lakeforge.core.SessionFactory;
@@ -12,7 +13,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -21,7 +21,6 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.UUID;
 import java.util.function.Supplier;
-import java.util.stream.Stream;
 import org.apache.spark.sql.SparkSession;
 
 /**
@@ -189,7 +188,7 @@ public final class WritePathBench {
         spark.stop();
       }
     } finally {
-      deleteRecursively(work);
+      BenchFiles.deleteRecursively(work);
     }
   }
 
@@ -415,7 +414,7 @@ public final class WritePathBench {
                                 && x.variant() == v)
                     .toList();
             List<Double> s = vs.stream().map(Sample::seconds).toList();
-            med[v.ordinal()] = median(s);
+            med[v.ordinal()] = BenchFiles.median(s);
             cells[v.ordinal()] =
                 String.format(
                     Locale.ROOT,
@@ -425,7 +424,9 @@ public final class WritePathBench {
                     s.stream().mapToDouble(d -> d).max().orElse(0));
             taskCells[v.ordinal()] =
                 String.format(
-                    Locale.ROOT, "%.0f", median(vs.stream().map(x -> (double) x.tasks()).toList()));
+                    Locale.ROOT,
+                    "%.0f",
+                    BenchFiles.median(vs.stream().map(x -> (double) x.tasks()).toList()));
           }
           out.append(
               String.format(
@@ -467,7 +468,7 @@ public final class WritePathBench {
               String.format(
                   Locale.ROOT,
                   " %.3f |",
-                  median(
+                  BenchFiles.median(
                       ps.stream()
                           .filter(p -> p.what().equals(what))
                           .map(Probe::seconds)
@@ -476,7 +477,7 @@ public final class WritePathBench {
               String.format(
                   Locale.ROOT,
                   " %.0f |",
-                  median(
+                  BenchFiles.median(
                       ps.stream()
                           .filter(p -> p.what().equals(what))
                           .map(p -> (double) p.tasks())
@@ -494,25 +495,6 @@ public final class WritePathBench {
       return f[0] + " " + f[1] + " " + f[2];
     } catch (IOException e) {
       return "unknown";
-    }
-  }
-
-  static double median(List<Double> values) {
-    List<Double> sorted = values.stream().sorted().toList();
-    int n = sorted.size();
-    if (n == 0) {
-      return Double.NaN;
-    }
-    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
-  }
-
-  private static void deleteRecursively(Path dir) {
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot delete the benchmark's work folder " + dir, e);
     }
   }
 }
