@@ -255,6 +255,59 @@ public final class Lakehouse {
     return result;
   }
 
+  /**
+   * Runs a job of a layer above the lakehouse (batch inference, feature jobs) as a recorded run:
+   * first it checks that the principal holds SELECT on every table in {@code reads} and MODIFY on
+   * every table in {@code targets} (all registered), then records the run with its targets and runs
+   * {@code body}, which reads and commits through the {@link JobRun} it is given. The body's own
+   * statements run without the SQL access guard (what they touch was checked here; the run refuses
+   * a read or a commit it did not declare). The run ends succeeded with {@code metrics} and, as
+   * lineage, the tables read and the last version committed to each target; or failed with the
+   * error, which is rethrown.
+   */
+  public <R> R run(
+      String job,
+      Map<String, String> parameters,
+      List<TableName> reads,
+      List<TableName> targets,
+      java.util.function.Function<JobRun, R> body,
+      java.util.function.Function<R, Map<String, ?>> metrics) {
+    for (TableName t : reads) {
+      spec(t);
+      require(Privilege.SELECT, t);
+    }
+    for (TableName t : targets) {
+      spec(t);
+      require(Privilege.MODIFY, t);
+    }
+    SparkSession session = WriteSession.of(spark);
+    return recorded(
+        job,
+        parameters,
+        targets,
+        recording -> {
+          JobRun run =
+              new JobRun(
+                  this,
+                  recording,
+                  session,
+                  java.util.Set.copyOf(reads),
+                  java.util.Set.copyOf(targets));
+          R result = body.apply(run);
+          run.outputs().forEach(recording::output);
+          return result;
+        },
+        metrics);
+  }
+
+  /**
+   * The table's current version: its Delta version or Iceberg snapshot id ({@code -1} for an
+   * Iceberg table without a snapshot).
+   */
+  public long currentVersion(TableName table) {
+    return operations(spec(table).format()).currentVersion(table);
+  }
+
   private void recordVersions(List<Artifact> outputs) {
     for (Artifact out : outputs) {
       if (out.kind() == Artifact.Kind.TABLE && !out.version().isEmpty()) {
