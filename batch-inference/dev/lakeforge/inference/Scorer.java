@@ -15,7 +15,6 @@ import java.util.Objects;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
@@ -101,6 +100,14 @@ public final class Scorer {
 
   /** Like {@link #transform}, also returning the resolved model and the metrics of the scoring. */
   public Scoring prepare(Dataset<Row> input) {
+    return prepare(input, input);
+  }
+
+  /**
+   * Like {@link #prepare(Dataset)}, with {@code nulls: mean} filled from the means over {@code
+   * population} (e.g. the whole input table, while {@code input} is the part still to score).
+   */
+  Scoring prepare(Dataset<Row> input, Dataset<Row> population) {
     SparkSession spark = input.sparkSession();
     Platform platform = Platform.of(spark);
     CatalogDatabase db = CatalogDatabase.of(platform);
@@ -123,18 +130,15 @@ public final class Scorer {
             mappings,
             input.schema(),
             resolved,
-            columns -> means(spark, input, spec, columns));
+            columns -> means(spark, population, spec, columns));
     Broadcast<SerializableConfiguration> hadoop =
         spark
             .sparkContext()
             .broadcast(
                 new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()),
                 scala.reflect.ClassTag$.MODULE$.apply(SerializableConfiguration.class));
-    ScoringMetrics metrics = ScoringMetrics.register(spark.sparkContext(), spec);
-    Dataset<Row> out =
-        input.mapPartitions(
-            new PartitionScorer(plan, hadoop, metrics), Encoders.row(plan.schema()));
-    return new Scoring(out, spec, metrics);
+    return new Scoring(
+        input, plan, hadoop, spec, ScoringMetrics.register(spark.sparkContext(), spec));
   }
 
   /**

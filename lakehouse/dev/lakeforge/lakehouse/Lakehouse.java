@@ -1,6 +1,8 @@
 package dev.lakeforge.lakehouse;
 
 import dev.lakeforge.catalog.AccessControl;
+import dev.lakeforge.catalog.AccessDeniedException;
+import dev.lakeforge.catalog.AccessPolicies;
 import dev.lakeforge.catalog.Artifact;
 import dev.lakeforge.catalog.CatalogDatabase;
 import dev.lakeforge.catalog.Principal;
@@ -261,9 +263,10 @@ public final class Lakehouse {
    * every table in {@code targets} (all registered), then records the run with its targets and runs
    * {@code body}, which reads and commits through the {@link JobRun} it is given. The body's own
    * statements run without the SQL access guard (what they touch was checked here; the run refuses
-   * a read or a commit it did not declare). The run ends succeeded with {@code metrics} and, as
-   * lineage, the tables read and the last version committed to each target; or failed with the
-   * error, which is rethrown.
+   * a read or a commit it did not declare). A read of a table on which a column mask or row filter
+   * applies to the principal is refused: the job's statements read stored values. The run ends
+   * succeeded with {@code metrics} and, as lineage, the tables read and the last version committed
+   * to each target; or failed with the error, which is rethrown.
    */
   public <R> R run(
       String job,
@@ -272,9 +275,19 @@ public final class Lakehouse {
       List<TableName> targets,
       java.util.function.Function<JobRun, R> body,
       java.util.function.Function<R, Map<String, ?>> metrics) {
+    Principal who = principal();
     for (TableName t : reads) {
       spec(t);
       require(Privilege.SELECT, t);
+      if (!new AccessPolicies(db).appliedTo(who, t).none()) {
+        // the job's own statements read stored values, and write what they derive from them
+        throw new AccessDeniedException(
+            String.format(
+                "%s cannot read table %s as principal %s: a column mask or row filter applies to"
+                    + " %s on it, and %s would write what it reads, unmasked, into other tables."
+                    + " Run it as a principal without policies on %s.",
+                job, t, who.name(), who.name(), job, t));
+      }
     }
     for (TableName t : targets) {
       spec(t);

@@ -136,4 +136,40 @@ class JobRunTest extends SparkTestBase {
     }
     assertThat(lh.currentVersion(out)).isEqualTo(before);
   }
+
+  @ParameterizedTest
+  @EnumSource(TableFormat.class)
+  void aJobCannotReadATableThroughARowFilterOrMask(TableFormat f) {
+    Lakehouse lh = Lakehouse.open(spark);
+    TableName in = table(f, "filtered");
+    TableName out = table(f, "derived");
+    new dev.lakeforge.catalog.AccessControl(lh.catalog())
+        .grant(
+            lh.principal(), dev.lakeforge.catalog.Privilege.SELECT, "table:" + in, "clerk", false);
+    new dev.lakeforge.catalog.AccessControl(lh.catalog())
+        .grant(
+            lh.principal(), dev.lakeforge.catalog.Privilege.MODIFY, "table:" + out, "clerk", false);
+    dev.lakeforge.lakehouse.access.Policies.of(spark).rowFilter(in, "clerk", false, "id = 1");
+
+    spark.conf().set(Principal.SPARK_CONF, "clerk");
+    try {
+      assertThatThrownBy(
+              () ->
+                  Lakehouse.open(spark)
+                      .run(
+                          "test.unmask",
+                          Map.of(),
+                          List.of(in),
+                          List.of(out),
+                          run -> run.read(in, OptionalLong.empty()).count(),
+                          r -> Map.of()))
+          .isInstanceOf(AccessDeniedException.class)
+          .hasMessageContaining(
+              "test.unmask cannot read table "
+                  + in
+                  + " as principal clerk: a column mask or row filter applies to clerk on it");
+    } finally {
+      spark.conf().unset(Principal.SPARK_CONF);
+    }
+  }
 }
