@@ -203,14 +203,37 @@ public record InferenceJobSpec(
    *
    * @param table its name
    * @param format delta (default) or iceberg
+   * @param commitRows about how many predictions one commit holds (default {@value
+   *     #COMMIT_ROWS_DEFAULT}): the work a killed job loses at most, and the number of passes over
+   *     the input (one per commit)
    */
   public record Output(
-      @JsonProperty("table") TableName table, @JsonProperty("format") TableFormat format) {
+      @JsonProperty("table") TableName table,
+      @JsonProperty("format") TableFormat format,
+      @JsonProperty("commit-rows") long commitRows) {
+    /** Predictions per commit when the spec does not say. */
+    public static final long COMMIT_ROWS_DEFAULT = 1_000_000L;
+
     public Output {
       if (table == null) {
         throw new SpecException("output: field `table` is missing: name the table to write.");
       }
       format = format == null ? TableFormat.DELTA : format;
+      if (commitRows < 1) {
+        throw new SpecException(
+            String.format(
+                "output: `commit-rows` is %d: give a positive number of rows per commit (default"
+                    + " %d).",
+                commitRows, COMMIT_ROWS_DEFAULT));
+      }
+    }
+
+    @JsonCreator
+    static Output create(
+        @JsonProperty("table") TableName table,
+        @JsonProperty("format") TableFormat format,
+        @JsonProperty("commit-rows") Long commitRows) {
+      return new Output(table, format, commitRows == null ? COMMIT_ROWS_DEFAULT : commitRows);
     }
   }
 
