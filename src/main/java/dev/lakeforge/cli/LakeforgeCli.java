@@ -42,6 +42,7 @@ import picocli.CommandLine.ScopeType;
       TablesCommand.class,
       SqlCommand.class,
       ModelsCommand.class,
+      InferCommand.class,
       CatalogCommand.class,
       QuickstartCommand.class,
       CommandLine.HelpCommand.class

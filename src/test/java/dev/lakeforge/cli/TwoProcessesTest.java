@@ -4,10 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lakeforge.testing.CliRun;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -50,42 +48,8 @@ class TwoProcessesTest {
     return Files.writeString(home.resolve(name + ".csv"), "id,writer\n" + rows + "\n");
   }
 
-  /** Starts {@code lakeforge <args>} in a new JVM with the test's classpath and module flags. */
   private Process launch(String name, String... args) throws IOException {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      if (a.startsWith("--add-opens")
-          || a.startsWith("-Djdk.reflect")
-          || a.startsWith("-Dio.netty")) {
-        cmd.add(a);
-      }
-    }
-    cmd.addAll(
-        List.of(
-            "-Xmx1g",
-            // C1 only, as bin/lakeforge starts short commands: half the JIT work on 2 cores
-            "-XX:TieredStopAtLevel=1",
-            "-cp",
-            System.getProperty("java.class.path"),
-            "dev.lakeforge.Main"));
-    cmd.addAll(
-        List.of(
-            "--home",
-            home.toString(),
-            "--spark-conf",
-            "spark.master=local[1]",
-            "--spark-conf",
-            "spark.sql.shuffle.partitions=1",
-            "--spark-conf",
-            "spark.databricks.delta.snapshotPartitions=1"));
-    cmd.addAll(List.of(args));
-    ProcessBuilder pb =
-        new ProcessBuilder(cmd)
-            .redirectErrorStream(true)
-            .redirectOutput(home.resolve(name + ".log").toFile());
-    pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
-    return pb.start();
+    return dev.lakeforge.testing.LakeforgeProcess.start(home, home.resolve(name + ".log"), args);
   }
 
   private void bothSucceed(Process a, Process b) throws Exception {
