@@ -5,7 +5,7 @@ import java.nio.file.Path;
 
 /**
  * Loads model artifacts of one flavor into {@link Predictor}s. One implementation per runtime (ONNX
- * Runtime now; DJL's PyTorch engine is the next), chosen by the model version's flavor.
+ * Runtime for onnx, DJL's PyTorch engine for torchscript), chosen by the model version's flavor.
  */
 public interface InferenceEngine {
   /** The runtime's name, for logs and run records ("onnxruntime"). */
@@ -26,13 +26,7 @@ public interface InferenceEngine {
   static InferenceEngine forFlavor(ModelFlavor flavor, String model) {
     return switch (flavor) {
       case ONNX -> new OnnxRuntimeEngine();
-      case TORCHSCRIPT ->
-          throw new InferenceException(
-              String.format(
-                  "Cannot score with model %s: it is a TorchScript model, and this version of Lakeforge runs ONNX"
-                      + " models only (the DJL/PyTorch engine is coming). Export the model to ONNX and register"
-                      + " it with --flavor onnx.",
-                  model));
+      case TORCHSCRIPT -> new DjlPyTorchEngine();
     };
   }
 }

@@ -23,11 +23,12 @@ import java.util.regex.Pattern;
  * A batch inference job ({@code conf/jobs/*.yaml}, run by {@code lakeforge infer}): score a
  * lakehouse table with a registered model into an output table. Read strictly (an unknown field is
  * an error naming it and the valid ones) and validated when built: the model reference parses, the
- * keys are listed, every input mapping is tabular ({@code columns}) or tensor ({@code column} +
- * {@code shape}), every output mapping is one element ({@code index}), the arg-max ({@code argmax:
- * true}, optionally with {@code labels}) or the whole vector (neither), and no output column takes
- * the name of a key or of a column the job adds. Checks that need the model or the table (the
- * signature, the columns) run when the job starts, before any Spark job.
+ * keys are listed, every input mapping is tabular ({@code columns}), tensor ({@code column} +
+ * {@code shape}) or text ({@code column} + {@code max-length}), every output mapping is one element
+ * ({@code index}), the arg-max ({@code argmax: true}, optionally with {@code labels}), a pooled
+ * vector ({@code pool: mean}, optionally {@code normalize}) or the whole vector (none of them), and
+ * no output column takes the name of a key or of a column the job adds. Checks that need the model
+ * or the table (the signature, the columns) run when the job starts, before any Spark job.
  *
  * @param name the job's identity: its progress and runs are kept under it
  * @param model {@code name/version} or {@code name@alias}
@@ -238,47 +239,85 @@ public record InferenceJobSpec(
   }
 
   /**
-   * One entry of {@code inputs:} as written in YAML: tabular ({@code columns}, {@code nulls}) or
-   * tensor ({@code column}, {@code shape}). It is checked by the job spec that holds it (through
-   * {@link #toMapping}), not in its own constructor: Jackson reports a misspelt field of a map
-   * entry only after the entry is built, so a constructor check would hide the typo behind a
-   * "missing" error.
+   * One entry of {@code inputs:} as written in YAML: tabular ({@code columns}, {@code nulls}),
+   * tensor ({@code column}, {@code shape}) or text ({@code column}, {@code max-length}, {@code
+   * truncation}). A text entry's key is a label for the inputs it fills ({@code input_ids}, {@code
+   * attention_mask}, {@code token_type_ids}), e.g. {@code text}. It is checked by the job spec that
+   * holds it (through {@link #toMapping}), not in its own constructor: Jackson reports a misspelt
+   * field of a map entry only after the entry is built, so a constructor check would hide the typo
+   * behind a "missing" error.
    *
    * @param columns numeric feature columns (tabular)
    * @param nulls what a null feature becomes (tabular; default error)
-   * @param column the array column (tensor)
+   * @param column the array column (tensor) or string column (text)
    * @param shape one row's shape (tensor)
+   * @param maxLength the most tokens per row (text)
+   * @param truncation whether longer texts are cut to {@code max-length} (text; default true), else
+   *     they fail the job naming the row
    */
   public record InputSpec(
       @JsonProperty("columns") List<String> columns,
       @JsonProperty("nulls") NullPolicy nulls,
       @JsonProperty("column") String column,
-      @JsonProperty("shape") List<Long> shape) {
+      @JsonProperty("shape") List<Long> shape,
+      @JsonProperty("max-length") Integer maxLength,
+      @JsonProperty("truncation") Boolean truncation) {
+
+    /** Whether text inputs are truncated unless {@code truncation} is given. */
+    public static final boolean TRUNCATION_DEFAULT = true;
 
     /** The mapping this entry describes; an error naming the job and the entry if invalid. */
     InputMapping toMapping(String job, String input) {
       String at = String.format("job %s: inputs.%s: ", job, input);
       try {
+        boolean text = maxLength != null || truncation != null;
         if (columns != null && column != null) {
           throw new SpecException(
               "give `columns` (tabular) or `column` with `shape` (tensor), not both.");
         }
         if (columns != null) {
-          if (shape != null) {
+          if (shape != null || text) {
             throw new SpecException(
-                "`shape` belongs to a tensor input (`column`), not to `columns`.");
+                String.format(
+                    "`%s` belongs to a %s input (`column`), not to `columns`.",
+                    shape != null ? "shape" : maxLength != null ? "max-length" : "truncation",
+                    shape != null ? "tensor" : "text"));
           }
           return new InputMapping.Tabular(columns, nulls == null ? NullPolicy.ERROR : nulls);
         }
         if (column != null) {
           if (nulls != null) {
             throw new SpecException(
-                "`nulls` applies to tabular inputs; a tensor input fails on a null array.");
+                "`nulls` applies to tabular inputs; a tensor or text input fails on a null value.");
+          }
+          if (text) {
+            if (shape != null) {
+              throw new SpecException(
+                  "give `shape` (tensor: an array column) or `max-length` (text: a string column), not"
+                      + " both.");
+            }
+            if (maxLength == null) {
+              throw new SpecException(
+                  String.format(
+                      "the text input from column `%s` needs `max-length`: the most tokens per row, e.g."
+                          + " 128.",
+                      column));
+            }
+            return new InputMapping.Text(
+                column, maxLength, truncation == null ? TRUNCATION_DEFAULT : truncation);
+          }
+          if (shape == null) {
+            throw new SpecException(
+                String.format(
+                    "the tensor input from column `%s` needs `shape`: the shape of one row, e.g. [1, 8,"
+                        + " 8]. A string column is a text input: give `max-length: 128` instead.",
+                    column));
           }
           return new InputMapping.ArrayColumn(column, shape);
         }
         throw new SpecException(
-            "give `columns: [a, b]` (tabular) or `column: c` with `shape: [1, 8, 8]` (tensor).");
+            "give `columns: [a, b]` (tabular), `column: c` with `shape: [1, 8, 8]` (tensor), or `column:"
+                + " c` with `max-length: 128` (text).");
       } catch (SpecException e) {
         throw new SpecException(at + e.getMessage(), e);
       }
@@ -287,19 +326,24 @@ public record InferenceJobSpec(
 
   /**
    * One entry of {@code outputs:} as written in YAML: {@code from} and one of {@code index} (one
-   * element), {@code argmax: true} (with optional {@code labels}), or neither (the whole vector).
-   * Checked by the job spec that holds it, like {@link InputSpec}.
+   * element), {@code argmax: true} (with optional {@code labels}), {@code pool: mean} (with
+   * optional {@code normalize}: a sequence output pooled into one vector per row), or none of them
+   * (the whole vector). Checked by the job spec that holds it, like {@link InputSpec}.
    *
    * @param from the model output
    * @param index the element to take
    * @param argmax whether to take the position of the largest element
    * @param labels names of the positions, for {@code argmax}
+   * @param pool how to pool a sequence output over its positions
+   * @param normalize whether to scale the pooled vector to unit length (default false)
    */
   public record OutputSpec(
       @JsonProperty("from") String from,
       @JsonProperty("index") Integer index,
       @JsonProperty("argmax") Boolean argmax,
-      @JsonProperty("labels") List<String> labels) {
+      @JsonProperty("labels") List<String> labels,
+      @JsonProperty("pool") OutputMapping.Pool pool,
+      @JsonProperty("normalize") Boolean normalize) {
 
     /** The mapping this entry describes; an error naming the job and the column if invalid. */
     OutputMapping toMapping(String job, String column) {
@@ -311,6 +355,18 @@ public record InferenceJobSpec(
         }
         if (labels != null && !max) {
           throw new SpecException("`labels` name the positions of `argmax: true`; add it.");
+        }
+        if (pool != null && (index != null || max)) {
+          throw new SpecException(
+              String.format(
+                  "give `pool` (one vector per row) or `%s`, not both.",
+                  index != null ? "index" : "argmax"));
+        }
+        if (normalize != null && pool == null) {
+          throw new SpecException("`normalize` applies to a pooled output: add `pool: mean`.");
+        }
+        if (pool != null) {
+          return new OutputMapping.Pooled(from, pool, Boolean.TRUE.equals(normalize));
         }
         if (index != null) {
           return new OutputMapping.Element(from, index);

@@ -12,7 +12,7 @@ import java.util.Set;
  * and the DataFrame's schema before any Spark job runs.
  */
 public sealed interface InputMapping extends Serializable
-    permits InputMapping.Tabular, InputMapping.ArrayColumn {
+    permits InputMapping.Tabular, InputMapping.ArrayColumn, InputMapping.Text {
 
   /** The columns this input reads. */
   List<String> columns();
@@ -90,6 +90,51 @@ public sealed interface InputMapping extends Serializable
       }
       return n;
     }
+  }
+
+  /**
+   * A string column tokenized with the {@code tokenizer.json} stored in the model version, into the
+   * inputs the model's signature names among {@code input_ids}, {@code attention_mask} and {@code
+   * token_type_ids} (int64 {@code [batch, sequence]}; {@code input_ids} is required). Each batch is
+   * padded to its longest row only; rows are sorted by token length within a bounded window first
+   * (see {@link RuntimeOptions#bucketing()}). A null value is an error naming the column.
+   *
+   * <p>Its key in {@link Mappings} is a label for the group of inputs it fills (e.g. {@code text}),
+   * not a model input name.
+   *
+   * @param column the string column
+   * @param maxLength the most tokens per row, special tokens included
+   * @param truncation whether longer texts are cut to {@code maxLength}; when false, a longer text
+   *     fails the scoring, naming the column and the row
+   */
+  record Text(String column, int maxLength, boolean truncation) implements InputMapping {
+    private static final long serialVersionUID = 1L;
+
+    /** The largest {@code max-length}. */
+    public static final int MAX_LENGTH_MAX = 8192;
+
+    public Text {
+      if (column == null || column.isBlank()) {
+        throw new SpecException("a text input needs `column`: name the string column.");
+      }
+      if (maxLength < 2 || maxLength > MAX_LENGTH_MAX) {
+        throw new SpecException(
+            String.format(
+                "the text input from column `%s` has max-length %d: use 2 to %d tokens (the model's own"
+                    + " limit, e.g. 128 or 512).",
+                column, maxLength, MAX_LENGTH_MAX));
+      }
+    }
+
+    @Override
+    public List<String> columns() {
+      return List.of(column);
+    }
+  }
+
+  /** The string {@code column}, tokenized to at most {@code maxLength} tokens; see {@link Text}. */
+  static Text text(String column, int maxLength, boolean truncation) {
+    return new Text(column, maxLength, truncation);
   }
 
   /** Numeric {@code columns} into one float tensor, nulls handled by {@code nulls}. */

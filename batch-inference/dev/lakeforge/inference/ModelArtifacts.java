@@ -6,11 +6,12 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 
 /**
- * Executor-side access to the model store: a local file holding a model version's artifact, checked
- * against the sha256 the catalog recorded. A local store's artifact is used in place; a remote one
- * ({@code s3a://}) is copied once into this JVM's cache folder ({@code
- * <java.io.tmpdir>/lakeforge-models/<sha256>/<file>}) and verified there, by the same {@link
- * VerifiedArtifacts} the registry opens models with; executors have only the {@link ModelSpec}.
+ * Executor-side access to the model store: local files holding all of a model version's files (the
+ * model and those registered with it, e.g. a tokenizer), checked against the sha256 the catalog
+ * recorded. A local store's files are used in place; a remote one's ({@code s3a://}) are copied
+ * once into this JVM's cache folder ({@code <java.io.tmpdir>/lakeforge-models/<sha256>/<file>}) and
+ * verified there, by the same {@link VerifiedArtifacts} the registry opens models with; executors
+ * have only the {@link ModelSpec}.
  */
 final class ModelArtifacts {
   /** The per-host cache of verified remote artifacts. */
@@ -19,11 +20,14 @@ final class ModelArtifacts {
 
   private ModelArtifacts() {}
 
-  /** The verified local artifact of {@code model}; a checksum mismatch is an error naming both. */
-  static java.nio.file.Path localVerified(ModelSpec model, Configuration hadoop) {
+  /**
+   * The verified local files of {@code model}; a checksum mismatch is an error naming the file and
+   * both checksums.
+   */
+  static VerifiedArtifacts.LocalFiles localVerified(ModelSpec model, Configuration hadoop) {
     try {
       Path p = new Path(model.artifactUri());
-      return VerifiedArtifacts.fetch(
+      return VerifiedArtifacts.fetchAll(
           model.toString(), model.artifactUri(), model.sha256(), p.getFileSystem(hadoop), CACHE);
     } catch (IOException e) {
       throw new InferenceException(

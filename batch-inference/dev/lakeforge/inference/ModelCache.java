@@ -1,5 +1,6 @@
 package dev.lakeforge.inference;
 
+import dev.lakeforge.catalog.VerifiedArtifacts;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -40,8 +41,10 @@ public final class ModelCache {
    * @param predictor the shared predictor; do not close it (the cache does)
    * @param loaded whether this call loaded the model (else it was already in the JVM)
    * @param loadNanos how long the load took when {@code loaded}, else 0
+   * @param files the model version's verified local files (the model, a tokenizer...)
    */
-  record Lease(Predictor predictor, boolean loaded, long loadNanos) {}
+  record Lease(
+      Predictor predictor, boolean loaded, long loadNanos, VerifiedArtifacts.LocalFiles files) {}
 
   /**
    * The model of {@code spec}, loading it if this JVM has not yet.
@@ -95,18 +98,21 @@ public final class ModelCache {
   private static final class Slot {
     private final AtomicLong loads = new AtomicLong();
     private volatile SharedPredictor shared;
+    private volatile VerifiedArtifacts.LocalFiles files;
 
     synchronized Lease lease(
         ModelSpec spec, RuntimeOptions options, Supplier<Configuration> hadoop) {
       if (shared != null) {
-        return new Lease(shared, false, 0);
+        return new Lease(shared, false, 0, files);
       }
       long start = System.nanoTime();
       InferenceEngine engine = InferenceEngine.forFlavor(spec.flavor(), spec.toString());
-      java.nio.file.Path artifact = ModelArtifacts.localVerified(spec, hadoop.get());
+      VerifiedArtifacts.LocalFiles local = ModelArtifacts.localVerified(spec, hadoop.get());
+      java.nio.file.Path artifact = local.model();
       Predictor p = engine.load(artifact, spec, options);
       long took = System.nanoTime() - start;
       registerShutdownHook();
+      files = local;
       shared = new SharedPredictor(p);
       loads.incrementAndGet();
       LOADS.incrementAndGet();
@@ -117,7 +123,7 @@ public final class ModelCache {
           options.threads(),
           TimeUnit.NANOSECONDS.toMillis(took),
           artifact);
-      return new Lease(shared, true, took);
+      return new Lease(shared, true, took, local);
     }
   }
 

@@ -3,6 +3,7 @@ package dev.lakeforge.inference;
 import dev.lakeforge.catalog.ModelFlavor;
 import dev.lakeforge.catalog.ModelVersion;
 import java.io.Serializable;
+import java.util.List;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -18,9 +19,20 @@ import java.util.regex.Pattern;
  * @param artifactUri where the artifact lives in the model store ({@code file:} or {@code s3a:})
  * @param flavor how it runs
  * @param device where it runs (resolved: never {@link Device#AUTO})
+ * @param inputs the signature's input names in order (engines whose models take positional inputs,
+ *     like TorchScript, pass them in this order); empty when the version has no signature
+ * @param outputs the signature's output names in order (a TorchScript model's tuple of outputs is
+ *     named in this order)
  */
 public record ModelSpec(
-    String model, int version, String sha256, String artifactUri, ModelFlavor flavor, Device device)
+    String model,
+    int version,
+    String sha256,
+    String artifactUri,
+    ModelFlavor flavor,
+    Device device,
+    List<String> inputs,
+    List<String> outputs)
     implements Serializable {
   private static final long serialVersionUID = 1L;
   private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
@@ -40,11 +52,29 @@ public record ModelSpec(
     if (device == Device.AUTO) {
       throw new IllegalArgumentException("model " + model + ": resolve device auto first");
     }
+    inputs = List.copyOf(inputs);
+    outputs = List.copyOf(outputs);
+  }
+
+  /** A spec without the signature's names. */
+  public ModelSpec(
+      String model,
+      int version,
+      String sha256,
+      String artifactUri,
+      ModelFlavor flavor,
+      Device device) {
+    this(model, version, sha256, artifactUri, flavor, device, List.of(), List.of());
   }
 
   /** The spec of {@code v} running on {@code device}. */
   public static ModelSpec of(ModelVersion v, Device device) {
-    return new ModelSpec(v.model(), v.version(), v.sha256(), v.artifactUri(), v.flavor(), device);
+    List<String> in =
+        v.signature().map(s -> s.inputs().stream().map(t -> t.name()).toList()).orElse(List.of());
+    List<String> out =
+        v.signature().map(s -> s.outputs().stream().map(t -> t.name()).toList()).orElse(List.of());
+    return new ModelSpec(
+        v.model(), v.version(), v.sha256(), v.artifactUri(), v.flavor(), device, in, out);
   }
 
   /** What the per-JVM cache keys loaded models by. */

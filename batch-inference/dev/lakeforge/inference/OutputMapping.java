@@ -9,7 +9,10 @@ import java.util.List;
  * elements after the batch dimension, row-major) is what the mapping sees.
  */
 public sealed interface OutputMapping extends Serializable
-    permits OutputMapping.Element, OutputMapping.Argmax, OutputMapping.Vector {
+    permits OutputMapping.Element,
+        OutputMapping.Argmax,
+        OutputMapping.Vector,
+        OutputMapping.Pooled {
 
   /** The model output it reads. */
   String from();
@@ -59,6 +62,48 @@ public sealed interface OutputMapping extends Serializable
     }
   }
 
+  /** How a sequence output is pooled into one vector per row. */
+  enum Pool {
+    /**
+     * The mean over the row's positions that the attention mask marks as real tokens (all positions
+     * when the model has no text input).
+     */
+    MEAN;
+
+    @com.fasterxml.jackson.annotation.JsonCreator
+    public static Pool parse(String text) {
+      for (Pool p : values()) {
+        if (p.label().equals(text == null ? "" : text.trim().toLowerCase(java.util.Locale.ROOT))) {
+          return p;
+        }
+      }
+      throw new SpecException(String.format("pool '%s' is not supported: use mean.", text));
+    }
+
+    @com.fasterxml.jackson.annotation.JsonValue
+    public String label() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /**
+   * A sequence output {@code [batch, sequence, width]} pooled over the sequence into one {@code
+   * array<float>} of {@code width} per row, e.g. a sentence embedding from {@code
+   * last_hidden_state}; optionally scaled to unit length (L2), so that a dot product is the cosine.
+   *
+   * @param from the model output
+   * @param pool how positions are combined
+   * @param normalize whether to scale each vector to length 1 (a zero vector stays zero)
+   */
+  record Pooled(String from, Pool pool, boolean normalize) implements OutputMapping {
+    private static final long serialVersionUID = 1L;
+
+    public Pooled {
+      checkFrom(from);
+      java.util.Objects.requireNonNull(pool, "pool is null");
+    }
+  }
+
   private static void checkFrom(String from) {
     if (from == null || from.isBlank()) {
       throw new SpecException("an output needs `from`: name the model output it reads.");
@@ -79,5 +124,10 @@ public sealed interface OutputMapping extends Serializable
 
   static Vector vector(String from) {
     return new Vector(from);
+  }
+
+  /** The mean of {@code from} over the real tokens of each row, scaled to unit length if asked. */
+  static Pooled meanPooled(String from, boolean normalize) {
+    return new Pooled(from, Pool.MEAN, normalize);
   }
 }

@@ -46,6 +46,28 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
     if (lease.loaded()) {
       metrics.loaded(lease.loadNanos());
     }
+    ScoringPlan.TextPlan text = plan.text();
+    if (text != null) {
+      java.nio.file.Path file =
+          lease
+              .files()
+              .file(text.tokenizer())
+              .orElseThrow(
+                  () ->
+                      new InferenceException(
+                          String.format(
+                              "Cannot score with model %s: its version has no file %s on this executor"
+                                  + " (files: %s).",
+                              plan.model(), text.tokenizer(), lease.files().files().keySet())));
+      org.apache.spark.TaskContext task = org.apache.spark.TaskContext.get();
+      return new TextBatches(
+          plan,
+          lease.predictor(),
+          TextTokenizer.of(plan.model(), file, text.mapping()),
+          rows,
+          metrics,
+          task == null ? 0 : task.partitionId());
+    }
     return new Batches(plan, lease.predictor(), rows, metrics);
   }
 
@@ -132,7 +154,7 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
       Map<String, Tensor> result = predictor.predict(inputs, fetch);
       for (int o = 0; o < outputs.length; o++) {
         ScoringPlan.OutputPlan p = plan.outputs().get(o);
-        map(p, result.get(p.mapping().from()), outputs[o]);
+        map(plan, p, result.get(p.mapping().from()), size, outputs[o], null);
       }
       metrics.batch(size);
     }
@@ -219,63 +241,138 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
                   + " Filter or fill the nulls, or set nulls: zero or nulls: mean.",
               plan.model(), p.mapping().columns().get(j), p.name()));
     }
+  }
 
-    private void map(ScoringPlan.OutputPlan p, Tensor t, Object[] out) {
-      long[] shape = t.shape();
-      if (shape.length == 0 || shape[0] != size || t.size() % size != 0) {
+  /**
+   * Fills {@code out[0..size)} with output column {@code p} of a batch of {@code size} rows, taken
+   * from the model output {@code t}.
+   *
+   * @param mask for a text input, the batch's attention mask ({@code [size, sequence]}), which a
+   *     pooled output averages over; null to pool over every position
+   */
+  static void map(
+      ScoringPlan plan,
+      ScoringPlan.OutputPlan p,
+      Tensor t,
+      int size,
+      Object[] out,
+      java.nio.LongBuffer mask) {
+    long[] shape = t.shape();
+    if (shape.length == 0 || shape[0] != size || t.size() % size != 0) {
+      throw new InferenceException(
+          String.format(
+              "Cannot score with model %s: output `%s` came back as %s for a batch of %d rows; its first"
+                  + " dimension must be the batch.",
+              plan.model(), p.mapping().from(), t, size));
+    }
+    int perRow = t.size() / size;
+    OutputMapping m = p.mapping();
+    if (m instanceof OutputMapping.Element el) {
+      if (el.index() >= perRow) {
         throw new InferenceException(
             String.format(
-                "Cannot score with model %s: output `%s` came back as %s for a batch of %d rows; its first"
-                    + " dimension must be the batch.",
-                plan.model(), p.mapping().from(), t, size));
+                "Cannot score with model %s: output column `%s` takes element %d of `%s`, which has %d per"
+                    + " row.",
+                plan.model(), p.column(), el.index(), el.from(), perRow));
       }
-      int perRow = t.size() / size;
-      OutputMapping m = p.mapping();
-      if (m instanceof OutputMapping.Element el) {
-        if (el.index() >= perRow) {
-          throw new InferenceException(
-              String.format(
-                  "Cannot score with model %s: output column `%s` takes element %d of `%s`, which has %d per"
-                      + " row.",
-                  plan.model(), p.column(), el.index(), el.from(), perRow));
-        }
-        for (int r = 0; r < size; r++) {
-          int at = r * perRow + el.index();
-          out[r] =
-              switch (t.type()) {
-                case FLOAT32 -> (float) t.getDouble(at);
-                case FLOAT64 -> t.getDouble(at);
-                case INT32 -> (int) t.getLong(at);
-                case INT64 -> t.getLong(at);
-              };
-        }
-      } else if (m instanceof OutputMapping.Argmax am) {
-        if (!am.labels().isEmpty() && am.labels().size() != perRow) {
-          throw new InferenceException(
-              String.format(
-                  "Cannot score with model %s: output column `%s` names %d labels, but `%s` has %d values per"
-                      + " row.",
-                  plan.model(), p.column(), am.labels().size(), am.from(), perRow));
-        }
-        for (int r = 0; r < size; r++) {
-          int base = r * perRow;
-          int best = 0;
-          for (int k = 1; k < perRow; k++) {
-            if (t.getDouble(base + k) > t.getDouble(base + best)) {
-              best = k;
-            }
+      for (int r = 0; r < size; r++) {
+        int at = r * perRow + el.index();
+        out[r] =
+            switch (t.type()) {
+              case FLOAT32 -> (float) t.getDouble(at);
+              case FLOAT64 -> t.getDouble(at);
+              case INT32 -> (int) t.getLong(at);
+              case INT64 -> t.getLong(at);
+            };
+      }
+    } else if (m instanceof OutputMapping.Argmax am) {
+      if (!am.labels().isEmpty() && am.labels().size() != perRow) {
+        throw new InferenceException(
+            String.format(
+                "Cannot score with model %s: output column `%s` names %d labels, but `%s` has %d values per"
+                    + " row.",
+                plan.model(), p.column(), am.labels().size(), am.from(), perRow));
+      }
+      for (int r = 0; r < size; r++) {
+        int base = r * perRow;
+        int best = 0;
+        for (int k = 1; k < perRow; k++) {
+          if (t.getDouble(base + k) > t.getDouble(base + best)) {
+            best = k;
           }
-          out[r] = am.labels().isEmpty() ? (Object) best : am.labels().get(best);
         }
-      } else {
-        for (int r = 0; r < size; r++) {
-          float[] v = new float[perRow];
-          for (int k = 0; k < perRow; k++) {
-            v[k] = (float) t.getDouble(r * perRow + k);
-          }
-          out[r] = v;
+        out[r] = am.labels().isEmpty() ? (Object) best : am.labels().get(best);
+      }
+    } else if (m instanceof OutputMapping.Pooled pooled) {
+      pool(plan, p, pooled, t, size, out, mask);
+    } else {
+      for (int r = 0; r < size; r++) {
+        float[] v = new float[perRow];
+        for (int k = 0; k < perRow; k++) {
+          v[k] = (float) t.getDouble(r * perRow + k);
+        }
+        out[r] = v;
+      }
+    }
+  }
+
+  /**
+   * A pooled output: for each row, the mean over the sequence positions its mask marks (all
+   * positions without a mask) of the output's {@code [sequence, width]} part, scaled to unit length
+   * if asked.
+   */
+  private static void pool(
+      ScoringPlan plan,
+      ScoringPlan.OutputPlan p,
+      OutputMapping.Pooled pooled,
+      Tensor t,
+      int size,
+      Object[] out,
+      java.nio.LongBuffer mask) {
+    long[] shape = t.shape();
+    if (shape.length != 3) {
+      throw new InferenceException(
+          String.format(
+              "Cannot score with model %s: output column `%s` pools `%s`, which came back as %s; pooling"
+                  + " takes [batch, sequence, width].",
+              plan.model(), p.column(), pooled.from(), t));
+    }
+    int length = (int) shape[1];
+    int width = (int) shape[2];
+    if (mask != null && mask.limit() != size * length) {
+      throw new InferenceException(
+          String.format(
+              "Cannot score with model %s: output `%s` has %d positions per row, but the text input has"
+                  + " %d; pool: mean needs one output position per token.",
+              plan.model(), pooled.from(), length, mask.limit() / size));
+    }
+    for (int r = 0; r < size; r++) {
+      double[] sum = new double[width];
+      int count = 0;
+      for (int j = 0; j < length; j++) {
+        if (mask != null && mask.get(r * length + j) == 0) {
+          continue;
+        }
+        count++;
+        int base = (r * length + j) * width;
+        for (int k = 0; k < width; k++) {
+          sum[k] += t.getDouble(base + k);
         }
       }
+      float[] v = new float[width];
+      double norm = 0;
+      for (int k = 0; k < width; k++) {
+        double mean = count == 0 ? 0 : sum[k] / count;
+        v[k] = (float) mean;
+        norm += mean * mean;
+      }
+      if (pooled.normalize() && norm > 0) {
+        double scale = 1 / Math.sqrt(norm);
+        for (int k = 0; k < width; k++) {
+          v[k] = (float) (v[k] * scale);
+        }
+      }
+      out[r] = v;
     }
   }
 }

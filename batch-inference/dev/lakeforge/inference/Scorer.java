@@ -52,11 +52,17 @@ public final class Scorer {
   private final ModelRef model;
   private final Mappings mappings;
   private final RuntimeOptions runtime;
+  private final List<String> keys;
 
-  private Scorer(ModelRef model, Mappings mappings, RuntimeOptions runtime) {
+  private Scorer(ModelRef model, Mappings mappings, RuntimeOptions runtime, List<String> keys) {
     this.model = Objects.requireNonNull(model, "model is null");
     this.mappings = Objects.requireNonNull(mappings, "mappings is null");
     this.runtime = Objects.requireNonNull(runtime, "runtime is null");
+    this.keys = List.copyOf(keys);
+  }
+
+  private Scorer(ModelRef model, Mappings mappings, RuntimeOptions runtime) {
+    this(model, mappings, runtime, List.of());
   }
 
   /** A scorer for {@code model} ({@code name/version} or {@code name@alias}) with the defaults. */
@@ -64,9 +70,25 @@ public final class Scorer {
     return new Scorer(model, mappings, RuntimeOptions.DEFAULTS);
   }
 
+  /**
+   * The columns that identify an input row, named with their values in row-level errors (a text too
+   * long to score...); without them, such errors name the row's position in its partition.
+   */
+  public Scorer keys(String... columns) {
+    return new Scorer(model, mappings, runtime, List.of(columns));
+  }
+
   /** Rows per model call (default {@value RuntimeOptions#BATCH_SIZE_DEFAULT}). */
   public Scorer batchSize(int rows) {
-    return new Scorer(model, mappings, runtime.withBatchSize(rows));
+    return new Scorer(model, mappings, runtime.withBatchSize(rows), keys);
+  }
+
+  /**
+   * Whether text rows are sorted by token length within a bounded window before batching (default
+   * on; see {@link RuntimeOptions#bucketing()}).
+   */
+  public Scorer bucketing(boolean on) {
+    return new Scorer(model, mappings, runtime.withBucketing(on), keys);
   }
 
   /**
@@ -74,17 +96,17 @@ public final class Scorer {
    * RuntimeOptions#THREADS_DEFAULT}).
    */
   public Scorer threads(int n) {
-    return new Scorer(model, mappings, runtime.withThreads(n));
+    return new Scorer(model, mappings, runtime.withThreads(n), keys);
   }
 
   /** Where the model runs (default auto). */
   public Scorer device(Device device) {
-    return new Scorer(model, mappings, runtime.withDevice(device));
+    return new Scorer(model, mappings, runtime.withDevice(device), keys);
   }
 
   /** All runtime options at once (a job spec's {@code runtime:}). */
   public Scorer runtime(RuntimeOptions options) {
-    return new Scorer(model, mappings, options);
+    return new Scorer(model, mappings, options, keys);
   }
 
   public RuntimeOptions runtime() {
@@ -130,6 +152,8 @@ public final class Scorer {
             mappings,
             input.schema(),
             resolved,
+            files(registry, version),
+            keys,
             columns -> means(spark, population, spec, columns));
     Broadcast<SerializableConfiguration> hadoop =
         spark
@@ -159,6 +183,17 @@ public final class Scorer {
                       + " ONNX Runtime only. Use device: auto or cpu.",
                   v.ref()));
     };
+  }
+
+  /**
+   * The names of the version's files when a text input needs its tokenizer (read from the version's
+   * manifest); otherwise not read.
+   */
+  private List<String> files(ModelRegistry registry, ModelVersion version) {
+    if (mappings.inputs().values().stream().noneMatch(m -> m instanceof InputMapping.Text)) {
+      return List.of();
+    }
+    return registry.files(version).stream().map(dev.lakeforge.catalog.ModelFile::name).toList();
   }
 
   /** The means of {@code columns} over {@code input}, computed in one aggregate query. */

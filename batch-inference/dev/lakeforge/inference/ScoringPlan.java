@@ -30,6 +30,10 @@ import org.apache.spark.sql.types.StructType;
  * @param outputs one per output column, in order
  * @param inputWidth how many input columns each output row starts with
  * @param schema the output rows' schema: the input's columns, then the output columns
+ * @param text the text input, or null when the model takes none (then {@code inputs} fill every
+ *     model input)
+ * @param keys the columns that identify a row in row-level errors (empty: its position)
+ * @param keyOrdinals their positions in the input rows
  */
 record ScoringPlan(
     ModelSpec model,
@@ -37,9 +41,57 @@ record ScoringPlan(
     List<InputPlan> inputs,
     List<OutputPlan> outputs,
     int inputWidth,
-    StructType schema)
+    StructType schema,
+    TextPlan text,
+    List<String> keys,
+    int[] keyOrdinals)
     implements Serializable {
   private static final long serialVersionUID = 1L;
+
+  /** The model inputs a text input fills, when the model's signature has them. */
+  static final String INPUT_IDS = "input_ids",
+      ATTENTION_MASK = "attention_mask",
+      TOKEN_TYPE_IDS = "token_type_ids";
+
+  private static final List<String> TEXT_INPUTS =
+      List.of(INPUT_IDS, ATTENTION_MASK, TOKEN_TYPE_IDS);
+
+  /**
+   * The text input: a string column tokenized into {@code input_ids} and, when the model takes
+   * them, {@code attention_mask} and {@code token_type_ids}.
+   *
+   * @param label the mapping's key
+   * @param mapping the column, max length and truncation
+   * @param ordinal the column's position in the input rows
+   * @param tokenizer the name of the tokenizer file among the model version's files
+   * @param attentionMask whether the model takes {@code attention_mask}
+   * @param tokenTypeIds whether the model takes {@code token_type_ids}
+   * @param fixedLength the sequence length the model requires, or -1 when it is dynamic (then each
+   *     batch is padded to its longest row)
+   */
+  record TextPlan(
+      String label,
+      InputMapping.Text mapping,
+      int ordinal,
+      String tokenizer,
+      boolean attentionMask,
+      boolean tokenTypeIds,
+      int fixedLength)
+      implements Serializable {
+    private static final long serialVersionUID = 1L;
+  }
+
+  /** How a row is named in a row-level error: its key values, else its position. */
+  String describeRow(org.apache.spark.sql.Row row, int partition, long position) {
+    if (keys.isEmpty()) {
+      return String.format("row %d of partition %d", position, partition);
+    }
+    List<String> parts = new ArrayList<>();
+    for (int i = 0; i < keys.size(); i++) {
+      parts.add(keys.get(i) + "=" + row.get(keyOrdinals[i]));
+    }
+    return "the row with " + String.join(", ", parts);
+  }
 
   /** Column kinds a tabular input reads; the element kind of an array column. */
   static final char BYTE = 'b',
@@ -107,6 +159,8 @@ record ScoringPlan(
    * Checks {@code mappings} against the model's signature and the input schema, and compiles them.
    * Every error names the model and the column, input or output concerned, and says how to fix it.
    *
+   * @param files the names of the model version's files (a text input finds its tokenizer there)
+   * @param keys columns that name a row in row-level errors; may be empty
    * @param means the means of the given columns over the input (called only when a tabular input
    *     says {@code nulls: mean}, after every other check passed)
    */
@@ -116,6 +170,8 @@ record ScoringPlan(
       Mappings mappings,
       StructType schema,
       RuntimeOptions runtime,
+      List<String> files,
+      List<String> keys,
       Function<List<String>, Map<String, Double>> means) {
     ModelSignature sig =
         signature.orElseThrow(
@@ -125,7 +181,29 @@ record ScoringPlan(
                     "its version has no signature (inputs and outputs), so the mappings cannot be"
                         + " checked. Register it again with --signature."));
     List<String> columns = Arrays.asList(schema.fieldNames());
+    int[] keyOrdinals = new int[keys.size()];
+    for (int i = 0; i < keyOrdinals.length; i++) {
+      keyOrdinals[i] = columns.indexOf(keys.get(i));
+      if (keyOrdinals[i] < 0) {
+        throw fail(
+            model,
+            String.format(
+                "key column `%s` is not a column of the DataFrame (columns: %s).",
+                keys.get(i), String.join(", ", columns)));
+      }
+    }
+    TextPlan text = text(model, sig, mappings, schema, files);
+    Set<String> byText =
+        text == null
+            ? Set.of()
+            : sig.inputs().stream()
+                .map(ModelSignature.Tensor::name)
+                .filter(TEXT_INPUTS::contains)
+                .collect(Collectors.toSet());
     for (String input : mappings.inputs().keySet()) {
+      if (text != null && input.equals(text.label())) {
+        continue;
+      }
       if (find(sig.inputs(), input).isEmpty()) {
         throw fail(
             model,
@@ -135,7 +213,7 @@ record ScoringPlan(
       }
     }
     for (ModelSignature.Tensor t : sig.inputs()) {
-      if (!mappings.inputs().containsKey(t.name())) {
+      if (!byText.contains(t.name()) && !mappings.inputs().containsKey(t.name())) {
         throw fail(
             model,
             String.format(
@@ -146,7 +224,26 @@ record ScoringPlan(
     List<InputPlan> inputs = new ArrayList<>();
     List<String> meanColumns = new ArrayList<>();
     for (ModelSignature.Tensor t : sig.inputs()) {
+      if (byText.contains(t.name())) {
+        continue;
+      }
       InputMapping m = mappings.inputs().get(t.name());
+      if (text != null) {
+        throw fail(
+            model,
+            String.format(
+                "text input `%s` fills %s, and the model also takes `%s`; a text input cannot be combined"
+                    + " with other inputs yet.",
+                text.label(), byText, t.name()));
+      }
+      if (m instanceof InputMapping.Text) {
+        throw fail(
+            model,
+            String.format(
+                "input `%s` is mapped as text, but a text input fills the model's %s inputs, and a model"
+                    + " has one text input at most.",
+                t.name(), String.join(", ", TEXT_INPUTS)));
+      }
       if (!t.type().equals("float32")) {
         throw fail(
             model,
@@ -193,7 +290,124 @@ record ScoringPlan(
                   o.column(), o.type(), true, org.apache.spark.sql.types.Metadata.empty()));
     }
     return new ScoringPlan(
-        model, runtime, List.copyOf(inputs), List.copyOf(outputs), schema.size(), out);
+        model,
+        runtime,
+        List.copyOf(inputs),
+        List.copyOf(outputs),
+        schema.size(),
+        out,
+        text,
+        List.copyOf(keys),
+        keyOrdinals);
+  }
+
+  /**
+   * The text input of {@code mappings}, checked against the signature, the schema and the version's
+   * files; null when there is none.
+   */
+  private static TextPlan text(
+      ModelSpec model,
+      ModelSignature sig,
+      Mappings mappings,
+      StructType schema,
+      List<String> files) {
+    List<Map.Entry<String, InputMapping>> texts =
+        mappings.inputs().entrySet().stream()
+            .filter(e -> e.getValue() instanceof InputMapping.Text)
+            .toList();
+    if (texts.isEmpty()) {
+      return null;
+    }
+    if (texts.size() > 1) {
+      throw fail(
+          model,
+          String.format(
+              "inputs %s are all text inputs; a model takes one text input (it fills %s).",
+              texts.stream().map(Map.Entry::getKey).toList(), String.join(", ", TEXT_INPUTS)));
+    }
+    String label = texts.get(0).getKey();
+    InputMapping.Text m = (InputMapping.Text) texts.get(0).getValue();
+    find(sig.inputs(), INPUT_IDS)
+        .orElseThrow(
+            () ->
+                fail(
+                    model,
+                    String.format(
+                        "text input `%s` fills input_ids (and attention_mask, token_type_ids when the"
+                            + " model takes them), but the model has no input_ids (its inputs: %s).",
+                        label, describe(sig.inputs()))));
+    int fixed = -1;
+    for (String name : TEXT_INPUTS) {
+      Optional<ModelSignature.Tensor> found = find(sig.inputs(), name);
+      if (found.isEmpty()) {
+        continue;
+      }
+      ModelSignature.Tensor t = found.get();
+      if (!t.type().equals("int64") || t.shape().size() != 2) {
+        throw fail(
+            model,
+            String.format(
+                "model input `%s` is %s; text input `%s` fills it with int64 [batch, sequence]. Export the"
+                    + " model with int64 token inputs.",
+                t.name(), describe(t), label));
+      }
+      checkBatchDimension(model, t);
+      long length = t.shape().get(1);
+      if (length != -1) {
+        if (length < m.maxLength()) {
+          throw fail(
+              model,
+              String.format(
+                  "model input `%s` is %s: it takes %d tokens per row, fewer than the text input's"
+                      + " max-length %d. Set max-length to at most %d.",
+                  t.name(), describe(t), length, m.maxLength(), length));
+        }
+        fixed = (int) length;
+      }
+    }
+    int ordinal = Arrays.asList(schema.fieldNames()).indexOf(m.column());
+    if (ordinal < 0) {
+      throw fail(
+          model,
+          String.format(
+              "text input `%s` reads column `%s`, which the DataFrame does not have (columns: %s). Fix the"
+                  + " mapping or add the column.",
+              label, m.column(), String.join(", ", schema.fieldNames())));
+    }
+    StructField f = schema.fields()[ordinal];
+    if (!f.dataType().equals(DataTypes.StringType)) {
+      throw fail(
+          model,
+          String.format(
+              "column `%s` is %s; text input `%s` takes a string column. Cast it (e.g. cast(%s as string)).",
+              f.name(), f.dataType().simpleString(), label, f.name()));
+    }
+    List<String> tokenizers =
+        files.contains("tokenizer.json")
+            ? List.of("tokenizer.json")
+            : files.stream().filter(n -> n.endsWith("tokenizer.json")).toList();
+    if (tokenizers.size() != 1) {
+      throw fail(
+          model,
+          String.format(
+              "text input `%s` tokenizes with the tokenizer.json stored in the model version, but %s (its"
+                  + " files: %s). Register the version with its tokenizer: lakeforge models register %s"
+                  + " --file <model> --file tokenizer.json.",
+              label,
+              tokenizers.isEmpty()
+                  ? "the version has none"
+                  : "it has several (" + String.join(", ", tokenizers) + ")",
+              files,
+              model.model()));
+    }
+    return new TextPlan(
+        label,
+        m,
+        ordinal,
+        tokenizers.get(0),
+        find(sig.inputs(), ATTENTION_MASK).isPresent(),
+        find(sig.inputs(), TOKEN_TYPE_IDS).isPresent(),
+        fixed);
   }
 
   private static InputPlan tabular(
@@ -374,6 +588,14 @@ record ScoringPlan(
       }
       return new OutputPlan(
           column, m, am.labels().isEmpty() ? DataTypes.IntegerType : DataTypes.StringType);
+    }
+    if (m instanceof OutputMapping.Pooled && t.shape().size() != 3) {
+      throw fail(
+          model,
+          String.format(
+              "output column `%s` pools model output `%s` (%s) over its sequence, but pooling takes a"
+                  + " [batch, sequence, width] output. Map it as a vector instead (leave out `pool`).",
+              column, t.name(), describe(t)));
     }
     return new OutputPlan(column, m, DataTypes.createArrayType(DataTypes.FloatType, false));
   }

@@ -27,8 +27,9 @@ import org.apache.hadoop.fs.Path;
  * s3a://bucket/prefix}). Each registration uploads its artifact once, hashing it on the way, into a
  * folder of its own whose name does not depend on the version number: {@code
  * <root>/<model>/upload-<created millis>-<owner pid>-<owner start millis or x>-<uuid>-<owner
- * host>/<file>}. Nothing is moved afterwards (on an object store a rename copies every byte), so
- * the catalog transaction that takes the version number only records where the artifact already is.
+ * host>/<file>}, or several files and their {@link VersionManifest} for a multi-file version.
+ * Nothing is moved afterwards (on an object store a rename copies every byte), so the catalog
+ * transaction that takes the version number only records where the artifact already is.
  *
  * <p>An upload folder that no version row names is garbage, never a half-registered version: the
  * registration that made it removes it when its transaction fails, and a later registration removes
@@ -41,14 +42,20 @@ final class ArtifactStore {
   private final java.nio.file.Path cache;
 
   /**
-   * An uploaded artifact: its folder, file name, checksum and size.
+   * An uploaded version: its folder, the artifact the catalog records, its checksum and size.
    *
-   * @param dir the upload folder, which holds only this artifact
-   * @param fileName the artifact's file name
-   * @param sha256 lower-case hex sha256 of its bytes
-   * @param size its size in bytes
+   * @param dir the upload folder, which holds only this version's files
+   * @param fileName the recorded artifact's file name: the model file of a single-file version,
+   *     else the {@link VersionManifest}
+   * @param sha256 lower-case hex sha256 of the recorded artifact's bytes
+   * @param size the size in bytes of the version's files (the manifest not counted)
+   * @param files the version's files
    */
-  record Upload(Path dir, String fileName, String sha256, long size) {
+  record Upload(Path dir, String fileName, String sha256, long size, List<ModelFile> files) {
+    Upload {
+      files = List.copyOf(files);
+    }
+
     /** The URI the catalog records. */
     String uri() {
       return new Path(dir, fileName).toString();
@@ -147,30 +154,54 @@ final class ArtifactStore {
   }
 
   /**
-   * Uploads {@code source} into a new upload folder of {@code model}, hashing it on the way. On
-   * failure the folder is removed (what cannot be removed is left to {@link
-   * #removeAbandonedUploads}, and reported as suppressed).
+   * Uploads {@code sources} into a new upload folder of {@code model}, hashing each on the way;
+   * with more than one file, then writes their {@link VersionManifest} there, which marks {@code
+   * modelFile} as the model. On failure the folder is removed (what cannot be removed is left to
+   * {@link #removeAbandonedUploads}, and reported as suppressed).
    */
-  Upload upload(String model, java.nio.file.Path source) throws IOException {
+  Upload upload(String model, List<java.nio.file.Path> sources, String modelFile)
+      throws IOException {
     Path dir = new Path(new Path(root, model), uploadName(ProcessOwner.current(), Instant.now()));
-    String name = source.getFileName().toString();
-    MessageDigest md = VerifiedArtifacts.sha256();
-    long size = 0;
     try {
       fs.mkdirs(dir);
-      try (InputStream in = new DigestInputStream(Files.newInputStream(source), md);
-          OutputStream out = fs.create(new Path(dir, name), false)) {
-        byte[] buf = new byte[1 << 16];
-        for (int n; (n = in.read(buf)) > 0; ) {
-          out.write(buf, 0, n);
-          size += n;
+      List<ModelFile> files = new ArrayList<>();
+      long total = 0;
+      for (java.nio.file.Path source : sources) {
+        String name = source.getFileName().toString();
+        MessageDigest md = VerifiedArtifacts.sha256();
+        long size = 0;
+        try (InputStream in = new DigestInputStream(Files.newInputStream(source), md);
+            OutputStream out = fs.create(new Path(dir, name), false)) {
+          byte[] buf = new byte[1 << 16];
+          for (int n; (n = in.read(buf)) > 0; ) {
+            out.write(buf, 0, n);
+            size += n;
+          }
         }
+        files.add(
+            new ModelFile(
+                name, HexFormat.of().formatHex(md.digest()), size, name.equals(modelFile)));
+        total += size;
       }
+      if (files.size() == 1) {
+        ModelFile only = files.get(0);
+        return new Upload(dir, only.name(), only.sha256(), only.size(), files);
+      }
+      byte[] manifest =
+          new VersionManifest(files).toJson().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      try (OutputStream out = fs.create(new Path(dir, VersionManifest.NAME), false)) {
+        out.write(manifest);
+      }
+      return new Upload(
+          dir,
+          VersionManifest.NAME,
+          HexFormat.of().formatHex(VerifiedArtifacts.sha256().digest(manifest)),
+          total,
+          files);
     } catch (IOException | RuntimeException e) {
       deleteAfterFailure(dir, e);
       throw e;
     }
-    return new Upload(dir, name, HexFormat.of().formatHex(md.digest()), size);
   }
 
   /**
@@ -201,6 +232,17 @@ final class ArtifactStore {
     } catch (IOException e) {
       throw new CatalogException(
           String.format("Cannot read the artifact of model %s at %s: %s", ref, uri, e.getMessage()),
+          e);
+    }
+  }
+
+  /** Every file of the version recorded as {@code uri} and {@code sha256}, each verified. */
+  VerifiedArtifacts.LocalFiles fetchAllVerified(String ref, String uri, String sha256) {
+    try {
+      return VerifiedArtifacts.fetchAll(ref, uri, sha256, fs, cache);
+    } catch (IOException e) {
+      throw new CatalogException(
+          String.format("Cannot read the files of model %s at %s: %s", ref, uri, e.getMessage()),
           e);
     }
   }

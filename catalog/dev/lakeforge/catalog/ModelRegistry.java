@@ -20,16 +20,18 @@ import java.util.TreeMap;
 import java.util.regex.Pattern;
 
 /**
- * Registered models, their immutable versions and their aliases. Registering uploads the artifact
- * into the model store (see {@link ArtifactStore}), hashing it on the way, before it touches the
- * catalog's write lock; then one short transaction takes the next version number and records the
- * version row and its audit entry, so concurrent registrations get distinct, gap-free numbers and
- * no catalog lock is held while bytes move. If that transaction fails, the uploaded files are
- * removed (unless a version row names them after all: a commit whose acknowledgement was lost), so
- * nothing half-registered is ever visible. Loading a version checks the artifact against the
- * recorded sha256. Each registration first removes the uploads that killed registrations left
- * behind (their process on this host is gone, or they are older than 24 hours, and no version names
- * them).
+ * Registered models, their immutable versions and their aliases. A version is one file or several
+ * (a model and its tokenizer...). Registering uploads the files into the model store (see {@link
+ * ArtifactStore}), hashing them on the way (several files get a {@link VersionManifest} listing
+ * their checksums, and the catalog records the manifest's), before it touches the catalog's write
+ * lock; then one short transaction takes the next version number and records the version row and
+ * its audit entry, so concurrent registrations get distinct, gap-free numbers and no catalog lock
+ * is held while bytes move. If that transaction fails, the uploaded files are removed (unless a
+ * version row names them after all: a commit whose acknowledgement was lost), so nothing
+ * half-registered is ever visible. Loading a version checks every file against the recorded sha256
+ * (through the manifest). Each registration first removes the uploads that killed registrations
+ * left behind (their process on this host is gone, or they are older than 24 hours, and no version
+ * names them).
  */
 public final class ModelRegistry {
   private static final Pattern TAG_KEY = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
@@ -58,10 +60,15 @@ public final class ModelRegistry {
   }
 
   /**
-   * What to register.
+   * What to register: one file, or several that make one version (a model and its tokenizer,
+   * config...), each checksummed and verified together at load.
    *
    * @param name the model (created on its first version)
-   * @param artifact the model file to copy in
+   * @param files the files to copy in; a folder stands for the regular files in it (hidden ones
+   *     skipped; a subfolder is an error). File names must be distinct.
+   * @param modelFile the name of the file the engine loads, when there are several files; empty to
+   *     infer it: the only file, else the only {@code .onnx} (flavor onnx) or {@code .pt} (flavor
+   *     torchscript) file
    * @param flavor how it runs
    * @param signature inputs and outputs, if known
    * @param description free text for this version
@@ -69,14 +76,16 @@ public final class ModelRegistry {
    */
   public record Registration(
       String name,
-      Path artifact,
+      List<Path> files,
+      Optional<String> modelFile,
       ModelFlavor flavor,
       Optional<ModelSignature> signature,
       Optional<String> description,
       Map<String, String> tags) {
     public Registration {
       ModelRef.checkName("model name", Objects.requireNonNull(name, "name is null"));
-      Objects.requireNonNull(artifact, "artifact is null");
+      Objects.requireNonNull(files, "files is null");
+      Objects.requireNonNull(modelFile, "modelFile is null");
       Objects.requireNonNull(flavor, "flavor is null");
       Objects.requireNonNull(signature, "signature is null");
       Objects.requireNonNull(description, "description is null");
@@ -88,17 +97,130 @@ public final class ModelRegistry {
                   "Tag key '%s' is invalid: use 1-64 of letters, digits, '_', '.', '-'.", k));
         }
       }
-      if (!Files.isRegularFile(artifact)) {
+      files = expand(name, files);
+      modelFile = Optional.of(modelFile(name, files, modelFile, flavor));
+    }
+
+    /** A single-file version: {@code artifact} is the model. */
+    public Registration(
+        String name,
+        Path artifact,
+        ModelFlavor flavor,
+        Optional<ModelSignature> signature,
+        Optional<String> description,
+        Map<String, String> tags) {
+      this(
+          name,
+          List.of(Objects.requireNonNull(artifact, "artifact is null")),
+          Optional.empty(),
+          flavor,
+          signature,
+          description,
+          tags);
+    }
+
+    /** The file the engine loads. */
+    public Path artifact() {
+      String model = modelFile.orElseThrow();
+      return files.stream()
+          .filter(f -> f.getFileName().toString().equals(model))
+          .findFirst()
+          .orElseThrow();
+    }
+
+    /** The files, folders replaced by the regular files in them; each checked. */
+    private static List<Path> expand(String name, List<Path> given) {
+      if (given.isEmpty()) {
+        throw new SpecException(
+            String.format("Cannot register model %s: no file given. Use --file.", name));
+      }
+      List<Path> out = new ArrayList<>();
+      for (Path p : given) {
+        if (Files.isDirectory(p)) {
+          List<Path> inside;
+          try (var s = Files.list(p)) {
+            inside = s.filter(f -> !f.getFileName().toString().startsWith(".")).sorted().toList();
+          } catch (IOException e) {
+            throw new SpecException(
+                String.format(
+                    "Cannot register model %s: cannot list folder %s: %s", name, p, e.getMessage()),
+                e);
+          }
+          for (Path f : inside) {
+            if (Files.isDirectory(f)) {
+              throw new SpecException(
+                  String.format(
+                      "Cannot register model %s: folder %s holds the subfolder %s; a version holds plain"
+                          + " files. Give the files with --file instead.",
+                      name, p, f.getFileName()));
+            }
+          }
+          if (inside.isEmpty()) {
+            throw new SpecException(
+                String.format("Cannot register model %s: folder %s has no files.", name, p));
+          }
+          out.addAll(inside);
+        } else {
+          out.add(p);
+        }
+      }
+      java.util.Set<String> names = new java.util.HashSet<>();
+      for (Path f : out) {
+        if (!Files.isRegularFile(f)) {
+          throw new SpecException(
+              String.format("Cannot register model %s: %s is not a file. Check --file.", name, f));
+        }
+        if (!Files.isReadable(f)) {
+          throw new SpecException(
+              String.format(
+                  "Cannot register model %s: %s is not readable. Check its permissions.", name, f));
+        }
+        String file = f.getFileName().toString();
+        if (file.equals(VersionManifest.NAME)) {
+          throw new SpecException(
+              String.format(
+                  "Cannot register model %s: the file name %s is reserved for the version's file list."
+                      + " Rename %s.",
+                  name, file, f));
+        }
+        if (!names.add(file)) {
+          throw new SpecException(
+              String.format(
+                  "Cannot register model %s: two files are named %s; the files of a version need distinct"
+                      + " names. Rename one.",
+                  name, file));
+        }
+      }
+      return List.copyOf(out);
+    }
+
+    /** The name of the model file among {@code files}: given, the only file, or inferred. */
+    private static String modelFile(
+        String name, List<Path> files, Optional<String> given, ModelFlavor flavor) {
+      List<String> names = files.stream().map(f -> f.getFileName().toString()).toList();
+      if (given.isPresent()) {
+        if (!names.contains(given.get())) {
+          throw new SpecException(
+              String.format(
+                  "Cannot register model %s: the model file %s is not among the files %s. Name one of"
+                      + " them with --model-file.",
+                  name, given.get(), names));
+        }
+        return given.get();
+      }
+      if (names.size() == 1) {
+        return names.get(0);
+      }
+      String ext = flavor == ModelFlavor.ONNX ? ".onnx" : ".pt";
+      List<String> found = names.stream().filter(n -> n.endsWith(ext)).toList();
+      if (found.size() != 1) {
         throw new SpecException(
             String.format(
-                "Cannot register model %s: %s is not a file. Check --file.", name, artifact));
+                "Cannot register model %s: %s of the files %s end with %s, so which one is the %s model"
+                    + " is not clear. Name it with --model-file.",
+                name, found.isEmpty() ? "none" : found.size(), names, ext, flavor));
       }
-      if (!Files.isReadable(artifact)) {
-        throw new SpecException(
-            String.format(
-                "Cannot register model %s: %s is not readable. Check its permissions.",
-                name, artifact));
-      }
+      return found.get(0);
     }
   }
 
@@ -109,21 +231,23 @@ public final class ModelRegistry {
    */
   public ModelVersion register(Registration r, Principal by) {
     new AccessControl(db).require(by, Privilege.CREATE_VERSION, AccessControl.model(r.name()));
-    if (r.artifact().toFile().length() == 0) {
-      throw new SpecException(
-          String.format("Cannot register model %s: %s is empty.", r.name(), r.artifact()));
+    for (Path f : r.files()) {
+      if (f.toFile().length() == 0) {
+        throw new SpecException(
+            String.format("Cannot register model %s: %s is empty.", r.name(), f));
+      }
     }
     Optional<ModelSignature> signature = signature(r, r.artifact());
     ArtifactStore.Upload upload;
     try {
       store.removeAbandonedUploads(Instant.now(), recordedIn());
-      upload = store.upload(r.name(), r.artifact());
+      upload = store.upload(r.name(), r.files(), r.modelFile().orElseThrow());
     } catch (IOException e) {
       throw new CatalogException(
           String.format(
               "Cannot upload %s into the model store %s: %s. Check that the store is reachable and"
                   + " writable, then register again.",
-              r.artifact(), store.root(), e.getMessage()),
+              r.files().size() == 1 ? r.artifact() : r.files(), store.root(), e.getMessage()),
           e);
     }
     try {
@@ -196,7 +320,18 @@ public final class ModelRegistry {
               "model.register",
               "model:" + r.name() + "/" + version,
               AuditLog.DONE,
-              "sha256=" + up.sha256() + " size=" + up.size() + " flavor=" + r.flavor().label());
+              "sha256="
+                  + up.sha256()
+                  + " size="
+                  + up.size()
+                  + " flavor="
+                  + r.flavor().label()
+                  + (up.files().size() == 1
+                      ? ""
+                      : " files="
+                          + up.files().stream().map(ModelFile::name).toList()
+                          + " model="
+                          + r.modelFile().orElseThrow()));
           return new ModelVersion(
               r.name(),
               version,
@@ -407,12 +542,49 @@ public final class ModelRegistry {
   }
 
   /**
-   * Resolves {@code ref} and returns its artifact after checking it against the recorded sha256: a
-   * changed or corrupted file is an error, never a silent load.
+   * Resolves {@code ref} and returns its model file after checking the version's files against the
+   * recorded sha256: a changed or corrupted file is an error, never a silent load.
    */
   Path open(ModelRef ref) {
+    return openFiles(ref).model();
+  }
+
+  /** {@link #openFiles(ModelRef)} for {@code who}, who needs EXECUTE on the model. */
+  public VerifiedArtifacts.LocalFiles openFiles(ModelRef ref, Principal who) {
+    new AccessControl(db).require(who, Privilege.EXECUTE, AccessControl.model(ref.name()));
+    return openFiles(ref);
+  }
+
+  /**
+   * Resolves {@code ref} and returns all of its files (the model and the files registered with it),
+   * each checked against its recorded sha256.
+   */
+  VerifiedArtifacts.LocalFiles openFiles(ModelRef ref) {
     ModelVersion v = resolve(ref);
-    return store.fetchVerified(v.ref().toString(), v.artifactUri(), v.sha256());
+    return store.fetchAllVerified(v.ref().toString(), v.artifactUri(), v.sha256());
+  }
+
+  /**
+   * The files of version {@code v} with their checksums and sizes: its one file, or the list its
+   * manifest holds (read from the store and checked against the recorded sha256).
+   */
+  public List<ModelFile> files(ModelVersion v) {
+    if (!VersionManifest.isManifest(v.artifactUri())) {
+      return List.of(
+          new ModelFile(
+              new org.apache.hadoop.fs.Path(v.artifactUri()).getName(),
+              v.sha256(),
+              v.sizeBytes(),
+              true));
+    }
+    Path manifest = store.fetchVerified(v.ref().toString(), v.artifactUri(), v.sha256());
+    try {
+      return VersionManifest.parse(Files.readString(manifest), "the file list of " + v.ref())
+          .files();
+    } catch (IOException e) {
+      throw new CatalogException(
+          String.format("Cannot read the file list of model %s: %s", v.ref(), e.getMessage()), e);
+    }
   }
 
   /** Every version of {@code model}, oldest first. */

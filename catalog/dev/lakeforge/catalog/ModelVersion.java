@@ -10,9 +10,11 @@ import java.util.Optional;
  * @param model the model's name
  * @param version 1, 2, 3… without gaps
  * @param flavor how it runs
- * @param artifactUri where the copied artifact lives in the model store
- * @param sha256 the artifact's checksum, verified on every load
- * @param sizeBytes the artifact's size
+ * @param artifactUri where the copied artifact lives in the model store: the model file, or the
+ *     manifest listing the files of a multi-file version ({@link ModelRegistry#files})
+ * @param sha256 the artifact's checksum, verified on every load (a manifest's covers the files it
+ *     lists with their own checksums)
+ * @param sizeBytes the size of the version's files
  * @param signature its inputs and outputs, if known
  * @param description free text
  * @param tags key/value labels

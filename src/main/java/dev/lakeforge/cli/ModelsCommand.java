@@ -1,6 +1,7 @@
 package dev.lakeforge.cli;
 
 import dev.lakeforge.catalog.AccessControl;
+import dev.lakeforge.catalog.ModelFile;
 import dev.lakeforge.catalog.ModelFlavor;
 import dev.lakeforge.catalog.ModelRef;
 import dev.lakeforge.catalog.ModelRegistry;
@@ -42,8 +43,9 @@ final class ModelsCommand {
       name = "register",
       mixinStandardHelpOptions = true,
       description = {
-        "Copy a model file into the model store and record it as the model's next version",
-        "(sha256, size, flavor, signature). Versions are immutable; the first version creates the model."
+        "Copy a model's files into the model store and record them as the model's next version",
+        "(sha256 of each file, size, flavor, signature). Versions are immutable; the first version creates",
+        "the model."
       })
   static final class Register extends Sub {
     @Parameters(
@@ -56,8 +58,17 @@ final class ModelsCommand {
         names = "--file",
         required = true,
         paramLabel = "PATH",
-        description = "The model artifact.")
-    Path file;
+        description =
+            "A file of the version (the model, a tokenizer.json, a config), or a folder of them;"
+                + " repeatable.")
+    List<Path> files;
+
+    @Option(
+        names = "--model-file",
+        paramLabel = "NAME",
+        description =
+            "Which file is the model, when there are several (default: the only .onnx or .pt file).")
+    String modelFile;
 
     @Option(names = "--flavor", required = true, paramLabel = "onnx|torchscript")
     String flavor;
@@ -82,12 +93,30 @@ final class ModelsCommand {
               .map(f -> YamlSpecReader.read(f, ModelSignature.class, "model signature"));
       var r =
           new ModelRegistry.Registration(
-              name, file, ModelFlavor.parse(flavor), sig, Optional.ofNullable(description), tags);
+              name,
+              files,
+              Optional.ofNullable(modelFile),
+              ModelFlavor.parse(flavor),
+              sig,
+              Optional.ofNullable(description),
+              tags);
       ModelVersion v = registry().register(r, root().principal());
       out()
           .printf(
               "Registered %s (%s, %d bytes, sha256 %s) as %s.%n",
               v.ref(), v.flavor(), v.sizeBytes(), v.sha256(), v.artifactUri());
+      if (r.files().size() > 1) {
+        printFiles(out(), registry().files(v));
+      }
+    }
+  }
+
+  /** One line per file of a multi-file version: name, size, sha256, and which is the model. */
+  static void printFiles(PrintWriter o, List<ModelFile> files) {
+    for (ModelFile f : files) {
+      o.printf(
+          "file:        %s (%d bytes, sha256 %s)%s%n",
+          f.name(), f.size(), f.sha256(), f.model() ? " model" : "");
     }
   }
 
@@ -157,6 +186,10 @@ final class ModelsCommand {
       o.printf("artifact:    %s%n", v.artifactUri());
       o.printf("sha256:      %s%n", v.sha256());
       o.printf("size:        %d bytes%n", v.sizeBytes());
+      List<ModelFile> files = registry().files(v);
+      if (files.size() > 1) {
+        printFiles(o, files);
+      }
       o.printf("description: %s%n", v.description().orElse(""));
       o.printf("tags:        %s%n", v.tags());
       o.printf("created:     %s by %s%n", v.createdAt(), v.createdBy());

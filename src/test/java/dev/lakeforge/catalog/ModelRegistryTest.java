@@ -295,6 +295,130 @@ class ModelRegistryTest {
     }
   }
 
+  private static ModelRegistry.Registration files(
+      String name, Optional<String> modelFile, Path... files) {
+    return new ModelRegistry.Registration(
+        name,
+        List.of(files),
+        modelFile,
+        ModelFlavor.TORCHSCRIPT,
+        Optional.empty(),
+        Optional.empty(),
+        Map.of());
+  }
+
+  @ParameterizedTest
+  @EnumSource(CatalogBackend.class)
+  void aVersionOfSeveralFilesIsRecordedByItsManifestAndVerifiedWhole(CatalogBackend backend)
+      throws Exception {
+    CatalogDatabase db = backend.open(dir);
+    ModelRegistry reg = registry(db);
+    Path model = artifact("scorer.pt", "torchscript bytes");
+    Path tokenizer = artifact("tokenizer.json", "{\"model\": {}}");
+    Path config = artifact("config.json", "{}");
+
+    ModelVersion v = reg.register(files("scorer", Optional.empty(), model, tokenizer, config), ANN);
+
+    assertThat(v.artifactUri()).endsWith("/lakeforge-version.json");
+    Path manifest = Path.of(new org.apache.hadoop.fs.Path(v.artifactUri()).toUri().getPath());
+    assertThat(v.sha256()).as("the manifest's checksum is recorded").isEqualTo(sha256(manifest));
+    assertThat(v.sizeBytes())
+        .isEqualTo(Files.size(model) + Files.size(tokenizer) + Files.size(config));
+    assertThat(reg.files(reg.resolve(v.ref())))
+        .containsExactly(
+            new ModelFile("scorer.pt", sha256(model), Files.size(model), true),
+            new ModelFile("tokenizer.json", sha256(tokenizer), Files.size(tokenizer), false),
+            new ModelFile("config.json", sha256(config), Files.size(config), false));
+    VerifiedArtifacts.LocalFiles local = reg.openFiles(v.ref(), ANN);
+    assertThat(local.model()).hasFileName("scorer.pt").hasContent("torchscript bytes");
+    assertThat(reg.open(v.ref())).isEqualTo(local.model());
+    assertThat(local.files().keySet())
+        .containsExactly("scorer.pt", "tokenizer.json", "config.json");
+    assertThat(local.file("tokenizer.json").orElseThrow()).hasContent("{\"model\": {}}");
+    assertThat(local.files().values())
+        .allSatisfy(f -> assertThat(f.getParent()).isEqualTo(manifest.getParent()));
+    assertThat(storeFolders("scorer")).containsExactly(folderOf(v));
+    assertThat(new AuditLog(db).read(AuditLog.Filter.all()))
+        .filteredOn(e -> e.action().equals("model.register"))
+        .singleElement()
+        .extracting(AuditLog.Entry::detail)
+        .asString()
+        .contains(
+            "sha256=" + v.sha256(),
+            "files=[scorer.pt, tokenizer.json, config.json] model=scorer.pt");
+
+    Path storedTokenizer = local.file("tokenizer.json").orElseThrow();
+    Files.writeString(storedTokenizer, "{\"model\": {\"evil\": 1}}");
+    assertThatThrownBy(() -> reg.open(v.ref()))
+        .as("a changed file that is not the model is refused too")
+        .isInstanceOf(CatalogException.class)
+        .hasMessageContainingAll(
+            "model scorer/1",
+            storedTokenizer.toString(),
+            sha256(tokenizer),
+            "changed or corrupted");
+    Files.writeString(storedTokenizer, "{\"model\": {}}");
+    Files.writeString(manifest, Files.readString(manifest).replace(sha256(model), sha256(config)));
+    assertThatThrownBy(() -> reg.openFiles(v.ref()))
+        .isInstanceOf(CatalogException.class)
+        .hasMessageContainingAll(v.artifactUri(), v.sha256(), "changed or corrupted");
+  }
+
+  @ParameterizedTest
+  @EnumSource(CatalogBackend.class)
+  void whichFileIsTheModelIsGivenOrInferredAndMistakesRecordNothing(CatalogBackend backend)
+      throws Exception {
+    CatalogDatabase db = backend.open(dir);
+    ModelRegistry reg = registry(db);
+    Path folder = Files.createDirectories(dir.resolve("export"));
+    Files.writeString(folder.resolve("model.pt"), "weights");
+    Files.writeString(folder.resolve("vocab.txt"), "a b c");
+    Files.writeString(folder.resolve(".DS_Store"), "hidden files are skipped");
+
+    ModelVersion fromFolder = reg.register(files("tagger", Optional.empty(), folder), ANN);
+    assertThat(reg.files(fromFolder))
+        .extracting(ModelFile::name, ModelFile::model)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple("model.pt", true),
+            org.assertj.core.groups.Tuple.tuple("vocab.txt", false));
+
+    Path second = artifact("other.pt", "more weights");
+    Path vocab = folder.resolve("vocab.txt");
+    assertThatThrownBy(
+            () -> files("tagger", Optional.empty(), folder.resolve("model.pt"), second, vocab))
+        .isInstanceOf(SpecException.class)
+        .hasMessage(
+            "Cannot register model tagger: 2 of the files [model.pt, other.pt, vocab.txt] end with .pt,"
+                + " so which one is the torchscript model is not clear. Name it with --model-file.");
+    ModelVersion chosen =
+        reg.register(
+            files("tagger", Optional.of("other.pt"), folder.resolve("model.pt"), second), ANN);
+    assertThat(reg.open(chosen.ref())).hasContent("more weights");
+    assertThatThrownBy(() -> files("tagger", Optional.empty(), vocab, artifact("notes.md", "x")))
+        .hasMessageContainingAll("none of the files [vocab.txt, notes.md] end with .pt");
+    assertThatThrownBy(() -> files("tagger", Optional.of("model.onnx"), folder))
+        .hasMessage(
+            "Cannot register model tagger: the model file model.onnx is not among the files [model.pt,"
+                + " vocab.txt]. Name one of them with --model-file.");
+    Path copy = Files.createDirectories(dir.resolve("copy"));
+    Path vocabAgain = Files.writeString(copy.resolve("vocab.txt"), "d e f");
+    assertThatThrownBy(() -> files("tagger", Optional.empty(), folder, vocabAgain))
+        .hasMessageContainingAll("two files are named vocab.txt", "distinct names");
+    Path reserved = Files.writeString(copy.resolve("lakeforge-version.json"), "{}");
+    assertThatThrownBy(() -> files("tagger", Optional.empty(), second, reserved))
+        .hasMessageContainingAll("lakeforge-version.json is reserved", "Rename " + reserved);
+    Files.createDirectories(copy.resolve("nested"));
+    assertThatThrownBy(() -> files("tagger", Optional.empty(), copy))
+        .hasMessageContainingAll("holds the subfolder nested", "--file");
+    Path empty = artifact("empty.json", "");
+    assertThatThrownBy(() -> reg.register(files("tagger", Optional.empty(), second, empty), ANN))
+        .hasMessage("Cannot register model tagger: " + empty + " is empty.");
+
+    assertThat(count(db, "select count(*) from model_versions")).isEqualTo(2);
+    assertThat(storeFolders("tagger"))
+        .containsExactlyInAnyOrder(folderOf(fromFolder), folderOf(chosen));
+  }
+
   /** A real ONNX model (all-MiniLM-L6-v2, int8) from a Maven package on the test classpath. */
   private Path miniLm() throws Exception {
     Path file = dir.resolve("minilm.onnx");

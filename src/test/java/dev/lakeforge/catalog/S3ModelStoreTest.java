@@ -79,4 +79,55 @@ class S3ModelStoreTest {
       }
     }
   }
+
+  @Test
+  void theFilesOfAVersionAreFetchedTogetherIntoOneVerifiedCacheFolder() throws Exception {
+    try (S3Server s3 = S3Server.start(dir.resolve("s3"))) {
+      // A bucket of its own: Hadoop caches file systems by bucket, and the other test's server is
+      // another one.
+      s3.createBucket("versions");
+      Configuration conf = new Configuration();
+      s3.configure(conf, dir);
+      ModelRegistry reg =
+          new ModelRegistry(
+              CatalogBackend.SQLITE.open(dir), "s3a://versions/store", conf, dir.resolve("cache"));
+      Path model = Files.writeString(dir.resolve("encoder.pt"), "torchscript weights");
+      Path tokenizer = Files.writeString(dir.resolve("tokenizer.json"), "{\"vocab\": {}}");
+      ModelVersion v =
+          reg.register(
+              new ModelRegistry.Registration(
+                  "encoder",
+                  List.of(model, tokenizer),
+                  Optional.empty(),
+                  ModelFlavor.TORCHSCRIPT,
+                  Optional.empty(),
+                  Optional.empty(),
+                  Map.of()),
+              new Principal("ann"));
+
+      VerifiedArtifacts.LocalFiles local = reg.openFiles(v.ref());
+      Path folder = dir.resolve("cache").resolve(v.sha256());
+      assertThat(local.model()).isEqualTo(folder.resolve("encoder.pt"));
+      assertThat(local.files())
+          .containsExactly(
+              Map.entry("encoder.pt", folder.resolve("encoder.pt")),
+              Map.entry("tokenizer.json", folder.resolve("tokenizer.json")));
+      assertThat(local.file("tokenizer.json").orElseThrow()).hasContent("{\"vocab\": {}}");
+
+      FileSystem fs = new org.apache.hadoop.fs.Path("s3a://versions/").getFileSystem(conf);
+      org.apache.hadoop.fs.Path remote =
+          new org.apache.hadoop.fs.Path(
+              new org.apache.hadoop.fs.Path(v.artifactUri()).getParent(), "tokenizer.json");
+      try (FSDataOutputStream out = fs.create(remote, true)) {
+        out.write("{\"vocab\": {\"evil\": 0}}".getBytes(StandardCharsets.UTF_8));
+      }
+      Files.delete(local.file("tokenizer.json").orElseThrow());
+      assertThatThrownBy(() -> reg.openFiles(v.ref()))
+          .isInstanceOf(CatalogException.class)
+          .hasMessageContainingAll("encoder/1", remote.toString(), "changed or corrupted");
+      assertThat(folder.resolve("tokenizer.json"))
+          .as("a copy that fails its check is not kept")
+          .doesNotExist();
+    }
+  }
 }

@@ -97,6 +97,59 @@ class ModelsCliTest {
   }
 
   @Test
+  void aVersionOfSeveralFilesIsRegisteredAndShownWithItsFiles() throws Exception {
+    Path model = Files.writeString(home.resolve("encoder.pt"), "torchscript weights");
+    Path tokenizer = Files.writeString(home.resolve("tokenizer.json"), "{}");
+    String registered =
+        ok(
+                "models",
+                "register",
+                "encoder",
+                "--file",
+                model.toString(),
+                "--file",
+                tokenizer.toString(),
+                "--flavor",
+                "torchscript")
+            .out();
+    assertThat(registered)
+        .startsWith("Registered encoder/1 (torchscript, 21 bytes, sha256 ")
+        .contains("/lakeforge-version.json.\n")
+        .containsPattern("file: +encoder\\.pt \\(19 bytes, sha256 [0-9a-f]{64}\\) model\n")
+        .containsPattern("file: +tokenizer\\.json \\(2 bytes, sha256 [0-9a-f]{64}\\)\n");
+    assertThat(ok("models", "show", "encoder/1").out())
+        .contains("file:        encoder.pt (19 bytes", "file:        tokenizer.json (2 bytes");
+
+    Path folder = Files.createDirectories(home.resolve("export"));
+    Files.writeString(folder.resolve("a.pt"), "a");
+    Files.writeString(folder.resolve("b.pt"), "b");
+    assertThat(
+            fails(
+                    "models",
+                    "register",
+                    "encoder",
+                    "--file",
+                    folder.toString(),
+                    "--flavor",
+                    "torchscript")
+                .err())
+        .contains("[a.pt, b.pt] end with .pt", "--model-file");
+    assertThat(
+            ok(
+                    "models",
+                    "register",
+                    "encoder",
+                    "--file",
+                    folder.toString(),
+                    "--model-file",
+                    "b.pt",
+                    "--flavor",
+                    "torchscript")
+                .out())
+        .contains("Registered encoder/2", "file:        b.pt (1 bytes, sha256 ");
+  }
+
+  @Test
   void badInputIsNamedAndWritesNothing() throws Exception {
     Path model = Files.writeString(home.resolve("m.onnx"), "bytes");
     assertThat(

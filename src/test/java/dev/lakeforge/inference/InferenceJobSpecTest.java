@@ -81,7 +81,7 @@ class InferenceJobSpecTest {
     assertThatThrownBy(() -> parse(MINIMAL.replace("columns: [", "colums: [")))
         .isInstanceOf(SpecException.class)
         .hasMessageContaining("unknown field `colums`")
-        .hasMessageContaining("column, columns, nulls, shape");
+        .hasMessageContaining("column, columns, max-length, nulls, shape, truncation");
     assertThatThrownBy(() -> parse(MINIMAL.replace("index: 1", "indx: 1")))
         .isInstanceOf(SpecException.class)
         .hasMessageContaining("unknown field `indx`")
@@ -130,5 +130,52 @@ class InferenceJobSpecTest {
     assertThatThrownBy(
             () -> parse(MINIMAL.replace("output: {table: predictions.churn_scores}", "")))
         .hasMessageContaining("field `output` is missing");
+  }
+
+  @Test
+  void aTextInputAPooledOutputAndBucketing() {
+    InferenceJobSpec spec =
+        parse(
+            MINIMAL
+                    .replace(
+                        "input: {columns: [days_since_last, orders_7d], nulls: zero}",
+                        "text: {column: description, max-length: 128}")
+                    .replace(
+                        "probability: {from: output, index: 1}",
+                        "embedding: {from: last_hidden_state, pool: mean, normalize: true}")
+                + "runtime: {bucketing: false}\n");
+    assertThat(spec.mappings().inputs().get("text"))
+        .as("truncation is on unless turned off")
+        .isEqualTo(InputMapping.text("description", 128, true));
+    assertThat(spec.mappings().outputs().get("embedding"))
+        .isEqualTo(OutputMapping.meanPooled("last_hidden_state", true));
+    assertThat(spec.runtime()).isEqualTo(RuntimeOptions.DEFAULTS.withBucketing(false));
+    assertThat(RuntimeOptions.DEFAULTS.bucketing()).isTrue();
+    String text = "input: {columns: [days_since_last, orders_7d], nulls: zero}";
+    assertThat(
+            parse(MINIMAL.replace(text, "text: {column: d, max-length: 16, truncation: false}"))
+                .mappings()
+                .inputs()
+                .get("text"))
+        .isEqualTo(InputMapping.text("d", 16, false));
+
+    assertThatThrownBy(() -> parse(MINIMAL.replace(text, "text: {column: d, truncation: false}")))
+        .hasMessageContaining(
+            "job score_customers: inputs.text: the text input from column `d` needs `max-length`");
+    assertThatThrownBy(
+            () -> parse(MINIMAL.replace(text, "text: {column: d, max-length: 16, shape: [16]}")))
+        .hasMessageContaining("give `shape` (tensor: an array column) or `max-length` (text");
+    assertThatThrownBy(() -> parse(MINIMAL.replace(text, "text: {column: d, max-length: 1}")))
+        .hasMessageContaining("has max-length 1: use 2 to 8192 tokens");
+    assertThatThrownBy(
+            () -> parse(MINIMAL.replace(text, "text: {column: d, max-length: 16, nulls: zero}")))
+        .hasMessageContaining("`nulls` applies to tabular inputs");
+    assertThatThrownBy(() -> parse(MINIMAL.replace("index: 1", "normalize: true")))
+        .hasMessageContaining(
+            "outputs.probability: `normalize` applies to a pooled output: add `pool: mean`.");
+    assertThatThrownBy(() -> parse(MINIMAL.replace("index: 1", "index: 1, pool: mean")))
+        .hasMessageContaining("give `pool` (one vector per row) or `index`, not both.");
+    assertThatThrownBy(() -> parse(MINIMAL.replace("index: 1", "pool: max")))
+        .hasMessageContaining("pool 'max' is not supported: use mean.");
   }
 }

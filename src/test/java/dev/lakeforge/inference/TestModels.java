@@ -215,4 +215,112 @@ final class TestModels {
                 name, onnx, ModelFlavor.ONNX, Optional.empty(), Optional.empty(), Map.of()),
             Identity.current());
   }
+
+  /**
+   * all-MiniLM-L6-v2 from its Maven package on the test classpath, copied into {@code dir}: the
+   * int8 model (23 MB) or the fp32 one (90 MB), and their tokenizer.
+   *
+   * @param onnx the model file
+   * @param tokenizer its tokenizer.json
+   */
+  record MiniLm(Path onnx, Path tokenizer) {
+    List<Path> files() {
+      return List.of(onnx, tokenizer);
+    }
+  }
+
+  static MiniLm miniLm(Path dir, boolean quantized) throws IOException {
+    String base = quantized ? "all-minilm-l6-v2-q" : "all-minilm-l6-v2";
+    Path folder = Files.createDirectories(dir.resolve(base));
+    return new MiniLm(resource(base + ".onnx", folder), resource(base + "-tokenizer.json", folder));
+  }
+
+  private static Path resource(String name, Path folder) throws IOException {
+    Path file = folder.resolve(name);
+    if (!Files.exists(file)) {
+      try (var in = TestModels.class.getResourceAsStream("/" + name)) {
+        if (in == null) {
+          throw new IOException(
+              name + " is not on the test classpath (the langchain4j MiniLM packages)");
+        }
+        Files.copy(in, file);
+      }
+    }
+    return file;
+  }
+
+  /**
+   * Sentence embeddings computed outside Spark, one sentence per ONNX Runtime call (no padding):
+   * tokenized with DJL's HuggingFace tokenizer (special tokens, {@code maxLength} with truncation),
+   * {@code last_hidden_state} averaged over the tokens and scaled to unit length.
+   */
+  static float[][] embed(MiniLm model, List<String> texts, int maxLength) throws Exception {
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    Map<String, String> options =
+        Map.of(
+            "padding",
+            "false",
+            "truncation",
+            "true",
+            "maxLength",
+            Integer.toString(maxLength),
+            "modelMaxLength",
+            Integer.toString(maxLength));
+    float[][] out = new float[texts.size()][];
+    try (ai.djl.huggingface.tokenizers.HuggingFaceTokenizer tokenizer =
+            ai.djl.huggingface.tokenizers.HuggingFaceTokenizer.newInstance(
+                model.tokenizer(), options);
+        OrtSession session =
+            env.createSession(model.onnx().toString(), new OrtSession.SessionOptions())) {
+      for (int i = 0; i < texts.size(); i++) {
+        ai.djl.huggingface.tokenizers.Encoding e = tokenizer.encode(texts.get(i));
+        long[] shape = {1, e.getIds().length};
+        try (OnnxTensor ids =
+                OnnxTensor.createTensor(env, java.nio.LongBuffer.wrap(e.getIds()), shape);
+            OnnxTensor mask =
+                OnnxTensor.createTensor(
+                    env, java.nio.LongBuffer.wrap(e.getAttentionMask()), shape);
+            OnnxTensor types =
+                OnnxTensor.createTensor(env, java.nio.LongBuffer.wrap(e.getTypeIds()), shape);
+            OrtSession.Result result =
+                session.run(
+                    Map.of("input_ids", ids, "attention_mask", mask, "token_type_ids", types))) {
+          float[][] hidden =
+              ((float[][][]) result.get("last_hidden_state").orElseThrow().getValue())[0];
+          double[] sum = new double[hidden[0].length];
+          for (float[] token : hidden) {
+            for (int k = 0; k < sum.length; k++) {
+              sum[k] += token[k];
+            }
+          }
+          double norm = 0;
+          for (int k = 0; k < sum.length; k++) {
+            sum[k] /= hidden.length;
+            norm += sum[k] * sum[k];
+          }
+          float[] v = new float[sum.length];
+          for (int k = 0; k < v.length; k++) {
+            v[k] = (float) (sum[k] / Math.sqrt(norm));
+          }
+          out[i] = v;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Registers {@code files} as the next version of {@code name} (the model file inferred). */
+  static ModelVersion register(SparkSession spark, String name, List<Path> files) {
+    return registry(spark)
+        .register(
+            new ModelRegistry.Registration(
+                name,
+                files,
+                Optional.empty(),
+                ModelFlavor.ONNX,
+                Optional.empty(),
+                Optional.empty(),
+                Map.of()),
+            Identity.current());
+  }
 }
