@@ -360,38 +360,97 @@ public final class RunLog {
     return ids;
   }
 
+  private static final String RUN_COLUMNS =
+      "SELECT id, job, principal, started_at, ended_at, status, parameters, metrics, error FROM runs";
+
   /** The most recent runs, newest first. */
   public List<Run> recent(int limit) {
     return db.read(
         "list runs",
         c -> {
-          List<Run> out = new ArrayList<>();
+          try (PreparedStatement ps =
+              c.prepareStatement(RUN_COLUMNS + " ORDER BY started_at DESC, id LIMIT ?")) {
+            ps.setInt(1, limit);
+            return runs(ps);
+          }
+        });
+  }
+
+  /** The run with id {@code id}, if recorded. */
+  public java.util.Optional<Run> find(String id) {
+    return db.read(
+        "read run " + id,
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement(RUN_COLUMNS + " WHERE id = ?")) {
+            ps.setString(1, id);
+            return runs(ps).stream().findFirst();
+          }
+        });
+  }
+
+  /**
+   * The newest run of {@code job} that succeeded with parameter {@code parameter} equal to {@code
+   * value} (e.g. the last materialization of one feature set).
+   */
+  public java.util.Optional<Run> lastSucceeded(String job, String parameter, String value) {
+    return db.read(
+        "find the last run of " + job,
+        c -> {
           try (PreparedStatement ps =
               c.prepareStatement(
-                  "SELECT id, job, principal, started_at, ended_at, status, parameters, metrics, error FROM runs"
-                      + " ORDER BY started_at DESC, id LIMIT ?")) {
-            ps.setInt(1, limit);
+                  RUN_COLUMNS
+                      + " WHERE job = ? AND status = 'succeeded' ORDER BY started_at DESC, id")) {
+            ps.setString(1, job);
+            return runs(ps).stream()
+                .filter(r -> value.equals(r.parameters().get(parameter)))
+                .findFirst();
+          }
+        });
+  }
+
+  /** What run {@code runId} read, with the versions it read (empty for a run that failed). */
+  public List<Artifact> inputs(String runId) {
+    return db.read(
+        "read the inputs of run " + runId,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT kind, name, version FROM run_io WHERE run_id = ? AND direction = 'input'"
+                      + " ORDER BY kind, name")) {
+            ps.setString(1, runId);
+            List<Artifact> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
               while (rs.next()) {
-                @SuppressWarnings("unchecked")
-                Map<String, String> params =
-                    YamlSpecReader.parse(
-                        rs.getString(7), java.util.LinkedHashMap.class, "run parameters");
                 out.add(
-                    new Run(
-                        rs.getString(1),
-                        rs.getString(2),
-                        rs.getString(3),
-                        Instant.parse(rs.getString(4)),
-                        rs.getString(5) == null ? null : Instant.parse(rs.getString(5)),
-                        rs.getString(6),
-                        params,
-                        rs.getString(8),
-                        rs.getString(9)));
+                    new Artifact(
+                        Artifact.Kind.parse(rs.getString(1)), rs.getString(2), rs.getString(3)));
               }
             }
+            return out;
           }
-          return out;
         });
+  }
+
+  private static List<Run> runs(PreparedStatement ps) throws java.sql.SQLException {
+    List<Run> out = new ArrayList<>();
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        @SuppressWarnings("unchecked")
+        Map<String, String> params =
+            YamlSpecReader.parse(rs.getString(7), java.util.LinkedHashMap.class, "run parameters");
+        out.add(
+            new Run(
+                rs.getString(1),
+                rs.getString(2),
+                rs.getString(3),
+                Instant.parse(rs.getString(4)),
+                rs.getString(5) == null ? null : Instant.parse(rs.getString(5)),
+                rs.getString(6),
+                params,
+                rs.getString(8),
+                rs.getString(9)));
+      }
+    }
+    return out;
   }
 }

@@ -223,35 +223,137 @@ public record TrainingSetSpec(
   }
 
   /**
+   * A feature source with what a feature set supplies filled in: the table, its keys, timestamp and
+   * ttl.
+   *
+   * @param field the source's field in the spec, e.g. {@code features[1]}
+   * @param featureSet the feature set it names, if any
+   * @param table the table to read
+   * @param keys its key columns, matched in order to the spine's
+   * @param timestamp its feature-time column
+   * @param ttl how long a row stays valid
+   * @param select the columns to bring (empty = all but keys and timestamp)
+   */
+  public record ResolvedSource(
+      String field,
+      Optional<String> featureSet,
+      TableName table,
+      List<String> keys,
+      String timestamp,
+      Duration ttl,
+      List<Selected> select) {
+
+    /** Names the source in messages: its table, and the feature set if any. */
+    public String describe() {
+      return table
+          + featureSet
+              .map(f -> " (feature set " + f + ", " + field + ")")
+              .orElse(" (" + field + ")");
+    }
+  }
+
+  /**
+   * The feature sources, each feature set replaced by its table ({@link FeatureSetSpec#output()}),
+   * keys, {@value FeatureSetSpec#FEATURE_TS} and ttl (the spec's own {@code ttl} wins); a key count
+   * that differs from the spine's is an error.
+   *
+   * @param source names the spec in messages (e.g. its file)
+   * @param featureSets the registered feature set of each name
+   * @throws SpecException naming the file and the field
+   */
+  public List<ResolvedSource> resolve(
+      String source, Function<String, Optional<FeatureSetSpec>> featureSets) {
+    List<ResolvedSource> out = new ArrayList<>();
+    for (int i = 0; i < features.size(); i++) {
+      FeatureSpec f = features.get(i);
+      String field = "features[" + i + "]";
+      if (f.table().isPresent()) {
+        out.add(
+            new ResolvedSource(
+                field,
+                Optional.empty(),
+                f.table().get(),
+                f.keys(),
+                f.timestamp().get(),
+                f.ttl().get(),
+                f.select()));
+        continue;
+      }
+      String name = f.featureSet().get();
+      FeatureSetSpec set =
+          featureSets
+              .apply(name)
+              .orElseThrow(
+                  () ->
+                      new SpecException(
+                          String.format(
+                              "%s: `%s.feature-set` names feature set %s, which is not"
+                                  + " registered: register it (lakeforge features apply SPEC) or"
+                                  + " fix the name.",
+                              source, field, name)));
+      if (set.keys().size() != spine.keys().size()) {
+        throw new SpecException(
+            String.format(
+                "%s: `%s.feature-set` %s has %d key(s) %s for the spine's %d %s: use a spine with"
+                    + " the same entity keys, in the same order.",
+                source,
+                field,
+                name,
+                set.keys().size(),
+                set.keys(),
+                spine.keys().size(),
+                spine.keys()));
+      }
+      out.add(
+          new ResolvedSource(
+              field,
+              Optional.of(name),
+              set.output().table(),
+              set.keys(),
+              FeatureSetSpec.FEATURE_TS,
+              f.ttl().orElse(set.ttl()),
+              f.select()));
+    }
+    return List.copyOf(out);
+  }
+
+  /**
    * Checks the spec's columns against the tables' schemas, before any Spark job: every key,
    * timestamp and selected column exists, timestamps are TIMESTAMP, key types match the spine's,
-   * and no two output columns share a name.
+   * and no two output columns share a name. A source naming a feature set is an error (use {@link
+   * #checkColumns(String, Function, Function)} with the registered feature sets).
    *
    * @param source names the spec in messages (e.g. its file)
    * @param schemas the schema of each table the spec reads; null for a table that does not exist
    * @throws SpecException naming the file, the feature source and the column
    */
   public void checkColumns(String source, Function<TableName, StructType> schemas) {
+    checkColumns(source, schemas, name -> Optional.empty());
+  }
+
+  /**
+   * {@link #checkColumns(String, Function)} with the feature sets a source may name.
+   *
+   * @param featureSets the registered feature set of each name
+   */
+  public void checkColumns(
+      String source,
+      Function<TableName, StructType> schemas,
+      Function<String, Optional<FeatureSetSpec>> featureSets) {
     StructType spineSchema = schemaOf(source, "spine.table", spine.table(), schemas);
     List<JoinChecks.SourceShape> shapes = new ArrayList<>();
-    for (int i = 0; i < features.size(); i++) {
-      FeatureSpec f = features.get(i);
-      String field = "features[" + i + "]";
-      if (f.featureSet().isPresent()) {
-        throw new SpecException(
-            String.format(
-                "%s: `%s.feature-set` %s: feature sets cannot be joined yet (they are not built):"
-                    + " name the table with `table:`, `keys:`, `timestamp:` and `ttl:` instead.",
-                source, field, f.featureSet().get()));
-      }
-      TableName table = f.table().get();
+    for (ResolvedSource r : resolve(source, featureSets)) {
       shapes.add(
           new JoinChecks.SourceShape(
-              table + " (" + field + ")",
-              schemaOf(source, field + ".table", table, schemas),
-              f.keys(),
-              f.timestamp().get(),
-              f.select()));
+              r.describe(),
+              schemaOf(
+                  source,
+                  r.field() + (r.featureSet().isPresent() ? ".feature-set" : ".table"),
+                  r.table(),
+                  schemas),
+              r.keys(),
+              r.timestamp(),
+              r.select()));
     }
     try {
       JoinChecks.check(

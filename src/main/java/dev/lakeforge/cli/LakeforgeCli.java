@@ -40,6 +40,7 @@ import picocli.CommandLine.ScopeType;
     description = "Lakehouse tables, features and batch inference on Spark.",
     subcommands = {
       TablesCommand.class,
+      FeaturesCommand.class,
       SqlCommand.class,
       ModelsCommand.class,
       InferCommand.class,
