@@ -30,7 +30,7 @@ final class OnnxRuntimeEngine implements InferenceEngine {
                   + " Use device: cpu (or auto).",
               model, model.device()));
     }
-    OrtEnvironment env = environment();
+    OrtEnvironment env = dev.lakeforge.catalog.OnnxEnvironment.get();
     OrtSession.SessionOptions so = new OrtSession.SessionOptions();
     try {
       so.setIntraOpNumThreads(options.threads());
@@ -45,44 +45,6 @@ final class OnnxRuntimeEngine implements InferenceEngine {
               model, artifact, e.getMessage()),
           e);
     }
-  }
-
-  /** Stack of the thread that creates ONNX Runtime's environment (see {@link #environment}). */
-  static final long INIT_STACK_BYTES = 64L << 20;
-
-  /**
-   * ONNX Runtime's process-wide environment, created on a thread of its own with a large stack: its
-   * native initialisation recurses deeply, and on a Spark task thread of a fresh executor JVM
-   * (default 1 MB stack, the JVM's guard pages) it overflowed the stack and killed the JVM with
-   * SIGSEGV, leaving no Java error to report.
-   */
-  static OrtEnvironment environment() {
-    OrtEnvironment[] env = new OrtEnvironment[1];
-    RuntimeException[] error = new RuntimeException[1];
-    Thread init =
-        new Thread(
-            null,
-            () -> {
-              try {
-                env[0] = OrtEnvironment.getEnvironment();
-              } catch (RuntimeException e) {
-                error[0] = e;
-              }
-            },
-            "lakeforge-onnxruntime-init",
-            INIT_STACK_BYTES);
-    init.setDaemon(true);
-    init.start();
-    try {
-      init.join();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InferenceException("Interrupted while starting ONNX Runtime", e);
-    }
-    if (error[0] != null) {
-      throw error[0];
-    }
-    return env[0];
   }
 
   private static final class OnnxPredictor implements Predictor {

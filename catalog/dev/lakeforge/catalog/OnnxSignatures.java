@@ -27,7 +27,7 @@ final class OnnxSignatures {
    * error naming it.
    */
   static Optional<ModelSignature> read(String model, Path file) {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = dev.lakeforge.catalog.OnnxEnvironment.get();
     try (OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         OrtSession session = env.createSession(file.toString(), options)) {
       Optional<List<ModelSignature.Tensor>> inputs = tensors(session.getInputInfo());

@@ -144,6 +144,41 @@ final class TestModels {
     return Files.write(Files.createDirectories(dir).resolve("image.onnx"), model.toByteArray());
   }
 
+  /**
+   * A model that does no work: {@code input} float [batch, features] → {@code output} = its first
+   * {@code outputs} columns (one Slice). It stands in for a model when measuring the pipeline
+   * around it.
+   */
+  static Path writeNoopModel(Path dir, int features, int outputs) throws IOException {
+    OnnxMl.GraphProto graph =
+        OnnxMl.GraphProto.newBuilder()
+            .setName("noop")
+            .addInput(floatValue("input", -1, features))
+            .addOutput(floatValue("output", -1, outputs))
+            .addInitializer(longs("starts", 0))
+            .addInitializer(longs("ends", outputs))
+            .addInitializer(longs("axes", 1))
+            .addNode(node("Slice", List.of("input", "starts", "ends", "axes"), "output", Map.of()))
+            .build();
+    OnnxMl.ModelProto model =
+        OnnxMl.ModelProto.newBuilder()
+            .setIrVersion(8)
+            .setProducerName("lakeforge-tests")
+            .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(13))
+            .setGraph(graph)
+            .build();
+    return Files.write(Files.createDirectories(dir).resolve("noop.onnx"), model.toByteArray());
+  }
+
+  private static OnnxMl.TensorProto longs(String name, long value) {
+    return OnnxMl.TensorProto.newBuilder()
+        .setName(name)
+        .setDataType(OnnxMl.TensorProto.DataType.INT64.getNumber())
+        .addDims(1)
+        .addInt64Data(value)
+        .build();
+  }
+
   private static OnnxMl.ValueInfoProto floatValue(String name, long... dims) {
     OnnxMl.TensorShapeProto.Builder shape = OnnxMl.TensorShapeProto.newBuilder();
     for (long d : dims) {
@@ -184,7 +219,7 @@ final class TestModels {
   /** Scores {@code rows} (each row's values, row-major) with ONNX Runtime directly. */
   static float[][] run(Path onnx, String input, String output, float[][] rows, long... rowShape)
       throws OrtException {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = dev.lakeforge.catalog.OnnxEnvironment.get();
     int perRow = rows.length == 0 ? 0 : rows[0].length;
     java.nio.FloatBuffer buf = java.nio.FloatBuffer.allocate(rows.length * perRow);
     for (float[] r : rows) {
@@ -255,7 +290,7 @@ final class TestModels {
    * {@code last_hidden_state} averaged over the tokens and scaled to unit length.
    */
   static float[][] embed(MiniLm model, List<String> texts, int maxLength) throws Exception {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = dev.lakeforge.catalog.OnnxEnvironment.get();
     Map<String, String> options =
         Map.of(
             "padding",
