@@ -85,6 +85,8 @@ public record InferenceJob(InferenceJobSpec spec) {
    * @param outputVersion the output table version after the run
    * @param elapsed wall time of the run
    * @param metrics batches, model loads per executor and load time
+   * @param phases where the time went, in order: checks (access, model, mappings), counting (the
+   *     rows to score, the key check), output (creating the table), commits (scoring and writing)
    */
   public record Result(
       String runId,
@@ -94,7 +96,8 @@ public record InferenceJob(InferenceJobSpec spec) {
       int commits,
       long outputVersion,
       Duration elapsed,
-      ScoringMetrics metrics) {
+      ScoringMetrics metrics,
+      Map<String, Duration> phases) {
 
     /** Rows scored per second of wall time. */
     public double rowsPerSecond() {
@@ -125,6 +128,9 @@ public record InferenceJob(InferenceJobSpec spec) {
         lh.findSpec(output).isPresent()
             ? OptionalLong.of(lh.currentVersion(output))
             : OptionalLong.empty();
+    Map<String, Duration> phases = new LinkedHashMap<>();
+    long mark = System.nanoTime();
+    phases.put("checks", Duration.ofNanos(mark - t0));
     Work work =
         split(
             todo(
@@ -133,7 +139,10 @@ public record InferenceJob(InferenceJobSpec spec) {
                     ? Optional.of(read(spark, lh, output, outputVersion.getAsLong()))
                     : Optional.empty(),
                 model));
+    phases.put("counting", Duration.ofNanos(System.nanoTime() - mark));
+    mark = System.nanoTime();
     new ApplyTablesJob(List.of(outSpec), Map.of(output, "job " + spec.name())).run(spark);
+    phases.put("output", Duration.ofNanos(System.nanoTime() - mark));
 
     Map<String, String> params = new LinkedHashMap<>();
     params.put("job", spec.name());
@@ -146,7 +155,7 @@ public record InferenceJob(InferenceJobSpec spec) {
         params,
         List.of(input, output),
         List.of(output),
-        run -> score(lh, run, scoring, inputVersion, outputVersion, work, t0),
+        run -> score(lh, run, scoring, inputVersion, outputVersion, work, phases, t0),
         r ->
             Map.of(
                 "rows", r.rowsScored(),
@@ -179,7 +188,9 @@ public record InferenceJob(InferenceJobSpec spec) {
       long inputVersion,
       OptionalLong outputVersion,
       Work work,
+      Map<String, Duration> phases,
       long t0) {
+    long started = System.nanoTime();
     InferenceJobSpec.Input in = spec.input();
     TableName output = spec.output().table();
     ModelSpec model = scoring.model();
@@ -246,9 +257,10 @@ public record InferenceJob(InferenceJobSpec spec) {
       session.sparkContext().setJobDescription(null);
     }
     Duration elapsed = Duration.ofNanos(System.nanoTime() - t0);
+    phases.put("commits", Duration.ofNanos(System.nanoTime() - started));
     LOG.info(
         "Job {} done: {} rows in {} ({}), {} commit(s), {} batches; model {} on {} loaded {}"
-            + " time(s) in {} ms",
+            + " time(s) in {} ms; time in {}",
         spec.name(),
         scored,
         Progress.seconds(elapsed.toNanos()),
@@ -258,7 +270,8 @@ public record InferenceJob(InferenceJobSpec spec) {
         model,
         model.device().label(),
         scoring.metrics().modelLoads(),
-        scoring.metrics().modelLoadMillis());
+        scoring.metrics().modelLoadMillis(),
+        phaseSummary(phases));
     return new Result(
         run.id(),
         model,
@@ -267,7 +280,8 @@ public record InferenceJob(InferenceJobSpec spec) {
         commits,
         lh.currentVersion(output),
         elapsed,
-        scoring.metrics());
+        scoring.metrics(),
+        java.util.Collections.unmodifiableMap(new LinkedHashMap<>(phases)));
   }
 
   /** The rows of {@code input} whose keys have no prediction of {@code model} in {@code done}. */
@@ -473,6 +487,17 @@ public record InferenceJob(InferenceJobSpec spec) {
 
   private static String quoted(String name) {
     return "`" + name.replace("`", "``") + "`";
+  }
+
+  private static String phaseSummary(Map<String, Duration> phases) {
+    StringBuilder b = new StringBuilder();
+    phases.forEach(
+        (k, v) ->
+            b.append(b.length() == 0 ? "" : ", ")
+                .append(k)
+                .append(' ')
+                .append(Progress.seconds(v.toNanos())));
+    return b.toString();
   }
 
   private static long ceilDiv(long a, long b) {

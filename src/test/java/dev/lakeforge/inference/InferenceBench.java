@@ -173,6 +173,7 @@ public final class InferenceBench {
       throw new IllegalStateException("scored " + r.rowsScored() + " of " + rows);
     }
     notes.put(model + " commits per run", r.commits());
+    notes.put(model + " time by phase (last run)", r.phases());
     return r.rowsPerSecond();
   }
 
