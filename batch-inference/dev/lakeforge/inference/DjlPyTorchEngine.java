@@ -94,10 +94,10 @@ final class DjlPyTorchEngine implements InferenceEngine {
       }
       throw new InferenceException(
           String.format(
-              "Cannot load model %s on %s from %s with DJL's PyTorch engine: %s. Check that the file"
+              "Cannot load model %s%s from %s with DJL's PyTorch engine: %s. Check that the file"
                   + " is a TorchScript module (torch.jit.trace or torch.jit.script, then .save())%s.",
               model,
-              on,
+              on.gpu() ? " on " + on : "",
               artifact,
               e.getMessage(),
               on.gpu()

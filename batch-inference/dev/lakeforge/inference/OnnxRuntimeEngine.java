@@ -40,8 +40,8 @@ final class OnnxRuntimeEngine implements InferenceEngine {
       so.close();
       throw new InferenceException(
           String.format(
-              "Cannot load model %s on %s from %s with ONNX Runtime: %s",
-              model, on, artifact, e.getMessage()),
+              "Cannot load model %s%s from %s with ONNX Runtime: %s",
+              model, on.gpu() ? " on " + on : "", artifact, e.getMessage()),
           e);
     } catch (RuntimeException e) {
       so.close();
