@@ -14,11 +14,14 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * TorchScript models through DJL's PyTorch engine (CPU natives from Maven, offline). A TorchScript
- * module takes positional inputs and returns a tensor or a tuple of tensors, without names: inputs
- * are passed in the order of the version's signature, and its outputs are named by the signature's
- * outputs in order, so a TorchScript version needs a signature (given at registration). One loaded
- * module serves concurrent {@code predict} calls, each with its own native memory scope.
+ * TorchScript models through DJL's PyTorch engine, offline: the CPU natives come from Maven; the
+ * GPU build (Maven profile {@code gpu}) leaves them out, and the executors find a CUDA build of
+ * libtorch through {@code PYTORCH_LIBRARY_PATH}. A model placed on a GPU runs on the one Spark
+ * assigned to the task ({@code Device.gpu(index)}). A TorchScript module takes positional inputs
+ * and returns a tensor or a tuple of tensors, without names: inputs are passed in the order of the
+ * version's signature, and its outputs are named by the signature's outputs in order, so a
+ * TorchScript version needs a signature (given at registration). One loaded module serves
+ * concurrent {@code predict} calls, each with its own native memory scope.
  */
 final class DjlPyTorchEngine implements InferenceEngine {
   static {
@@ -38,14 +41,35 @@ final class DjlPyTorchEngine implements InferenceEngine {
     return "pytorch";
   }
 
+  /**
+   * Whether PyTorch's CPU natives ({@code pytorch-native-cpu}, flavor cpu) are on the class path:
+   * the CPU build. The GPU build leaves them out.
+   */
+  static boolean cpuNatives() {
+    try (java.io.InputStream in =
+        DjlPyTorchEngine.class
+            .getClassLoader()
+            .getResourceAsStream("native/lib/pytorch.properties")) {
+      if (in == null) {
+        return false;
+      }
+      java.util.Properties p = new java.util.Properties();
+      p.load(in);
+      return "cpu".equals(p.getProperty("flavor"));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   @Override
-  public Predictor load(Path artifact, ModelSpec model, RuntimeOptions options) {
-    if (model.device() != Device.CPU) {
+  public Predictor load(Path artifact, ModelSpec model, DeviceId on, RuntimeOptions options) {
+    if (on.gpu() && cpuNatives()) {
       throw new InferenceException(
           String.format(
-              "Cannot load model %s on %s: this build of Lakeforge has the CPU natives of PyTorch only."
-                  + " Use device: cpu (or auto).",
-              model, model.device()));
+              "Cannot load model %s on %s: this executor has PyTorch's CPU natives only. Put the GPU"
+                  + " build (Maven profile gpu) on the executors' class path and point PYTORCH_LIBRARY_PATH"
+                  + " at a CUDA build of libtorch 2.7.1.",
+              model, on));
     }
     if (model.inputs().isEmpty() || model.outputs().isEmpty()) {
       throw new InferenceException(
@@ -60,7 +84,8 @@ final class DjlPyTorchEngine implements InferenceEngine {
     setIfAbsent("ai.djl.pytorch.num_interop_threads", "1");
     Model m = null;
     try {
-      m = Model.newInstance(model.toString(), ai.djl.Device.cpu(), "PyTorch");
+      ai.djl.Device device = on.gpu() ? ai.djl.Device.gpu(on.index()) : ai.djl.Device.cpu();
+      m = Model.newInstance(model.toString(), device, "PyTorch");
       m.load(artifact);
       return new TorchPredictor(model, m);
     } catch (Exception | UnsatisfiedLinkError e) {
@@ -69,9 +94,16 @@ final class DjlPyTorchEngine implements InferenceEngine {
       }
       throw new InferenceException(
           String.format(
-              "Cannot load model %s from %s with DJL's PyTorch engine: %s. Check that the file is a"
-                  + " TorchScript module (torch.jit.trace or torch.jit.script, then .save()).",
-              model, artifact, e.getMessage()),
+              "Cannot load model %s%s from %s with DJL's PyTorch engine: %s. Check that the file"
+                  + " is a TorchScript module (torch.jit.trace or torch.jit.script, then .save())%s.",
+              model,
+              on.gpu() ? " on " + on : "",
+              artifact,
+              e.getMessage(),
+              on.gpu()
+                  ? ", and that PYTORCH_LIBRARY_PATH names a CUDA build of libtorch 2.7.1 on this"
+                      + " executor"
+                  : ""),
           e);
     }
   }

@@ -15,12 +15,12 @@ public interface InferenceEngine {
    * Loads the model at {@code artifact} (a local file whose checksum was verified).
    *
    * @param artifact the verified local model file
-   * @param model the model version (named in errors) and the device to run on, never {@link
-   *     Device#AUTO}
-   * @param options threads (the device is the model spec's)
+   * @param model the model version (named in errors)
+   * @param on the device to run on: the CPU, or the GPU Spark assigned to the task
+   * @param options threads
    * @throws InferenceException naming the model and file when the runtime cannot load it
    */
-  Predictor load(Path artifact, ModelSpec model, RuntimeOptions options);
+  Predictor load(Path artifact, ModelSpec model, DeviceId on, RuntimeOptions options);
 
   /** The engine that runs {@code flavor}; an error naming the model when there is none yet. */
   static InferenceEngine forFlavor(ModelFlavor flavor, String model) {

@@ -79,18 +79,20 @@ public record InferenceJob(InferenceJobSpec spec) {
    *
    * @param runId the run id (in the catalog, on every commit and every output row)
    * @param model the model version scored with, and the device
+   * @param placement where the model ran, and why {@code device: auto} ran on the CPU when it did
    * @param inputVersion the input table version read
    * @param rowsScored predictions written by this run
    * @param commits commits made by this run
    * @param outputVersion the output table version after the run
    * @param elapsed wall time of the run
-   * @param metrics batches, model loads per executor and load time
+   * @param metrics batches, model loads per executor and load time, the device of each task
    * @param phases where the time went, in order: checks (access, model, mappings), counting (the
    *     rows to score, the key check), output (creating the table), commits (scoring and writing)
    */
   public record Result(
       String runId,
       ModelSpec model,
+      Placement placement,
       long inputVersion,
       long rowsScored,
       int commits,
@@ -156,16 +158,29 @@ public record InferenceJob(InferenceJobSpec spec) {
         List.of(input, output),
         List.of(output),
         run -> score(lh, run, scoring, inputVersion, outputVersion, work, phases, t0),
-        r ->
-            Map.of(
-                "rows", r.rowsScored(),
-                "rows_per_second", Math.round(r.rowsPerSecond()),
-                "commits", r.commits(),
-                "batches", r.metrics().batches(),
-                "model_loads", r.metrics().modelLoads(),
-                "model_load_ms", r.metrics().modelLoadMillis(),
-                "device", r.model().device().label(),
-                "seconds", r.elapsed().toMillis() / 1000.0));
+        InferenceJob::runMetrics);
+  }
+
+  /** The run record's metrics of {@code r}. */
+  private static Map<String, Object> runMetrics(Result r) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("rows", r.rowsScored());
+    m.put("rows_per_second", Math.round(r.rowsPerSecond()));
+    m.put("commits", r.commits());
+    m.put("batches", r.metrics().batches());
+    m.put("model_loads", r.metrics().modelLoads());
+    m.put("model_loads_by_executor", r.metrics().loadsByExecutor());
+    m.put("model_load_ms", r.metrics().modelLoadMillis());
+    m.put("device", r.model().device().label());
+    if (!r.placement().note().isEmpty()) {
+      m.put("device_note", r.placement().note());
+    }
+    m.put("tasks_by_device", r.metrics().tasksByDevice());
+    m.put("seconds", r.elapsed().toMillis() / 1000.0);
+    Map<String, Double> phases = new LinkedHashMap<>();
+    r.phases().forEach((k, v) -> phases.put(k, v.toMillis() / 1000.0));
+    m.put("seconds_by_phase", phases);
+    return m;
   }
 
   /** Spreads keys over commits: a chunk is a set of buckets, so its rows are known up front. */
@@ -275,6 +290,7 @@ public record InferenceJob(InferenceJobSpec spec) {
     return new Result(
         run.id(),
         model,
+        scoring.placement(),
         inputVersion,
         scored,
         commits,

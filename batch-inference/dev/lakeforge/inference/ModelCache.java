@@ -15,10 +15,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The models loaded in this JVM (an executor, or the driver in local mode), keyed by {@link
- * ModelSpec.Key} (name, version, checksum, device). A model is loaded on the first task that needs
- * it, from the model store with its checksum verified, and shared by every later task of the JVM;
- * concurrent first tasks wait for the one load. Models are closed when the JVM exits (a shutdown
- * hook), after in-flight batches finish. The loads are counted so jobs can report them.
+ * ModelSpec.Key} (name, version, checksum, device: {@code cpu} or the GPU's index, {@code cuda:1}).
+ * A model is loaded on the first task that needs it, from the model store with its checksum
+ * verified, and shared by every later task of the JVM; concurrent first tasks wait for the one
+ * load. Models are closed when the JVM exits (a shutdown hook), after in-flight batches finish. The
+ * loads are counted so jobs can report them.
  *
  * <p>The runtime options of the first load of a key win (threads); later plans with other options
  * reuse that model.
@@ -47,12 +48,22 @@ public final class ModelCache {
       Predictor predictor, boolean loaded, long loadNanos, VerifiedArtifacts.LocalFiles files) {}
 
   /**
-   * The model of {@code spec}, loading it if this JVM has not yet.
+   * The model of {@code spec} on the CPU, loading it if this JVM has not yet.
    *
    * @param hadoop Hadoop settings to reach a remote model store, asked for only when loading
    */
   static Lease acquire(ModelSpec spec, RuntimeOptions options, Supplier<Configuration> hadoop) {
-    return MODELS.computeIfAbsent(spec.key(), k -> new Slot()).lease(spec, options, hadoop);
+    return acquire(spec, DeviceId.CPU, options, hadoop);
+  }
+
+  /**
+   * The model of {@code spec} on device {@code on}, loading it there if this JVM has not yet.
+   *
+   * @param hadoop Hadoop settings to reach a remote model store, asked for only when loading
+   */
+  static Lease acquire(
+      ModelSpec spec, DeviceId on, RuntimeOptions options, Supplier<Configuration> hadoop) {
+    return MODELS.computeIfAbsent(spec.key(on), k -> new Slot()).lease(spec, on, options, hadoop);
   }
 
   /** How many models this JVM has loaded. */
@@ -101,7 +112,7 @@ public final class ModelCache {
     private volatile VerifiedArtifacts.LocalFiles files;
 
     synchronized Lease lease(
-        ModelSpec spec, RuntimeOptions options, Supplier<Configuration> hadoop) {
+        ModelSpec spec, DeviceId on, RuntimeOptions options, Supplier<Configuration> hadoop) {
       if (shared != null) {
         return new Lease(shared, false, 0, files);
       }
@@ -109,7 +120,7 @@ public final class ModelCache {
       InferenceEngine engine = InferenceEngine.forFlavor(spec.flavor(), spec.toString());
       VerifiedArtifacts.LocalFiles local = ModelArtifacts.localVerified(spec, hadoop.get());
       java.nio.file.Path artifact = local.model();
-      Predictor p = engine.load(artifact, spec, options);
+      Predictor p = engine.load(artifact, spec, on, options);
       long took = System.nanoTime() - start;
       registerShutdownHook();
       files = local;
@@ -118,7 +129,7 @@ public final class ModelCache {
       LOADS.incrementAndGet();
       LOG.info(
           "Loaded model {} ({}, {} threads) in {} ms from {}",
-          spec.key(),
+          spec.key(on),
           engine.name(),
           options.threads(),
           TimeUnit.NANOSECONDS.toMillis(took),

@@ -18,7 +18,8 @@ import java.util.regex.Pattern;
  * @param sha256 the artifact's checksum recorded at registration
  * @param artifactUri where the artifact lives in the model store ({@code file:} or {@code s3a:})
  * @param flavor how it runs
- * @param device where it runs (resolved: never {@link Device#AUTO})
+ * @param device where it runs (resolved: never {@link Device#AUTO}); {@link Device#CUDA} means on
+ *     the GPU Spark assigned to each task ({@link Placement#forTask})
  * @param inputs the signature's input names in order (engines whose models take positional inputs,
  *     like TorchScript, pass them in this order); empty when the version has no signature
  * @param outputs the signature's output names in order (a TorchScript model's tuple of outputs is
@@ -77,17 +78,26 @@ public record ModelSpec(
         v.model(), v.version(), v.sha256(), v.artifactUri(), v.flavor(), device, in, out);
   }
 
-  /** What the per-JVM cache keys loaded models by. */
+  /** What the per-JVM cache keys this model by when it runs on the CPU. */
   public Key key() {
-    return new Key(model, version, sha256, device);
+    if (device != Device.CPU) {
+      throw new IllegalStateException(
+          "model " + this + " runs on each task's GPU: key it by the task's device");
+    }
+    return key(DeviceId.CPU);
+  }
+
+  /** What the per-JVM cache keys this model by when it runs on {@code on}. */
+  public Key key(DeviceId on) {
+    return new Key(model, version, sha256, on);
   }
 
   /**
-   * A loaded model's identity in a JVM: name, version and device, plus the checksum, so that two
-   * catalogs used from one JVM (two homes in a notebook, tests) never share a model that only
-   * shares a name.
+   * A loaded model's identity in a JVM: name, version and device ({@code cuda:1}: one load per GPU
+   * the JVM's tasks were assigned), plus the checksum, so that two catalogs used from one JVM (two
+   * homes in a notebook, tests) never share a model that only shares a name.
    */
-  public record Key(String model, int version, String sha256, Device device) {
+  public record Key(String model, int version, String sha256, DeviceId device) {
     @Override
     public String toString() {
       return model + "/" + version + " on " + device;

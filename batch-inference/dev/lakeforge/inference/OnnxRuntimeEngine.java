@@ -4,16 +4,20 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import dev.lakeforge.catalog.OnnxEnvironment;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * ONNX Runtime (Java, CPU). Input tensors are created over the caller's buffers: a direct buffer is
- * handed to the runtime without a copy. One session serves concurrent {@code predict} calls.
+ * ONNX Runtime (Java): the CPU build, or with the Maven profile {@code gpu} the GPU build, whose
+ * CUDA execution provider runs a model on the GPU Spark assigned to the task. Input tensors are
+ * created over the caller's buffers: a direct buffer is handed to the runtime without a copy. One
+ * session serves concurrent {@code predict} calls.
  */
 final class OnnxRuntimeEngine implements InferenceEngine {
   @Override
@@ -22,29 +26,60 @@ final class OnnxRuntimeEngine implements InferenceEngine {
   }
 
   @Override
-  public Predictor load(Path artifact, ModelSpec model, RuntimeOptions options) {
-    if (model.device() != Device.CPU) {
-      throw new InferenceException(
-          String.format(
-              "Cannot load model %s on %s: this build of Lakeforge has the CPU build of ONNX Runtime only."
-                  + " Use device: cpu (or auto).",
-              model, model.device()));
-    }
-    OrtEnvironment env = dev.lakeforge.catalog.OnnxEnvironment.get();
+  public Predictor load(Path artifact, ModelSpec model, DeviceId on, RuntimeOptions options) {
+    OrtEnvironment env = OnnxEnvironment.get();
     OrtSession.SessionOptions so = new OrtSession.SessionOptions();
     try {
       so.setIntraOpNumThreads(options.threads());
       so.setInterOpNumThreads(1);
       so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+      if (on.gpu()) {
+        cuda(so, model, on);
+      }
       return new OnnxPredictor(model, env, env.createSession(artifact.toString(), so), so);
     } catch (OrtException e) {
       so.close();
       throw new InferenceException(
           String.format(
-              "Cannot load model %s from %s with ONNX Runtime: %s",
-              model, artifact, e.getMessage()),
+              "Cannot load model %s%s from %s with ONNX Runtime: %s",
+              model, on.gpu() ? " on " + on : "", artifact, e.getMessage()),
+          e);
+    } catch (RuntimeException e) {
+      so.close();
+      throw e;
+    }
+  }
+
+  /** Adds the CUDA execution provider on GPU {@code on} (operators it lacks run on the CPU). */
+  private static void cuda(OrtSession.SessionOptions so, ModelSpec model, DeviceId on) {
+    if (!cudaProvider()) {
+      throw new InferenceException(
+          String.format(
+              "Cannot load model %s on %s: this executor has the CPU build of ONNX Runtime (providers %s)."
+                  + " Put the GPU build (Maven profile gpu) on the executors' class path.",
+              model, on, OrtEnvironment.getAvailableProviders()));
+    }
+    try {
+      so.addCUDA(on.index());
+    } catch (OrtException e) {
+      throw new InferenceException(
+          String.format(
+              "Cannot load model %s on %s: ONNX Runtime's CUDA execution provider did not start: %s."
+                  + " The executor needs the CUDA 12 and cuDNN 9 libraries that ONNX Runtime %s"
+                  + " links against on its library path.",
+              model, on, e.getMessage(), OnnxEnvironment.get().getVersion()),
           e);
     }
+  }
+
+  /**
+   * Whether the ONNX Runtime on the class path is the GPU build (it has the CUDA execution
+   * provider). Loads the native library (through {@link OnnxEnvironment}); whether a GPU is present
+   * is not checked.
+   */
+  static boolean cudaProvider() {
+    OnnxEnvironment.get();
+    return OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA);
   }
 
   private static final class OnnxPredictor implements Predictor {

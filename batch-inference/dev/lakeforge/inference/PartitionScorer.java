@@ -17,10 +17,11 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.util.SerializableConfiguration;
 
 /**
- * Scores one partition on an executor: takes the JVM's cached model (loading it on first use),
- * reads rows in batches of {@code batch-size}, fills each input's reusable direct buffer straight
- * from the column values, makes one model call per batch, and appends the output columns. Rows are
- * pulled lazily: a partition is never held in memory beyond one batch.
+ * Scores one partition on an executor: takes the JVM's cached model on the task's device (the CPU,
+ * or the GPU Spark assigned to the task; loading it on first use), reads rows in batches of {@code
+ * batch-size}, fills each input's reusable direct buffer straight from the column values, makes one
+ * model call per batch, and appends the output columns. Rows are pulled lazily: a partition is
+ * never held in memory beyond one batch.
  */
 final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
   private static final long serialVersionUID = 1L;
@@ -41,11 +42,14 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
     if (!rows.hasNext()) {
       return Collections.emptyIterator();
     }
+    org.apache.spark.TaskContext task = org.apache.spark.TaskContext.get();
+    DeviceId on = Placement.forTask(plan.model(), task);
     ModelCache.Lease lease =
-        ModelCache.acquire(plan.model(), plan.runtime(), () -> hadoop.value().value());
+        ModelCache.acquire(plan.model(), on, plan.runtime(), () -> hadoop.value().value());
     if (lease.loaded()) {
       metrics.loaded(lease.loadNanos());
     }
+    metrics.ran(task, on);
     ScoringPlan.TextPlan text = plan.text();
     if (text != null) {
       java.nio.file.Path file =
@@ -59,7 +63,6 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
                               "Cannot score with model %s: its version has no file %s on this executor"
                                   + " (files: %s).",
                               plan.model(), text.tokenizer(), lease.files().files().keySet())));
-      org.apache.spark.TaskContext task = org.apache.spark.TaskContext.get();
       return new TextBatches(
           plan,
           lease.predictor(),

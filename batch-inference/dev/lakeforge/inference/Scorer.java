@@ -42,9 +42,11 @@ import org.slf4j.LoggerFactory;
  * principal holds EXECUTE on the model (audited), resolves the reference to a version (an alias is
  * followed once, then fixed for this DataFrame), and checks the mappings against the model's
  * signature and the DataFrame's schema, so a mistake fails before any Spark job runs. Only {@code
- * nulls: mean} runs a job at that point: one aggregate for the means. The executors then load the
- * model once per JVM ({@link ModelCache}) and score each partition in batches of {@link
- * #batchSize}. Scorers are immutable; the setters return a copy.
+ * nulls: mean} runs a job at that point: one aggregate for the means. It also decides where the
+ * model runs ({@link Placement}: {@code device: cuda} without the GPU build or Spark's GPU settings
+ * fails here). The executors then load the model once per JVM and device ({@link ModelCache}) and
+ * score each partition in batches of {@link #batchSize}. Scorers are immutable; the setters return
+ * a copy.
  */
 public final class Scorer {
   private static final Logger LOG = LoggerFactory.getLogger(Scorer.class);
@@ -142,7 +144,16 @@ public final class Scorer {
             spark.sparkContext().hadoopConfiguration(),
             platform.home().resolve("cache").resolve("models"));
     ModelVersion version = registry.resolve(model, who);
-    RuntimeOptions resolved = runtime.withDevice(device(version));
+    Placement placement =
+        Placement.of(
+            runtime.device(),
+            version.ref().toString(),
+            version.flavor(),
+            spark.sparkContext().conf());
+    if (!placement.note().isEmpty()) {
+      LOG.info("Model {}: {}", version.ref(), placement.note());
+    }
+    RuntimeOptions resolved = runtime.withDevice(placement.device());
     ModelSpec spec = ModelSpec.of(version, resolved.device());
     InferenceEngine.forFlavor(spec.flavor(), spec.toString());
     ScoringPlan plan =
@@ -162,27 +173,7 @@ public final class Scorer {
                 new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()),
                 scala.reflect.ClassTag$.MODULE$.apply(SerializableConfiguration.class));
     return new Scoring(
-        input, plan, hadoop, spec, ScoringMetrics.register(spark.sparkContext(), spec));
-  }
-
-  /**
-   * The device to run on. This build has ONNX Runtime's CPU build only: {@code auto} is the CPU,
-   * {@code cuda} an error saying what is missing.
-   */
-  private Device device(ModelVersion v) {
-    return switch (runtime.device()) {
-      case CPU -> Device.CPU;
-      case AUTO -> {
-        LOG.info("Model {}: device auto runs on CPU (this build has no GPU support)", v.ref());
-        yield Device.CPU;
-      }
-      case CUDA ->
-          throw new InferenceException(
-              String.format(
-                  "Cannot score with model %s on device cuda: this build of Lakeforge has the CPU build of"
-                      + " ONNX Runtime only. Use device: auto or cpu.",
-                  v.ref()));
-    };
+        input, plan, hadoop, spec, placement, ScoringMetrics.register(spark.sparkContext(), spec));
   }
 
   /**

@@ -21,6 +21,7 @@ public final class Scoring {
   private final ScoringPlan plan;
   private final Broadcast<SerializableConfiguration> hadoop;
   private final ModelSpec model;
+  private final Placement placement;
   private final ScoringMetrics metrics;
 
   Scoring(
@@ -28,11 +29,13 @@ public final class Scoring {
       ScoringPlan plan,
       Broadcast<SerializableConfiguration> hadoop,
       ModelSpec model,
+      Placement placement,
       ScoringMetrics metrics) {
     this.input = Objects.requireNonNull(input, "input is null");
     this.plan = Objects.requireNonNull(plan, "plan is null");
     this.hadoop = Objects.requireNonNull(hadoop, "hadoop is null");
     this.model = Objects.requireNonNull(model, "model is null");
+    this.placement = Objects.requireNonNull(placement, "placement is null");
     this.metrics = Objects.requireNonNull(metrics, "metrics is null");
   }
 
@@ -64,6 +67,11 @@ public final class Scoring {
   /** The resolved model version and device. */
   public ModelSpec model() {
     return model;
+  }
+
+  /** Where the model runs, and why {@code device: auto} runs on the CPU when it does. */
+  public Placement placement() {
+    return placement;
   }
 
   /** Rows, batches and model loads of the actions run on what this scoring returned. */

@@ -27,7 +27,8 @@ final class TextTokenizer {
     }
   }
 
-  private record Key(ModelSpec.Key model, String file, int maxLength, boolean truncation) {}
+  private record Key(
+      String model, int version, String sha256, String file, int maxLength, boolean truncation) {}
 
   /**
    * One row's tokens.
@@ -49,7 +50,13 @@ final class TextTokenizer {
    */
   static TextTokenizer of(ModelSpec model, Path file, InputMapping.Text text) {
     Key key =
-        new Key(model.key(), file.getFileName().toString(), text.maxLength(), text.truncation());
+        new Key(
+            model.model(),
+            model.version(),
+            model.sha256(),
+            file.getFileName().toString(),
+            text.maxLength(),
+            text.truncation());
     return CACHE.computeIfAbsent(key, k -> load(model, file, text));
   }
 

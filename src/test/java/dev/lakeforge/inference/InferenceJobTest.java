@@ -202,7 +202,13 @@ class InferenceJobTest extends SparkTestBase {
             .orElseThrow();
     assertThat(run.job()).isEqualTo("infer");
     assertThat(run.status()).isEqualTo("succeeded");
-    assertThat(run.metrics()).contains("\"rows\":200", "\"device\":\"cpu\"");
+    assertThat(run.metrics())
+        .contains(
+            "\"rows\":200",
+            "\"device\":\"cpu\"",
+            "\"device_note\":\"device auto runs on the CPU: Spark assigns no GPUs to tasks in local"
+                + " mode (master local[2])",
+            "\"tasks_by_device\":{\"cpu\":");
     assertThat(
             new Lineage(lh.catalog())
                     .walk(

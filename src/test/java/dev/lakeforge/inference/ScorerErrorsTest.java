@@ -232,7 +232,10 @@ class ScorerErrorsTest extends SparkTestBase {
                 .transform(customers),
         InferenceException.class,
         "Cannot score with model churn/1 on device cuda: this build of Lakeforge has the CPU build of ONNX"
-            + " Runtime only");
+            + " Runtime (build the GPU variant with the Maven profile gpu: mvn -Pgpu package); and Spark"
+            + " assigns no GPUs to tasks in local mode (master local[2]): GPUs need a cluster master, with"
+            + " spark.executor.resource.gpu.amount and spark.task.resource.gpu.amount set. Or use device:"
+            + " auto or cpu to score on the CPU.");
   }
 
   @Test
