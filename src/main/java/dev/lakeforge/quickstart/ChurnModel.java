@@ -28,6 +28,11 @@ import org.tribuo.provenance.SimpleDataSourceProvenance;
  * training set and exported to ONNX ({@code input} float {@code [batch, n]} in the order of {@link
  * #features}, {@code output} the probabilities of class {@code 0} then {@code 1}).
  *
+ * <p>The features are standardized before training (the shop's spend is in the thousands, its
+ * counts in the tens; unscaled, the regression saturates at probabilities of 0 and 1), and the
+ * standardization is part of the ONNX graph: {@code (input - mean) / std} in front of Tribuo's
+ * nodes, so the model takes the raw columns.
+ *
  * <p>The export is reproducible: the same rows in the same order give the same bytes (the trainer's
  * seed is fixed, and Tribuo's provenance, which holds training timestamps, is left out of the ONNX
  * file), so a re-run of the quickstart can tell by the sha256 that the model did not change.
@@ -40,6 +45,9 @@ import org.tribuo.provenance.SimpleDataSourceProvenance;
 record ChurnModel(byte[] onnx, List<String> features, long examples, long positives) {
   /** The ONNX domain the model is exported under. */
   static final String DOMAIN = "dev.lakeforge.quickstart";
+
+  /** The ONNX input Tribuo's export reads the features from. */
+  static final String INPUT = "input";
 
   ChurnModel {
     requireNonNull(onnx, "onnx is null");
@@ -61,7 +69,9 @@ record ChurnModel(byte[] onnx, List<String> features, long examples, long positi
                   + " (Tribuo orders its ONNX input by feature name).",
               source, features, sorted));
     }
-    double[] means = means(rows, features);
+    double[] means = new double[features.size()];
+    double[] stds = new double[features.size()];
+    moments(rows, features, means, stds);
     LabelFactory factory = new LabelFactory();
     List<Example<Label>> examples = new ArrayList<>(rows.size());
     String[] names = features.toArray(String[]::new);
@@ -72,7 +82,8 @@ record ChurnModel(byte[] onnx, List<String> features, long examples, long positi
       double[] x = new double[names.length];
       for (int i = 0; i < names.length; i++) {
         int at = r.fieldIndex(names[i]);
-        x[i] = r.isNullAt(at) ? means[i] : ((Number) r.get(at)).doubleValue();
+        double v = r.isNullAt(at) ? means[i] : ((Number) r.get(at)).doubleValue();
+        x[i] = (v - means[i]) / stds[i];
       }
       examples.add(new ArrayExample<>(new Label(String.valueOf(y)), names, x));
     }
@@ -89,13 +100,62 @@ record ChurnModel(byte[] onnx, List<String> features, long examples, long positi
                 examples, factory, new SimpleDataSourceProvenance(source, factory)));
     Model<Label> model = new LogisticRegressionTrainer().train(data);
     checkOrder(model, features);
+    OnnxMl.ModelProto exported = ((ONNXExportable) model).exportONNXModel(DOMAIN, 1);
     OnnxMl.ModelProto proto =
-        ((ONNXExportable) model)
-            .exportONNXModel(DOMAIN, 1).toBuilder()
-                .clearMetadataProps()
-                .setDocString("Churn model of the Lakeforge quickstart, trained on " + source + ".")
-                .build();
+        exported.toBuilder()
+            .clearMetadataProps()
+            .setDocString("Churn model of the Lakeforge quickstart, trained on " + source + ".")
+            .setGraph(standardized(exported.getGraph(), means, stds))
+            .build();
     return new ChurnModel(proto.toByteArray(), features, rows.size(), positives);
+  }
+
+  /**
+   * {@code graph} with {@code (input - mean) / std} in front: Tribuo's nodes read the standardized
+   * tensor instead of {@value #INPUT}.
+   */
+  private static OnnxMl.GraphProto standardized(
+      OnnxMl.GraphProto graph, double[] means, double[] stds) {
+    String scaled = "lakeforge_standardized_input";
+    OnnxMl.GraphProto.Builder b = graph.toBuilder().clearNode();
+    b.addInitializer(floats("lakeforge_feature_mean", means));
+    b.addInitializer(floats("lakeforge_feature_std", stds));
+    b.addNode(
+        OnnxMl.NodeProto.newBuilder()
+            .setOpType("Sub")
+            .setName("lakeforge_center")
+            .addInput(INPUT)
+            .addInput("lakeforge_feature_mean")
+            .addOutput("lakeforge_centered_input"));
+    b.addNode(
+        OnnxMl.NodeProto.newBuilder()
+            .setOpType("Div")
+            .setName("lakeforge_scale")
+            .addInput("lakeforge_centered_input")
+            .addInput("lakeforge_feature_std")
+            .addOutput(scaled));
+    for (OnnxMl.NodeProto n : graph.getNodeList()) {
+      OnnxMl.NodeProto.Builder node = n.toBuilder();
+      for (int i = 0; i < node.getInputCount(); i++) {
+        if (node.getInput(i).equals(INPUT)) {
+          node.setInput(i, scaled);
+        }
+      }
+      b.addNode(node);
+    }
+    return b.build();
+  }
+
+  private static OnnxMl.TensorProto floats(String name, double[] values) {
+    OnnxMl.TensorProto.Builder t =
+        OnnxMl.TensorProto.newBuilder()
+            .setName(name)
+            .setDataType(OnnxMl.TensorProto.DataType.FLOAT.getNumber())
+            .addDims(values.length);
+    for (double v : values) {
+      t.addFloatData((float) v);
+    }
+    return t.build();
   }
 
   /** The lower-case hex sha256 of {@link #onnx}, as the model registry records it. */
@@ -107,23 +167,29 @@ record ChurnModel(byte[] onnx, List<String> features, long examples, long positi
     }
   }
 
-  private static double[] means(List<Row> rows, List<String> features) {
-    double[] sum = new double[features.size()];
-    long[] n = new long[features.size()];
-    for (Row r : rows) {
-      for (int i = 0; i < features.size(); i++) {
+  /**
+   * The mean and standard deviation of each feature over the non-null values of {@code rows} (a
+   * constant or empty column gets a deviation of 1, so it is only centered).
+   */
+  private static void moments(
+      List<Row> rows, List<String> features, double[] means, double[] stds) {
+    for (int i = 0; i < features.size(); i++) {
+      double sum = 0;
+      double squares = 0;
+      long n = 0;
+      for (Row r : rows) {
         int at = r.fieldIndex(features.get(i));
         if (!r.isNullAt(at)) {
-          sum[i] += ((Number) r.get(at)).doubleValue();
-          n[i]++;
+          double v = ((Number) r.get(at)).doubleValue();
+          sum += v;
+          squares += v * v;
+          n++;
         }
       }
+      means[i] = n == 0 ? 0 : sum / n;
+      double variance = n == 0 ? 0 : squares / n - means[i] * means[i];
+      stds[i] = variance > 1e-12 ? Math.sqrt(variance) : 1;
     }
-    double[] means = new double[features.size()];
-    for (int i = 0; i < means.length; i++) {
-      means[i] = n[i] == 0 ? 0 : sum[i] / n[i];
-    }
-    return means;
   }
 
   /**

@@ -96,6 +96,7 @@ class QuickstartTest {
     }
     long spineRows = data.customers() * asOf.size();
     assertThat(positives).as("both labels occur").isBetween(1L, spineRows - 1);
+    double churnRate = 1 - positives / (double) spineRows;
     assertThat(first.out())
         .containsPattern("features: features.customer_activity, \\d+ rows \\(daily\\)\n")
         .contains("training: training.churn, " + spineRows + " labelled rows (")
@@ -149,14 +150,19 @@ class QuickstartTest {
                 "select count(*) as n, count(distinct customer_id) as customers,"
                     + " min(probability) >= 0 and max(probability) <= 1 as probabilities,"
                     + " count(distinct label) <= 2 and min(label) in ('churns', 'stays') as labels,"
-                    + " max(model_name) as model, max(model_version) as version"
+                    + " max(model_name) as model, max(model_version) as version,"
+                    // a standardized logistic regression is calibrated in the large: its mean
+                    // churn probability is near the training set's churn rate, not 0 or 1
+                    + String.format(
+                        " avg(probability) between %f and %f as calibrated",
+                        churnRate / 4, churnRate * 4)
                     + " from predictions.churn_scores"))
         .isEqualTo(
-            "n,customers,probabilities,labels,model,version\n"
+            "n,customers,probabilities,labels,model,version,calibrated\n"
                 + active.size()
                 + ","
                 + active.size()
-                + ",true,true,churn,1\n");
+                + ",true,true,churn,1,true\n");
     assertThat(cli("catalog", "lineage", "predictions.churn_scores").out())
         .containsPattern("model churn/1 +\\| infer +\\| predictions.churn_scores@v\\d")
         .containsPattern(
