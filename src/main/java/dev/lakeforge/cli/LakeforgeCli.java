@@ -190,12 +190,16 @@ public final class LakeforgeCli {
    * conf/tables.
    */
   Path tableSpecs() {
+    return confFolder().resolve(config().tableSpecs().orElse("tables"));
+  }
+
+  /** The folder of the platform config file ({@code --conf} or the default), else conf. */
+  Path confFolder() {
     Optional<Path> file =
         conf != null
             ? Optional.of(conf)
             : Optional.of(Path.of(PlatformConfig.CONF_DEFAULT)).filter(p -> p.toFile().isFile());
-    Path base = file.map(Path::toAbsolutePath).map(Path::getParent).orElse(Path.of("conf"));
-    return base.resolve(config().tableSpecs().orElse("tables"));
+    return file.map(Path::toAbsolutePath).map(Path::getParent).orElse(Path.of("conf"));
   }
 
   /** The authenticated identity running the command. */

@@ -13,7 +13,9 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Generate a synthetic shop (customers, products, orders) as raw CSV/JSON under <home>/raw,",
-      "apply the table specs (conf/tables) and ingest it into Delta and Iceberg tables. Re-running is idempotent."
+      "apply the table specs (conf/tables) and ingest it into Delta and Iceberg tables; then materialize the",
+      "customer features (conf/features), build the churn training set (conf/training), train and register",
+      "the churn model and score every customer (conf/jobs/score_customers.yaml). Re-running is idempotent."
     })
 final class QuickstartCommand extends Subcommand {
 
@@ -24,7 +26,11 @@ final class QuickstartCommand extends Subcommand {
   void run() {
     ShopData data = new ShopData(rows); // validated before the session starts
     LakeforgeCli root = root();
-    var job = new QuickstartJob(data, QuickstartJob.specsIfPresent(root.tableSpecs()));
+    var job =
+        new QuickstartJob(
+            data,
+            QuickstartJob.specsIfPresent(root.tableSpecs()),
+            QuickstartJob.specsIfPresent(root.confFolder()));
     var r = job.run(root.spark());
     PrintWriter out = out();
     out.printf("Raw files: %s%n", r.raw());
@@ -37,6 +43,7 @@ final class QuickstartCommand extends Subcommand {
           "%d of 3 ingests were already committed (same batch ids): nothing was duplicated.%n",
           r.batchesSkipped());
     }
+    printChurn(out, r.churn());
     out.printf("Done in %.1f s. Try:%n", r.duration().toMillis() / 1000.0);
     out.println(
         "  bin/lakeforge sql \"select country, count(*) as customers from shop.customers group by country order by customers desc\"");
@@ -44,5 +51,39 @@ final class QuickstartCommand extends Subcommand {
         "  bin/lakeforge sql \"select p.category, sum(o.amount) as revenue from shop.orders o"
             + " join iceberg.shop.products p using (product_id) group by p.category order by revenue desc\"");
     out.println("  bin/lakeforge tables history shop.orders");
+    out.printf(
+        "  bin/lakeforge sql \"select * from %s order by probability desc limit 10\"%n",
+        r.churn().predictions());
+    out.printf("  bin/lakeforge catalog lineage %s%n", r.churn().model().ref());
+  }
+
+  private static void printChurn(PrintWriter out, QuickstartJob.Churn c) {
+    out.printf("%nChurn example:%n");
+    out.printf(
+        "  features: %s, %d rows (daily)%s%n",
+        c.featureTable(), c.featureRows(), c.featuresUpToDate() ? ", already up to date" : "");
+    out.printf(
+        "  training: %s, %d labelled rows (%.0f%% ordered again within 14 days)%s%n",
+        c.trainingSet(),
+        c.trainingRows(),
+        100 * c.positiveShare(),
+        c.trainingSetBuilt() ? "" : ", unchanged");
+    out.printf(
+        "  model:    %s (logistic regression on %s; sha256 %s)%s%n",
+        c.model().ref(),
+        String.join(", ", c.features()),
+        c.model().sha256().substring(0, 12),
+        c.modelRegistered() ? ", registered as " + c.alias() : ", already " + c.alias());
+    out.printf(
+        "  scored:   %d customers in %s (%d new)%n",
+        c.customersScored(), c.predictions(), c.rowsScored());
+    TextTable t = new TextTable(List.of("customer", "churn probability", "label"));
+    c.highestRisk()
+        .forEach(p -> t.add(p.customerId(), String.format("%.3f", p.probability()), p.label()));
+    out.printf("Highest churn risk:%n");
+    out.print(t.render());
+    out.printf("Lineage of %s (upstream):%n", c.predictions());
+    c.lineage().forEach(e -> out.printf("  %s%n", e));
+    out.println();
   }
 }

@@ -38,7 +38,7 @@ class InferenceJobSpecTest {
     assertThat(spec.model()).isEqualTo(ModelRef.parse("churn@champion"));
     assertThat(spec.input().table()).isEqualTo(TableName.parse("features.customer_activity"));
     assertThat(spec.input().keys()).containsExactly("customer_id");
-    assertThat(spec.input().where()).contains("country = 'DE'");
+    assertThat(spec.input().where()).contains("feature_ts = timestamp '2026-04-01 00:00:00Z'");
     assertThat(spec.output().format()).isEqualTo(TableFormat.DELTA);
     assertThat(spec.runtime()).isEqualTo(new RuntimeOptions(512, 1, Device.AUTO));
     Mappings m = spec.mappings();
@@ -47,12 +47,16 @@ class InferenceJobSpecTest {
             java.util.Map.entry(
                 "input",
                 InputMapping.tabular(
-                    NullPolicy.MEAN, "days_since_last", "orders_7d", "spend_30d")));
-    assertThat(m.outputs().keySet()).containsExactly("probability", "label", "scores");
-    assertThat(m.outputs().get("probability")).isEqualTo(OutputMapping.element("output", 1));
+                    NullPolicy.MEAN,
+                    "days_since_last_order",
+                    "orders_30d",
+                    "orders_7d",
+                    "products_30d",
+                    "spend_30d")));
+    assertThat(m.outputs().keySet()).containsExactly("probability", "label");
+    assertThat(m.outputs().get("probability")).isEqualTo(OutputMapping.element("output", 0));
     assertThat(m.outputs().get("label"))
-        .isEqualTo(OutputMapping.argmax("output", List.of("stays", "churns")));
-    assertThat(m.outputs().get("scores")).isEqualTo(OutputMapping.vector("output"));
+        .isEqualTo(OutputMapping.argmax("output", List.of("churns", "stays")));
   }
 
   @Test
