@@ -22,6 +22,11 @@ final class QuickstartCommand extends Subcommand {
   @Option(names = "--rows", paramLabel = "N", description = "Number of orders (default 100000).")
   long rows = ShopData.ORDERS_DEFAULT;
 
+  @Option(
+      names = "--shop-only",
+      description = "Build the shop's tables only: no features, training set, model or scores.")
+  boolean shopOnly;
+
   @Override
   void run() {
     ShopData data = new ShopData(rows); // validated before the session starts
@@ -31,7 +36,7 @@ final class QuickstartCommand extends Subcommand {
             data,
             QuickstartJob.specsIfPresent(root.tableSpecs()),
             QuickstartJob.specsIfPresent(root.confFolder()));
-    var r = job.run(root.spark());
+    var r = (shopOnly ? job.shopOnly() : job).run(root.spark());
     PrintWriter out = out();
     out.printf("Raw files: %s%n", r.raw());
     TextTable t = new TextTable(List.of("table", "format", "query it as", "rows", "version"));
@@ -43,7 +48,7 @@ final class QuickstartCommand extends Subcommand {
           "%d of 3 ingests were already committed (same batch ids): nothing was duplicated.%n",
           r.batchesSkipped());
     }
-    printChurn(out, r.churn());
+    r.churn().ifPresent(c -> printChurn(out, c));
     out.printf("Done in %.1f s. Try:%n", r.duration().toMillis() / 1000.0);
     out.println(
         "  bin/lakeforge sql \"select country, count(*) as customers from shop.customers group by country order by customers desc\"");
@@ -51,10 +56,14 @@ final class QuickstartCommand extends Subcommand {
         "  bin/lakeforge sql \"select p.category, sum(o.amount) as revenue from shop.orders o"
             + " join iceberg.shop.products p using (product_id) group by p.category order by revenue desc\"");
     out.println("  bin/lakeforge tables history shop.orders");
-    out.printf(
-        "  bin/lakeforge sql \"select * from %s order by probability desc limit 10\"%n",
-        r.churn().predictions());
-    out.printf("  bin/lakeforge catalog lineage %s%n", r.churn().model().ref());
+    r.churn()
+        .ifPresent(
+            c -> {
+              out.printf(
+                  "  bin/lakeforge sql \"select * from %s order by probability desc limit 10\"%n",
+                  c.predictions());
+              out.printf("  bin/lakeforge catalog lineage %s%n", c.model().ref());
+            });
   }
 
   private static void printChurn(PrintWriter out, QuickstartJob.Churn c) {

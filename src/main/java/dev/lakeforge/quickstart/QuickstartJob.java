@@ -78,7 +78,8 @@ import org.slf4j.LoggerFactory;
  * @param conf the folder that holds {@code features/}, {@code training/} and {@code jobs/}; a spec
  *     missing there (or an empty folder) is read from the copy bundled in the jar
  */
-public record QuickstartJob(ShopData data, Optional<Path> specs, Optional<Path> conf) {
+public record QuickstartJob(
+    ShopData data, Optional<Path> specs, Optional<Path> conf, boolean churnExample) {
   static final TableName CUSTOMERS = TableName.parse("shop.customers");
   static final TableName PRODUCTS = TableName.parse("shop.products");
   static final TableName ORDERS = TableName.parse("shop.orders");
@@ -113,6 +114,16 @@ public record QuickstartJob(ShopData data, Optional<Path> specs, Optional<Path> 
     java.util.Objects.requireNonNull(conf, "conf is null");
   }
 
+  /** The whole quickstart: the shop, then the churn example. */
+  public QuickstartJob(ShopData data, Optional<Path> specs, Optional<Path> conf) {
+    this(data, specs, conf, true);
+  }
+
+  /** The same quickstart without the churn example (the shop's tables only). */
+  public QuickstartJob shopOnly() {
+    return new QuickstartJob(data, specs, conf, false);
+  }
+
   /** One table the quickstart built. */
   public record BuiltTable(
       TableName table, TableFormat format, String sqlName, long rows, long version) {}
@@ -123,11 +134,16 @@ public record QuickstartJob(ShopData data, Optional<Path> specs, Optional<Path> 
    * @param raw where the raw files are
    * @param tables the shop tables
    * @param batchesSkipped ingests skipped because their batch id was already committed (a re-run)
-   * @param churn the churn example: features, training set, model and predictions
+   * @param churn the churn example: features, training set, model and predictions; empty for {@link
+   *     #shopOnly()}
    * @param duration wall time
    */
   public record Result(
-      Path raw, List<BuiltTable> tables, int batchesSkipped, Churn churn, Duration duration) {}
+      Path raw,
+      List<BuiltTable> tables,
+      int batchesSkipped,
+      Optional<Churn> churn,
+      Duration duration) {}
 
   /**
    * The churn example.
@@ -222,7 +238,10 @@ public record QuickstartJob(ShopData data, Optional<Path> specs, Optional<Path> 
       long rows = spark.table(info.sqlName()).count();
       built.add(new BuiltTable(t, info.format(), info.sqlName(), rows, info.version()));
     }
-    Churn churn = churn(spark, featureSet, trainingSet, scoring);
+    Optional<Churn> churn =
+        churnExample
+            ? Optional.of(churn(spark, featureSet, trainingSet, scoring))
+            : Optional.empty();
     return new Result(raw, built, skipped, churn, Duration.ofNanos(System.nanoTime() - start));
   }
 

@@ -42,7 +42,9 @@ class AccessCorpusTest extends SparkTestBase {
 
   @BeforeAll
   static void shop() throws Exception {
-    CliRun r = CliRun.run(home, "quickstart", "--rows", "300"); // the OS user becomes the admin
+    CliRun r =
+        CliRun.run(
+            home, "quickstart", "--rows", "300", "--shop-only"); // the OS user becomes the admin
     assertThat(r.code()).as(r.toString()).isZero();
     spark = org.apache.spark.sql.SparkSession.active();
     db = CatalogDatabase.of(Platform.of(spark));

@@ -29,7 +29,7 @@ class DataFrameAccessTest extends SparkTestBase {
 
   @BeforeAll
   static void shop() {
-    CliRun r = CliRun.run(home, "quickstart", "--rows", "300");
+    CliRun r = CliRun.run(home, "quickstart", "--rows", "300", "--shop-only");
     assertThat(r.code()).as(r.toString()).isZero();
     spark = org.apache.spark.sql.SparkSession.active();
     db = CatalogDatabase.of(Platform.of(spark));

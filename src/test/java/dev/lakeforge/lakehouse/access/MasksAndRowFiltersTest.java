@@ -39,7 +39,7 @@ class MasksAndRowFiltersTest extends SparkTestBase {
 
   @BeforeAll
   static void shopWithPolicies() {
-    ok("quickstart", "--rows", "400"); // the OS user becomes the admin
+    ok("quickstart", "--rows", "400", "--shop-only"); // the OS user becomes the admin
     spark = org.apache.spark.sql.SparkSession.active();
     db = CatalogDatabase.of(Platform.of(spark));
     ok("catalog", "roles", "add", "pii", "auditor");
