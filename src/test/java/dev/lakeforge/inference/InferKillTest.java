@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * input row; rows appended to the input later are the only ones the next run scores.
  */
 class InferKillTest {
-  private static final int ROWS = 4_000;
+  private static final int ROWS = 2_400;
   private static final int COMMIT_ROWS = 400;
 
   @TempDir Path home;
