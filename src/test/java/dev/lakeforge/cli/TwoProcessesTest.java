@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * nothing is lost or duplicated, each run records the version it committed, and a third session
  * reads it all. This is what a Derby-backed metastore could not do (one process at a time).
  */
+@org.junit.jupiter.api.Tag("processes") // mvn test -Pprocesses
 class TwoProcessesTest {
   private static final String SPEC =
       """

@@ -22,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
  * a reclaimed spot instance does to a driver), then run again: the output holds exactly one row per
  * input row; rows appended to the input later are the only ones the next run scores.
  */
+@org.junit.jupiter.api.Tag("processes") // mvn test -Pprocesses
 class InferKillTest {
   private static final int ROWS = 2_400;
   private static final int COMMIT_ROWS = 400;

@@ -28,7 +28,6 @@ import java.util.Map;
 import java.util.Random;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -43,13 +42,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * refusal before anything is written.
  */
 class InferenceJobTest extends SparkTestBase {
-  private static final StructType CUSTOMERS =
-      new StructType()
-          .add("customer_id", DataTypes.LongType, false)
-          .add("orders_7d", DataTypes.IntegerType)
-          .add("spend_30d", DataTypes.DoubleType)
-          .add("days_since_last", DataTypes.LongType)
-          .add("country", DataTypes.StringType);
+  private static final StructType CUSTOMERS = TestModels.CUSTOMERS;
 
   @TempDir static Path models;
   private static TestModels.Churn churn;

@@ -36,13 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ScorerTest extends SparkTestBase {
   private static final float TOLERANCE = 1e-6f;
-  private static final StructType CUSTOMERS =
-      new StructType()
-          .add("customer_id", DataTypes.LongType, false)
-          .add("orders_7d", DataTypes.IntegerType)
-          .add("spend_30d", DataTypes.DoubleType)
-          .add("days_since_last", DataTypes.LongType)
-          .add("country", DataTypes.StringType);
+  private static final StructType CUSTOMERS = TestModels.CUSTOMERS;
 
   @TempDir static Path models;
   private static TestModels.Churn churn;

@@ -42,6 +42,15 @@ import org.tribuo.provenance.SimpleDataSourceProvenance;
 final class TestModels {
   private TestModels() {}
 
+  /** The generated customers the churn model scores: a key, its three features and a country. */
+  static final org.apache.spark.sql.types.StructType CUSTOMERS =
+      new org.apache.spark.sql.types.StructType()
+          .add("customer_id", org.apache.spark.sql.types.DataTypes.LongType, false)
+          .add("orders_7d", org.apache.spark.sql.types.DataTypes.IntegerType)
+          .add("spend_30d", org.apache.spark.sql.types.DataTypes.DoubleType)
+          .add("days_since_last", org.apache.spark.sql.types.DataTypes.LongType)
+          .add("country", org.apache.spark.sql.types.DataTypes.StringType);
+
   /**
    * A trained churn model: its ONNX file, its feature names in the model's order, and the output
    * position of each class.
@@ -134,14 +143,7 @@ final class TestModels {
             .addNode(node("Gemm", List.of("flat", "W", "b"), "logits", Map.of()))
             .addNode(node("Softmax", List.of("logits"), "probs", Map.of("axis", 1L)))
             .build();
-    OnnxMl.ModelProto model =
-        OnnxMl.ModelProto.newBuilder()
-            .setIrVersion(8)
-            .setProducerName("lakeforge-tests")
-            .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(13))
-            .setGraph(graph)
-            .build();
-    return Files.write(Files.createDirectories(dir).resolve("image.onnx"), model.toByteArray());
+    return write(dir, "image.onnx", graph);
   }
 
   /**
@@ -160,6 +162,11 @@ final class TestModels {
             .addInitializer(longs("axes", 1))
             .addNode(node("Slice", List.of("input", "starts", "ends", "axes"), "output", Map.of()))
             .build();
+    return write(dir, "noop.onnx", graph);
+  }
+
+  /** Writes {@code graph} as an ONNX model (IR 8, opset 13) to {@code dir/file}. */
+  private static Path write(Path dir, String file, OnnxMl.GraphProto graph) throws IOException {
     OnnxMl.ModelProto model =
         OnnxMl.ModelProto.newBuilder()
             .setIrVersion(8)
@@ -167,7 +174,7 @@ final class TestModels {
             .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(13))
             .setGraph(graph)
             .build();
-    return Files.write(Files.createDirectories(dir).resolve("noop.onnx"), model.toByteArray());
+    return Files.write(Files.createDirectories(dir).resolve(file), model.toByteArray());
   }
 
   private static OnnxMl.TensorProto longs(String name, long value) {
