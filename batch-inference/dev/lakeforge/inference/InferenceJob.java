@@ -120,7 +120,7 @@ public record InferenceJob(InferenceJobSpec spec) {
     long inputVersion = in.version().orElseGet(() -> lh.currentVersion(input));
 
     // the input and output as the user's session sees them, so the access guard checks the plans
-    Dataset<Row> population = filter(read(spark, lh, input, inputVersion));
+    Dataset<Row> population = filter(lh.read(input, inputVersion));
     checkKeys(population.schema());
     Scorer scorer = Scorer.of(spec.model(), spec.mappings()).runtime(spec.runtime());
     Scoring scoring = scorer.prepare(population, population);
@@ -138,7 +138,7 @@ public record InferenceJob(InferenceJobSpec spec) {
             todo(
                 population,
                 outputVersion.isPresent()
-                    ? Optional.of(read(spark, lh, output, outputVersion.getAsLong()))
+                    ? Optional.of(lh.read(output, outputVersion.getAsLong()))
                     : Optional.empty(),
                 model));
     phases.put("counting", Duration.ofNanos(System.nanoTime() - mark));
@@ -471,14 +471,6 @@ public record InferenceJob(InferenceJobSpec spec) {
 
   private static String ddl(StructField f) {
     return f.dataType().sql().toLowerCase(java.util.Locale.ROOT);
-  }
-
-  private static Dataset<Row> read(
-      SparkSession spark, Lakehouse lh, TableName table, long version) {
-    String name = lh.sqlName(lh.spec(table));
-    return version < 0
-        ? spark.table(name)
-        : spark.sql("SELECT * FROM " + name + " VERSION AS OF " + version);
   }
 
   private static void append(Dataset<Row> rows, String table) {

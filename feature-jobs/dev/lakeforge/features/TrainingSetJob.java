@@ -137,13 +137,12 @@ public final class TrainingSetJob {
     Map<TableName, StructType> schemas = new LinkedHashMap<>();
     for (TableName t : reads) {
       if (lh.findSpec(t).isPresent()) {
-        schemas.put(t, at(lh, spark, t, versions.get(t)).schema());
+        schemas.put(t, lh.read(t, versions.get(t)).schema());
       }
     }
     spec.checkColumns(source, schemas::get, featureSets);
     lh.require(Privilege.MODIFY, spec.name());
-    StructType output =
-        join(sources, t -> at(lh, spark, t, versions.get(t)).where(lit(false))).schema();
+    StructType output = join(sources, t -> lh.read(t, versions.get(t)).where(lit(false))).schema();
     new ApplyTablesJob(List.of(tableSpec(output)), Map.of(spec.name(), source)).run(spark);
 
     Map<String, String> params = new LinkedHashMap<>();
@@ -290,14 +289,6 @@ public final class TrainingSetJob {
           }
         });
     return out;
-  }
-
-  /** Table {@code t} at {@code version}, for its schema (no Spark job runs). */
-  private static Dataset<Row> at(Lakehouse lh, SparkSession spark, TableName t, long version) {
-    String name = lh.sqlName(lh.spec(t));
-    return version < 0
-        ? spark.table(name)
-        : spark.sql("SELECT * FROM " + name + " VERSION AS OF " + version);
   }
 
   private TableSpec tableSpec(StructType output) {

@@ -80,13 +80,9 @@ public final class JobRun {
       throw new IllegalArgumentException(
           "run " + id() + " did not declare " + table + " as a table it reads");
     }
-    TableSpec spec = lakehouse.spec(table);
     long v = version.isPresent() ? version.getAsLong() : lakehouse.currentVersion(table);
     recording.input(Artifact.table(table.toString(), v));
-    String name = lakehouse.sqlName(spec);
-    return v < 0
-        ? session.table(name)
-        : session.sql("SELECT * FROM " + name + " VERSION AS OF " + v);
+    return lakehouse.read(session, table, v);
   }
 
   /** Records another input of the run (e.g. the model version it scored with). */

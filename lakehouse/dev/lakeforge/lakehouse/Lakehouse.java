@@ -314,6 +314,23 @@ public final class Lakehouse {
   }
 
   /**
+   * Table {@code table} as it was at {@code version} (a Delta version or an Iceberg snapshot id; a
+   * negative version is the current table, as an Iceberg table without a snapshot has), read in
+   * this lakehouse's session, so the access guard checks the plans built on it. Lazy.
+   */
+  public Dataset<Row> read(TableName table, long version) {
+    return read(spark, table, version);
+  }
+
+  /** {@link #read(TableName, long)} in {@code session} (a job's write session). */
+  Dataset<Row> read(SparkSession session, TableName table, long version) {
+    String name = sqlName(spec(table));
+    return version < 0
+        ? session.table(name)
+        : session.sql("SELECT * FROM " + name + " VERSION AS OF " + version);
+  }
+
+  /**
    * The table's current version: its Delta version or Iceberg snapshot id ({@code -1} for an
    * Iceberg table without a snapshot).
    */
