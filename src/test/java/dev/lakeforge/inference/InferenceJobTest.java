@@ -177,6 +177,9 @@ class InferenceJobTest extends SparkTestBase {
     assertThat(r.commits()).as("200 rows in commits of about 100").isEqualTo(2);
     assertThat(r.model().toString()).isEqualTo("churn/" + v1.version());
     assertThat(r.metrics().modelLoads()).as("once in this JVM").isLessThanOrEqualTo(1);
+    assertThat(ModelCache.loads(r.model().key()))
+        .as("loaded exactly once in this JVM, by this run or an earlier one")
+        .isEqualTo(1);
     Map<Long, Float> expected = reference(rows);
     List<Row> scored = output(out);
     assertThat(scored).hasSize(200);
