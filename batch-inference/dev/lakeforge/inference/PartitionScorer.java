@@ -6,24 +6,27 @@ import java.nio.FloatBuffer;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Set;
-import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.JoinedRow;
+import org.apache.spark.sql.catalyst.expressions.SpecificInternalRow;
+import org.apache.spark.sql.catalyst.util.ArrayData;
+import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.SerializableConfiguration;
 
 /**
  * Scores one partition on an executor: takes the JVM's cached model on the task's device (the CPU,
  * or the GPU Spark assigned to the task; loading it on first use), reads rows in batches of {@code
- * batch-size}, fills each input's reusable direct buffer straight from the column values, makes one
- * model call per batch, and appends the output columns. Rows are pulled lazily: a partition is
- * never held in memory beyond one batch.
+ * batch-size}, fills each input's reusable direct buffer straight from the rows' primitive values,
+ * makes one model call per batch, and appends the output columns. It works on Spark's internal rows
+ * (the rows the scan produces), so no value is boxed or converted to a {@code Row} on the way in or
+ * out. Rows are pulled lazily: a partition is never held in memory beyond one batch.
  */
-final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
+final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, InternalRow> {
   private static final long serialVersionUID = 1L;
 
   private final ScoringPlan plan;
@@ -38,7 +41,7 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
   }
 
   @Override
-  public Iterator<Row> call(Iterator<Row> rows) {
+  public Iterator<InternalRow> call(Iterator<InternalRow> rows) {
     if (!rows.hasNext()) {
       return Collections.emptyIterator();
     }
@@ -74,28 +77,65 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
     return new Batches(plan, lease.predictor(), rows, metrics);
   }
 
+  /** The output columns of {@code plan} for {@code capacity} rows. */
+  static OutputColumn[] outputColumns(ScoringPlan plan, int capacity) {
+    OutputColumn[] out = new OutputColumn[plan.outputs().size()];
+    for (int o = 0; o < out.length; o++) {
+      out[o] = new OutputColumn(plan.outputs().get(o).type(), capacity);
+    }
+    return out;
+  }
+
+  /**
+   * Builds output rows: an input row joined with one row of output values. One row object is reused
+   * for every row a partition returns; Spark copies each into its own format as it reads it.
+   */
+  static final class OutputRows {
+    private final InternalRow values;
+    private final JoinedRow joined = new JoinedRow();
+
+    OutputRows(ScoringPlan plan) {
+      StructType types = new StructType();
+      for (ScoringPlan.OutputPlan o : plan.outputs()) {
+        types = types.add(o.column(), o.type());
+      }
+      this.values = new SpecificInternalRow(types);
+    }
+
+    /** {@code in} with row {@code r} of {@code out} appended. */
+    InternalRow of(InternalRow in, OutputColumn[] out, int r) {
+      for (int o = 0; o < out.length; o++) {
+        out[o].writeTo(r, values, o);
+      }
+      return joined.apply(in, values);
+    }
+  }
+
   /** The scored rows of a partition, one batch at a time. */
-  static final class Batches implements Iterator<Row> {
+  static final class Batches implements Iterator<InternalRow> {
     private final ScoringPlan plan;
     private final Predictor predictor;
-    private final Iterator<Row> rows;
+    private final Iterator<InternalRow> rows;
     private final ScoringMetrics metrics;
     private final Set<String> fetch;
-    private final Row[] batch;
-    private final Object[][] outputs;
+    private final InternalRow[] batch;
+    private final OutputColumn[] outputs;
+    private final OutputRows out;
     private final FloatBuffer[] buffers;
     private int size;
     private int next;
 
-    Batches(ScoringPlan plan, Predictor predictor, Iterator<Row> rows, ScoringMetrics metrics) {
+    Batches(
+        ScoringPlan plan, Predictor predictor, Iterator<InternalRow> rows, ScoringMetrics metrics) {
       this.plan = plan;
       this.predictor = predictor;
       this.rows = rows;
       this.metrics = metrics;
       this.fetch = plan.fetch();
       int n = plan.runtime().batchSize();
-      this.batch = new Row[n];
-      this.outputs = new Object[plan.outputs().size()][n];
+      this.batch = new InternalRow[n];
+      this.outputs = outputColumns(plan, n);
+      this.out = new OutputRows(plan);
       this.buffers = new FloatBuffer[plan.inputs().size()];
       for (int i = 0; i < buffers.length; i++) {
         buffers[i] =
@@ -118,29 +158,21 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
     }
 
     @Override
-    public Row next() {
+    public InternalRow next() {
       if (!hasNext()) {
         throw new NoSuchElementException();
       }
-      Row in = batch[next];
+      InternalRow in = batch[next];
       batch[next] = null;
-      Object[] values = new Object[plan.inputWidth() + outputs.length];
-      for (int i = 0; i < plan.inputWidth(); i++) {
-        values[i] = in.get(i);
-      }
-      for (int o = 0; o < outputs.length; o++) {
-        values[plan.inputWidth() + o] = outputs[o][next];
-        outputs[o][next] = null;
-      }
-      next++;
-      return RowFactory.create(values);
+      return out.of(in, outputs, next++);
     }
 
     private void score() {
       size = 0;
       next = 0;
       while (size < batch.length && rows.hasNext()) {
-        batch[size++] = rows.next();
+        // the scan reuses its row object: keep a copy until the batch is scored and returned
+        batch[size++] = rows.next().copy();
       }
       Map<String, Tensor> inputs = new LinkedHashMap<>();
       for (int i = 0; i < buffers.length; i++) {
@@ -169,7 +201,7 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
       boolean strict = ((InputMapping.Tabular) p.mapping()).nulls() == NullPolicy.ERROR;
       int width = ordinals.length;
       for (int r = 0; r < size; r++) {
-        Row row = batch[r];
+        InternalRow row = batch[r];
         int base = r * width;
         for (int j = 0; j < width; j++) {
           int o = ordinals[j];
@@ -188,7 +220,10 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
                   case ScoringPlan.LONG -> row.getLong(o);
                   case ScoringPlan.FLOAT -> row.getFloat(o);
                   case ScoringPlan.DOUBLE -> (float) row.getDouble(o);
-                  default -> row.getDecimal(o).floatValue();
+                  default ->
+                      (float)
+                          row.getDecimal(o, p.decimals()[j].precision(), p.decimals()[j].scale())
+                              .toDouble();
                 };
           }
           buf.put(base + j, v);
@@ -199,9 +234,10 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
     private void fillArray(ScoringPlan.InputPlan p, FloatBuffer buf) {
       int o = p.ordinals()[0];
       int n = p.perRow();
+      boolean floats = p.kinds()[0] == ScoringPlan.FLOAT;
       String column = p.mapping().columns().get(0);
       for (int r = 0; r < size; r++) {
-        Row row = batch[r];
+        InternalRow row = batch[r];
         if (row.isNullAt(o)) {
           throw new InferenceException(
               String.format(
@@ -209,30 +245,29 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
                       + " of %d values in every row. Filter those rows out first.",
                   plan.model(), column, p.name(), n));
         }
-        List<Object> values = row.getList(o);
-        if (values.size() != n) {
+        ArrayData values = row.getArray(o);
+        if (values.numElements() != n) {
           throw new InferenceException(
               String.format(
                   "Cannot score with model %s: column `%s` holds an array of %d values in a row, but tensor input"
                       + " `%s` reshapes it to %s, which takes %d. Fix the data or the mapping's shape.",
                   plan.model(),
                   column,
-                  values.size(),
+                  values.numElements(),
                   p.name(),
                   ((InputMapping.ArrayColumn) p.mapping()).shape(),
                   n));
         }
         int base = r * n;
         for (int k = 0; k < n; k++) {
-          Object v = values.get(k);
-          if (v == null) {
+          if (values.isNullAt(k)) {
             throw new InferenceException(
                 String.format(
                     "Cannot score with model %s: column `%s` has a null element at position %d in a row."
                         + " Replace null elements before scoring.",
                     plan.model(), column, k));
           }
-          buf.put(base + k, ((Number) v).floatValue());
+          buf.put(base + k, floats ? values.getFloat(k) : (float) values.getDouble(k));
         }
       }
     }
@@ -247,8 +282,8 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
   }
 
   /**
-   * Fills {@code out[0..size)} with output column {@code p} of a batch of {@code size} rows, taken
-   * from the model output {@code t}.
+   * Fills rows {@code 0..size} of {@code out} with output column {@code p} of a batch of {@code
+   * size} rows, taken from the model output {@code t}.
    *
    * @param mask for a text input, the batch's attention mask ({@code [size, sequence]}), which a
    *     pooled output averages over; null to pool over every position
@@ -258,7 +293,7 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
       ScoringPlan.OutputPlan p,
       Tensor t,
       int size,
-      Object[] out,
+      OutputColumn out,
       java.nio.LongBuffer mask) {
     long[] shape = t.shape();
     if (shape.length == 0 || shape[0] != size || t.size() % size != 0) {
@@ -279,14 +314,7 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
                 plan.model(), p.column(), el.index(), el.from(), perRow));
       }
       for (int r = 0; r < size; r++) {
-        int at = r * perRow + el.index();
-        out[r] =
-            switch (t.type()) {
-              case FLOAT32 -> (float) t.getDouble(at);
-              case FLOAT64 -> t.getDouble(at);
-              case INT32 -> (int) t.getLong(at);
-              case INT64 -> t.getLong(at);
-            };
+        out.putElement(r, t, r * perRow + el.index());
       }
     } else if (m instanceof OutputMapping.Argmax am) {
       if (!am.labels().isEmpty() && am.labels().size() != perRow) {
@@ -304,7 +332,11 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
             best = k;
           }
         }
-        out[r] = am.labels().isEmpty() ? (Object) best : am.labels().get(best);
+        if (am.labels().isEmpty()) {
+          out.putInt(r, best);
+        } else {
+          out.putString(r, am.labels().get(best));
+        }
       }
     } else if (m instanceof OutputMapping.Pooled pooled) {
       pool(plan, p, pooled, t, size, out, mask);
@@ -314,7 +346,7 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
         for (int k = 0; k < perRow; k++) {
           v[k] = (float) t.getDouble(r * perRow + k);
         }
-        out[r] = v;
+        out.putVector(r, v);
       }
     }
   }
@@ -330,7 +362,7 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
       OutputMapping.Pooled pooled,
       Tensor t,
       int size,
-      Object[] out,
+      OutputColumn out,
       java.nio.LongBuffer mask) {
     long[] shape = t.shape();
     if (shape.length != 3) {
@@ -375,7 +407,7 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
           v[k] = (float) (v[k] * scale);
         }
       }
-      out[r] = v;
+      out.putVector(r, v);
     }
   }
 }

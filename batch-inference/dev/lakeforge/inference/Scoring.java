@@ -1,9 +1,9 @@
 package dev.lakeforge.inference;
 
+import dev.lakeforge.core.SparkInternals;
 import java.util.Objects;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.SerializableConfiguration;
@@ -55,8 +55,13 @@ public final class Scoring {
               "model %s: rows to score have schema %s, not the %s this scoring was prepared on",
               model, rows.schema().simpleString(), input.schema().simpleString()));
     }
-    return rows.mapPartitions(
-        new PartitionScorer(plan, hadoop, metrics), Encoders.row(plan.schema()));
+    return SparkInternals.fromInternalRows(
+        rows.sparkSession(),
+        SparkInternals.internalRows(rows)
+            .toJavaRDD()
+            .mapPartitions(new PartitionScorer(plan, hadoop, metrics))
+            .rdd(),
+        plan.schema());
   }
 
   /** The schema of {@link #output()}: the input's columns, then the output columns. */

@@ -82,13 +82,17 @@ record ScoringPlan(
   }
 
   /** How a row is named in a row-level error: its key values, else its position. */
-  String describeRow(org.apache.spark.sql.Row row, int partition, long position) {
+  String describeRow(org.apache.spark.sql.catalyst.InternalRow row, int partition, long position) {
     if (keys.isEmpty()) {
       return String.format("row %d of partition %d", position, partition);
     }
     List<String> parts = new ArrayList<>();
     for (int i = 0; i < keys.size(); i++) {
-      parts.add(keys.get(i) + "=" + row.get(keyOrdinals[i]));
+      DataType type = schema.fields()[keyOrdinals[i]].dataType();
+      Object value =
+          org.apache.spark.sql.catalyst.CatalystTypeConverters.convertToScala(
+              row.get(keyOrdinals[i], type), type);
+      parts.add(keys.get(i) + "=" + value);
     }
     return "the row with " + String.join(", ", parts);
   }
@@ -109,6 +113,7 @@ record ScoringPlan(
    * @param mapping how it is filled
    * @param ordinals the columns' positions in the input rows
    * @param kinds per column (tabular) or of the array's elements
+   * @param decimals per tabular column, its decimal type (null for the other kinds)
    * @param fill per tabular column, the value a null becomes (unused for nulls: error)
    * @param rowShape one row's shape: {@code [columns]} or the array mapping's shape
    * @param perRow elements per row
@@ -118,6 +123,7 @@ record ScoringPlan(
       InputMapping mapping,
       int[] ordinals,
       char[] kinds,
+      DecimalType[] decimals,
       float[] fill,
       long[] rowShape,
       int perRow)
@@ -429,9 +435,11 @@ record ScoringPlan(
     }
     checkBatchDimension(model, t);
     char[] kinds = new char[n];
+    DecimalType[] decimals = new DecimalType[n];
     for (int i = 0; i < n; i++) {
       StructField f = schema.fields()[ordinals[i]];
       kinds[i] = numericKind(f.dataType());
+      decimals[i] = f.dataType() instanceof DecimalType d ? d : null;
       if (kinds[i] == 0) {
         throw fail(
             model,
@@ -444,7 +452,7 @@ record ScoringPlan(
         meanColumns.add(f.name());
       }
     }
-    return new InputPlan(t.name(), m, ordinals, kinds, new float[n], new long[] {n}, n);
+    return new InputPlan(t.name(), m, ordinals, kinds, decimals, new float[n], new long[] {n}, n);
   }
 
   private static InputPlan array(
@@ -493,7 +501,14 @@ record ScoringPlan(
     }
     long[] rowShape = m.shape().stream().mapToLong(Long::longValue).toArray();
     return new InputPlan(
-        t.name(), m, new int[] {ordinal}, new char[] {kind}, new float[0], rowShape, (int) size);
+        t.name(),
+        m,
+        new int[] {ordinal},
+        new char[] {kind},
+        new DecimalType[1],
+        new float[0],
+        rowShape,
+        (int) size);
   }
 
   private static void checkBatchDimension(ModelSpec model, ModelSignature.Tensor t) {
@@ -525,7 +540,14 @@ record ScoringPlan(
       fill[i] = mean.floatValue();
     }
     return new InputPlan(
-        p.name(), p.mapping(), p.ordinals(), p.kinds(), fill, p.rowShape(), p.perRow());
+        p.name(),
+        p.mapping(),
+        p.ordinals(),
+        p.kinds(),
+        p.decimals(),
+        fill,
+        p.rowShape(),
+        p.perRow());
   }
 
   private static OutputPlan output(

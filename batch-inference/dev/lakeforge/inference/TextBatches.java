@@ -4,7 +4,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -18,8 +17,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.stream.IntStream;
 import org.apache.spark.TaskContext;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.util.TaskCompletionListener;
 
 /**
@@ -31,12 +29,13 @@ import org.apache.spark.util.TaskCompletionListener;
  * to the model's fixed length); the outputs are put back in the rows' order, so every output row
  * carries its own input row's values.
  */
-final class TextBatches implements Iterator<Row> {
+final class TextBatches implements Iterator<InternalRow> {
   private final ScoringPlan plan;
   private final ScoringPlan.TextPlan text;
   private final Predictor predictor;
   private final TextTokenizer tokenizer;
-  private final Iterator<Row> rows;
+  private final Iterator<InternalRow> rows;
+  private final PartitionScorer.OutputRows out;
   private final ScoringMetrics metrics;
   private final int partition;
   private final int window;
@@ -50,15 +49,17 @@ final class TextBatches implements Iterator<Row> {
   private LongBuffer ids;
   private LongBuffer mask;
   private LongBuffer types;
+  private OutputColumn[] scratch;
 
   /** One window: its rows, their tokens, the order they are batched in, and their outputs. */
-  private record Window(Row[] rows, TextTokenizer.Tokens[] tokens, int[] order, Object[][] out) {}
+  private record Window(
+      InternalRow[] rows, TextTokenizer.Tokens[] tokens, int[] order, OutputColumn[] out) {}
 
   TextBatches(
       ScoringPlan plan,
       Predictor predictor,
       TextTokenizer tokenizer,
-      Iterator<Row> rows,
+      Iterator<InternalRow> rows,
       ScoringMetrics metrics,
       int partition) {
     this.plan = plan;
@@ -66,6 +67,7 @@ final class TextBatches implements Iterator<Row> {
     this.predictor = predictor;
     this.tokenizer = tokenizer;
     this.rows = rows;
+    this.out = new PartitionScorer.OutputRows(plan);
     this.metrics = metrics;
     this.partition = partition;
     int batch = plan.runtime().batchSize();
@@ -104,23 +106,13 @@ final class TextBatches implements Iterator<Row> {
   }
 
   @Override
-  public Row next() {
+  public InternalRow next() {
     if (!hasNext()) {
       throw new NoSuchElementException();
     }
-    Row in = current.rows()[next];
+    InternalRow in = current.rows()[next];
     current.rows()[next] = null;
-    int width = plan.inputWidth();
-    Object[] values = new Object[width + current.out().length];
-    for (int i = 0; i < width; i++) {
-      values[i] = in.get(i);
-    }
-    for (int o = 0; o < current.out().length; o++) {
-      values[width + o] = current.out()[o][next];
-      current.out()[o][next] = null;
-    }
-    next++;
-    return RowFactory.create(values);
+    return out.of(in, current.out(), next++);
   }
 
   /**
@@ -131,11 +123,12 @@ final class TextBatches implements Iterator<Row> {
     if (!rows.hasNext()) {
       return null;
     }
-    List<Row> read = new ArrayList<>();
+    List<InternalRow> read = new ArrayList<>();
     List<String> texts = new ArrayList<>();
     int ordinal = text.ordinal();
     while (read.size() < window && rows.hasNext()) {
-      Row row = rows.next();
+      // the scan reuses its row object: keep a copy until the window is scored and returned
+      InternalRow row = rows.next().copy();
       if (row.isNullAt(ordinal)) {
         throw new InferenceException(
             String.format(
@@ -148,11 +141,11 @@ final class TextBatches implements Iterator<Row> {
                 text.mapping().column()));
       }
       read.add(row);
-      texts.add(row.getString(ordinal));
+      texts.add(row.getUTF8String(ordinal).toString());
     }
     long first = position;
     position += read.size();
-    Row[] batchRows = read.toArray(Row[]::new);
+    InternalRow[] batchRows = read.toArray(InternalRow[]::new);
     String[] batchTexts = texts.toArray(String[]::new);
     return worker().submit(() -> tokenize(batchRows, batchTexts, first));
   }
@@ -172,7 +165,7 @@ final class TextBatches implements Iterator<Row> {
   }
 
   /** Runs on the worker: tokenizes a window and orders it for batching. */
-  private Window tokenize(Row[] read, String[] texts, long first) {
+  private Window tokenize(InternalRow[] read, String[] texts, long first) {
     TextTokenizer.Tokens[] tokens = new TextTokenizer.Tokens[read.length];
     InputMapping.Text m = text.mapping();
     for (int i = 0; i < read.length; i++) {
@@ -200,7 +193,7 @@ final class TextBatches implements Iterator<Row> {
               .mapToInt(Integer::intValue)
               .toArray();
     }
-    return new Window(read, tokens, order, new Object[plan.outputs().size()][read.length]);
+    return new Window(read, tokens, order, PartitionScorer.outputColumns(plan, read.length));
   }
 
   private Window await(Future<Window> f) {
@@ -262,17 +255,24 @@ final class TextBatches implements Iterator<Row> {
         inputs.put(ScoringPlan.TOKEN_TYPE_IDS, Tensor.of(types, size, length));
       }
       Map<String, Tensor> result = predictor.predict(inputs, fetch);
-      Object[] scratch = new Object[size];
-      for (int o = 0; o < plan.outputs().size(); o++) {
+      OutputColumn[] scratch = scratch();
+      for (int o = 0; o < scratch.length; o++) {
         ScoringPlan.OutputPlan p = plan.outputs().get(o);
-        Arrays.fill(scratch, null);
-        PartitionScorer.map(plan, p, result.get(p.mapping().from()), size, scratch, mask);
+        PartitionScorer.map(plan, p, result.get(p.mapping().from()), size, scratch[o], mask);
         for (int k = 0; k < size; k++) {
-          w.out()[o][w.order()[start + k]] = scratch[k];
+          scratch[o].copyTo(k, w.out()[o], w.order()[start + k]);
         }
       }
       metrics.batch(size);
     }
+  }
+
+  /** The reusable output columns of one batch, before they are put back in the rows' order. */
+  private OutputColumn[] scratch() {
+    if (scratch == null) {
+      scratch = PartitionScorer.outputColumns(plan, plan.runtime().batchSize());
+    }
+    return scratch;
   }
 
   /**

@@ -69,6 +69,29 @@ public final class SparkInternals {
     return org.apache.spark.sql.classic.Dataset.ofRows(classic(spark), plan);
   }
 
+  /**
+   * The rows of {@code df} as Spark's internal rows, for code that processes them without the
+   * conversion to {@link Row} and back. Lazy: the query is planned and run when an action first
+   * needs the RDD's partitions. Its iterators may reuse one row object: copy a row to keep it past
+   * the next call.
+   */
+  public static org.apache.spark.rdd.RDD<org.apache.spark.sql.catalyst.InternalRow> internalRows(
+      Dataset<Row> df) {
+    org.apache.spark.sql.classic.Dataset<Row> c = (org.apache.spark.sql.classic.Dataset<Row>) df;
+    return new DeferredRows(c.sparkSession().sparkContext(), () -> c.queryExecution().toRdd());
+  }
+
+  /**
+   * A DataFrame of internal rows of {@code schema} (e.g. made from {@link #internalRows}). Each row
+   * is converted as the iterator returns it, so an iterator may reuse one row object.
+   */
+  public static Dataset<Row> fromInternalRows(
+      SparkSession spark,
+      org.apache.spark.rdd.RDD<org.apache.spark.sql.catalyst.InternalRow> rows,
+      org.apache.spark.sql.types.StructType schema) {
+    return classic(spark).internalCreateDataFrame(rows, schema, false);
+  }
+
   /** The analysed plan of a DataFrame. */
   public static LogicalPlan plan(Dataset<?> df) {
     return ((org.apache.spark.sql.classic.Dataset<?>) df).logicalPlan();
