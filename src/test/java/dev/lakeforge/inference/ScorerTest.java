@@ -319,6 +319,45 @@ class ScorerTest extends SparkTestBase {
   }
 
   @Test
+  void transformRunsNoSparkJobUntilAnActionEvenOverAShuffle() throws Exception {
+    // Under adaptive execution, planning a query with a shuffle runs its shuffle stage; the scoring
+    // must not plan its input before an action does.
+    Dataset<Row> input =
+        spark
+            .range(0, 600, 1, 4)
+            .groupBy(functions.col("id").mod(200).alias("customer_id"))
+            .agg(
+                functions.max(functions.col("id").mod(60)).alias("days_since_last"),
+                functions.count("id").cast("int").alias("orders_7d"),
+                functions.sum("id").cast("double").alias("spend_30d"));
+    java.util.concurrent.atomic.AtomicInteger jobs =
+        new java.util.concurrent.atomic.AtomicInteger();
+    org.apache.spark.scheduler.SparkListener counter =
+        new org.apache.spark.scheduler.SparkListener() {
+          @Override
+          public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart start) {
+            jobs.incrementAndGet();
+          }
+        };
+    spark.sparkContext().addSparkListener(counter);
+    try {
+      Dataset<Row> scored =
+          Scorer.of(ModelRef.parse("churn/1"), churnMappings(NullPolicy.ERROR)).transform(input);
+      spark.sparkContext().listenerBus().waitUntilEmpty();
+      assertThat(jobs.get()).as("Spark jobs run by transform").isZero();
+
+      List<Row> rows = byId(scored);
+      assertThat(rows).hasSize(200);
+      assertThat(rows.get(7).getLong(0)).isEqualTo(7);
+      assertThat(rows.get(7).getInt(2)).as("orders_7d: 600 ids, 3 per key").isEqualTo(3);
+      spark.sparkContext().listenerBus().waitUntilEmpty();
+      assertThat(jobs.get()).as("Spark jobs run by the action").isPositive();
+    } finally {
+      spark.sparkContext().removeSparkListener(counter);
+    }
+  }
+
+  @Test
   void theCacheSharesOneLoadedPredictorClosesItAndLoadsAgainAfterwards() throws Exception {
     ModelSpec spec =
         ModelSpec.of(TestModels.register(spark, "cache-probe", churn.onnx()), Device.CPU);
