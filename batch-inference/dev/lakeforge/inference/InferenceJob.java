@@ -22,12 +22,14 @@ import dev.lakeforge.lakehouse.Progress;
 import dev.lakeforge.lakehouse.TableSpec;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -120,8 +122,7 @@ public record InferenceJob(InferenceJobSpec spec) {
     long inputVersion = in.version().orElseGet(() -> lh.currentVersion(input));
 
     // the input and output as the user's session sees them, so the access guard checks the plans
-    Dataset<Row> population = filter(lh.read(input, inputVersion));
-    checkKeys(population.schema());
+    Dataset<Row> population = narrow(filter(lh.read(input, inputVersion)));
     Scorer scorer = Scorer.of(spec.model(), spec.mappings()).runtime(spec.runtime());
     Scoring scoring = scorer.prepare(population, population);
     ModelSpec model = scoring.model();
@@ -215,7 +216,7 @@ public record InferenceJob(InferenceJobSpec spec) {
     // the same versions as counted before the run started, so the same rows
     Dataset<Row> todo =
         todo(
-            filter(run.read(in.table(), OptionalLong.of(inputVersion))),
+            narrow(filter(run.read(in.table(), OptionalLong.of(inputVersion)))),
             outputVersion.isPresent()
                 ? Optional.of(run.read(output, outputVersion))
                 : Optional.empty(),
@@ -386,6 +387,38 @@ public record InferenceJob(InferenceJobSpec spec) {
   /** A row's bucket, from its keys: {@code pmod(xxhash64(keys), BUCKETS)}. */
   private Column bucket() {
     return pmod(xxhash64(keys()), lit(BUCKETS));
+  }
+
+  /**
+   * Only the columns the job uses: the keys and the mapped columns, in the table's order. A wide
+   * table is scanned for those columns only, and scoring copies no other column. A key or mapped
+   * column the table lacks is an error naming it and the table's columns.
+   */
+  private Dataset<Row> narrow(Dataset<Row> table) {
+    checkKeys(table.schema());
+    Set<String> used = new java.util.HashSet<>(spec.input().keys());
+    List<String> columns = Arrays.asList(table.columns());
+    spec.mappings()
+        .inputs()
+        .forEach(
+            (name, m) -> {
+              for (String c : m.columns()) {
+                if (!columns.contains(c)) {
+                  throw new InferenceException(
+                      String.format(
+                          "job %s: input `%s` maps column `%s`, which %s does not have (columns: %s)."
+                              + " Fix the mapping or add the column.",
+                          spec.name(), name, c, spec.input().table(), String.join(", ", columns)));
+                }
+                used.add(c);
+              }
+            });
+    Column[] kept =
+        Arrays.stream(table.columns())
+            .filter(used::contains)
+            .map(InferenceJob::column)
+            .toArray(Column[]::new);
+    return table.select(kept);
   }
 
   /**

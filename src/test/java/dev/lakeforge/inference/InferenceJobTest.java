@@ -344,6 +344,63 @@ class InferenceJobTest extends SparkTestBase {
   }
 
   @Test
+  void aMappedColumnOrKeyTheInputLacksIsNamedWithTheTablesColumns() {
+    TableName in = inputTable(TableFormat.DELTA, "lacking", customers(0, 10));
+    Lakehouse lh = Lakehouse.open(spark);
+    String columns = String.join(", ", spark.table(lh.sqlName(lh.spec(in))).columns());
+
+    assertThatThrownBy(
+            () ->
+                new InferenceJob(
+                        InferenceJobSpec.parse(
+                            """
+                            name: lacking
+                            model: churn@champion
+                            input: {table: %s, keys: [customer_id]}
+                            inputs:
+                              input: {columns: [orders_7d, spend_90d, days_since_last], nulls: zero}
+                            outputs:
+                              probability: {from: output, index: 1}
+                            output: {table: preds_delta.lacking}
+                            """
+                                .formatted(in),
+                            "test job"))
+                    .run(spark))
+        .isInstanceOf(InferenceException.class)
+        .hasMessage(
+            "job lacking: input `input` maps column `spend_90d`, which "
+                + in
+                + " does not have (columns: "
+                + columns
+                + "). Fix the mapping or add the column.");
+    assertThatThrownBy(
+            () ->
+                new InferenceJob(
+                        InferenceJobSpec.parse(
+                            """
+                            name: lacking
+                            model: churn@champion
+                            input: {table: %s, keys: [id]}
+                            inputs:
+                              input: {columns: [orders_7d, spend_30d, days_since_last], nulls: zero}
+                            outputs:
+                              probability: {from: output, index: 1}
+                            output: {table: preds_delta.lacking}
+                            """
+                                .formatted(in),
+                            "test job"))
+                    .run(spark))
+        .isInstanceOf(InferenceException.class)
+        .hasMessage(
+            "job lacking: key column `id` is not a column of "
+                + in
+                + " (columns: "
+                + columns
+                + "). Fix `input.keys`.");
+    assertThat(lh.findSpec(TableName.parse("preds_delta.lacking"))).isEmpty();
+  }
+
+  @Test
   void aFilterWithASubqueryIsRefusedAndAPlainOneSelectsTheRowsScored() {
     TableName in = inputTable(TableFormat.DELTA, "filtered", customers(0, 50));
     Lakehouse lh = Lakehouse.open(spark);
