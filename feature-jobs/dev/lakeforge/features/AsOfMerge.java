@@ -11,7 +11,14 @@ import org.apache.spark.sql.RowFactory;
 /**
  * The streaming pass of {@link PointInTimeJoin} over one partition of unioned rows sorted by keys,
  * bucket, time and kind: it keeps the latest row of each source for the current entity and emits
- * each spine row with the rows still within their ttl. Memory: one row per source.
+ * each spine row with the rows still within their ttl.
+ *
+ * <p>What it holds, whatever the entity's size: the current entity's key values and bucket, and per
+ * source the latest feature row's selected values and time ({@code latest}, {@code latestTs}),
+ * replaced as newer rows arrive and cleared when the entity or bucket changes — O(sources ×
+ * selected columns), never an entity's history. It pulls input rows one at a time and returns each
+ * spine row's output before reading further (nothing is read ahead or buffered). The sort before it
+ * is Spark's external sort, bounded by the task's execution memory and spilling to disk.
  *
  * <p>Union row layout: kind (source index, or the number of sources for a spine row), time in
  * microseconds, bucket, the spine's columns, then each source's feature columns.

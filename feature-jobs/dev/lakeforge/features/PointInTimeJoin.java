@@ -53,11 +53,17 @@ import org.apache.spark.sql.types.StructType;
  * read only for {@code [earliest - ttl, latest]} (pushed down to the table scan). Then spine rows
  * and the feature rows of all sources are unioned, shuffled once by the entity keys (plus a time
  * bucket with {@link Builder#optTimeBuckets}), sorted by keys and time within each partition
- * (feature rows before spine rows at equal times), and merged in one streaming pass that keeps only
- * the latest row per source: no task ever holds an entity's history in memory (Spark's sort spills
- * to disk), so a skewed key costs time, not memory. Time buckets also spread one entity's history
- * over several tasks: each feature row goes to its own bucket and, when still valid at the next
- * bucket's start, to that one too.
+ * (feature rows before spine rows at equal times), and merged in one streaming pass ({@link
+ * AsOfMerge}).
+ *
+ * <p>Memory per task, precisely: the sort is Spark's external sorter, which holds rows up to the
+ * task's share of execution memory and spills sorted runs to local disk, whatever the entities; the
+ * merge then reads the sorted rows one at a time and holds, for the current entity only, its key,
+ * its bucket and the latest row of each source (the selected values and the time) — no grouping, no
+ * collected lists, no window buffer per entity. So an entity with a large share of the rows costs
+ * its task time, not memory. Time buckets ({@link Builder#optTimeBuckets}) also spread one entity's
+ * rows over several tasks: each feature row goes to its own bucket and, when still valid at the
+ * next bucket's start, to that one too.
  */
 public final class PointInTimeJoin {
   private final Spine spine;

@@ -5,6 +5,7 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 
 import dev.lakeforge.catalog.Artifact;
+import dev.lakeforge.catalog.FeatureSetRegistry;
 import dev.lakeforge.catalog.Privilege;
 import dev.lakeforge.catalog.RunLog;
 import dev.lakeforge.core.SpecException;
@@ -17,6 +18,7 @@ import dev.lakeforge.lakehouse.Lakehouse;
 import dev.lakeforge.lakehouse.TableSpec;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -40,6 +42,17 @@ import org.apache.spark.sql.types.StructType;
  * any table — and written whole (overwrite) to the spec's output table, created or evolved first
  * from the join's schema.
  *
+ * <p>Idempotent: a build's batch id is made of the training set, the sha256 of the spec ({@link
+ * TrainingSetSpec#sha256}) and of every feature set it names, and the version of every table it
+ * reads. When the commit that made the output table's current version carries that batch id, the
+ * build writes nothing (no join runs, no new version) and says so ({@link Result#skipped}); a
+ * changed spec, a re-applied feature set or a new version of any input rewrites it. A rebuild
+ * overwrites the table as a new version, so earlier builds stay readable by time travel until
+ * maintenance expires them. Only the current version counts: after a build from other inputs (or
+ * any other commit, e.g. a compaction), the same build writes again. Its commit's batch id ends
+ * with the version it replaced ({@code :over-v5}), since a batch id already in the history (Delta
+ * keeps it as a transaction id) could not be committed twice.
+ *
  * <p>Before anything is written: SELECT on every input and MODIFY on the output are checked, and
  * every column rule is checked on the schemas (no Spark job). The run is recorded ({@value #JOB})
  * with the exact version of each table read as lineage inputs, so {@link Builder#optAsOfVersions}
@@ -52,6 +65,9 @@ public final class TrainingSetJob {
   public static final String JOB = "features.training-set";
 
   private static final String PARAM_FEATURE_SETS = "feature_sets";
+
+  /** Ends a commit's batch id, before the version the commit replaced. */
+  private static final String OVER = ":over-v";
 
   private final TrainingSetSpec spec;
   private final String source;
@@ -101,14 +117,19 @@ public final class TrainingSetJob {
    *
    * @param runId the recorded run
    * @param table the training-set table
-   * @param rowsWritten rows in the training set (the spine's row count)
-   * @param tableVersion the version the overwrite made
+   * @param batchId the build's batch id: the training set, the spec's sha256 and the versions read
+   * @param skipped true when the table's current version is this very build, so nothing was written
+   * @param rowsWritten rows written (the spine's row count); 0 when skipped
+   * @param tableVersion the version that holds the training set: the one the overwrite made, or
+   *     when skipped the current one, which an earlier identical build made
    * @param versionsRead the version of each table read (spine first)
    * @param duration how long it took
    */
   public record Result(
       String runId,
       TableName table,
+      String batchId,
+      boolean skipped,
       long rowsWritten,
       OptionalLong tableVersion,
       Map<TableName, Long> versionsRead,
@@ -156,7 +177,7 @@ public final class TrainingSetJob {
         params,
         List.copyOf(reads),
         List.of(spec.name()),
-        run -> build(lh, run, sources, versions, started),
+        run -> build(lh, run, sources, versions, batchId(versions, sets), started),
         TrainingSetJob::metrics);
   }
 
@@ -165,6 +186,7 @@ public final class TrainingSetJob {
       JobRun run,
       List<ResolvedSource> sources,
       Map<TableName, Long> versions,
+      String batch,
       long started) {
     SparkSession session = run.session();
     session.sparkContext().setJobDescription("features.training-set " + spec.name());
@@ -172,6 +194,19 @@ public final class TrainingSetJob {
       Map<TableName, Dataset<Row>> data = new LinkedHashMap<>();
       for (TableName t : versions.keySet()) {
         data.put(t, run.read(t, OptionalLong.of(versions.get(t))));
+      }
+      Map<TableName, Long> read = Collections.unmodifiableMap(new LinkedHashMap<>(versions));
+      long current = lh.currentVersion(spec.name());
+      if (run.currentBatch(spec.name()).filter(b -> b.startsWith(batch + OVER)).isPresent()) {
+        return new Result(
+            run.id(),
+            spec.name(),
+            batch,
+            true,
+            0,
+            OptionalLong.of(current),
+            read,
+            Duration.ofNanos(System.nanoTime() - started));
       }
       Dataset<Row> joined = join(sources, data::get).join();
       TableSpec table = lh.spec(spec.name());
@@ -185,24 +220,41 @@ public final class TrainingSetJob {
       JobRun.Commit commit =
           run.commit(
               spec.name(),
-              Optional.empty(),
+              Optional.of(batch + OVER + current),
               () ->
                   joined
                       .select(columns.toArray(Column[]::new))
                       .write()
                       .mode("overwrite")
                       .insertInto(name));
-      long rows = session.table(name).count();
+      long rows = commit.skipped() ? 0 : session.table(name).count();
       return new Result(
           run.id(),
           spec.name(),
+          batch,
+          commit.skipped(),
           rows,
-          commit.committed(),
-          java.util.Collections.unmodifiableMap(new LinkedHashMap<>(versions)),
+          commit.skipped() ? OptionalLong.of(lh.currentVersion(spec.name())) : commit.committed(),
+          read,
           Duration.ofNanos(System.nanoTime() - started));
     } finally {
       session.sparkContext().setJobDescription(null);
     }
+  }
+
+  /**
+   * The build's batch id: the training set, the sha256 of the spec together with each feature set's
+   * registered definition, and every table read at its version (spine first), e.g. {@code
+   * training-set:training.churn:spec-1f2e3d4c5b6a:shop.churn_spine@3,features.activity@7}.
+   */
+  private String batchId(Map<TableName, Long> versions, Map<String, FeatureSetDefinition> sets) {
+    StringBuilder content = new StringBuilder(spec.sha256());
+    sets.forEach((name, d) -> content.append('\n').append(name).append('@').append(d.sha256()));
+    StringJoiner read = new StringJoiner(",");
+    versions.forEach((t, v) -> read.add(t + "@" + v));
+    return String.format(
+        "training-set:%s:spec-%s:%s",
+        spec.name(), FeatureSetRegistry.sha256(content.toString()).substring(0, 12), read);
   }
 
   private PointInTimeJoin join(
@@ -314,6 +366,8 @@ public final class TrainingSetJob {
   private static Map<String, ?> metrics(Result r) {
     Map<String, Object> m = new TreeMap<>();
     m.put("rows_written", r.rowsWritten());
+    m.put("skipped", r.skipped());
+    m.put("batch_id", r.batchId());
     Map<String, Object> versions = new TreeMap<>();
     r.versionsRead().forEach((t, v) -> versions.put(t.toString(), v));
     m.put("versions_read", versions);

@@ -3,6 +3,7 @@ package dev.lakeforge.features;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.lakeforge.catalog.FeatureSetRegistry;
 import dev.lakeforge.core.SpecException;
 import dev.lakeforge.core.TableName;
 import dev.lakeforge.features.FeatureSource.Selected;
@@ -220,6 +221,15 @@ public record TrainingSetSpec(
                 name, i, f.keys(), f.keys().size(), spine.keys().size(), spine.keys()));
       }
     }
+  }
+
+  /**
+   * The sha256 of the spec's content: every field as the record writes it ({@link #toString()}), so
+   * two specs that read the same (whatever their YAML layout or comments) hash the same, and any
+   * change of a table, key, timestamp, ttl, selected column or output name changes the hash.
+   */
+  public String sha256() {
+    return FeatureSetRegistry.sha256(toString());
   }
 
   /**

@@ -122,6 +122,25 @@ public final class JobRun {
     return lakehouse.operations(lakehouse.spec(table).format()).containsBatch(table, batchId);
   }
 
+  /**
+   * The batch id carried by the commit that made {@code table}'s current version (a declared
+   * target); empty when that commit carries none (a schema change, a maintenance or manual write)
+   * or the table has no version yet. A job that replaces a table whole asks this, not {@link
+   * #containsBatch}: an older batch in the history is no longer what the table holds.
+   */
+  public Optional<String> currentBatch(TableName table) {
+    if (!targets.contains(table)) {
+      throw new IllegalArgumentException(
+          "run " + id() + " did not declare " + table + " as a table it writes");
+    }
+    TableOperations ops = lakehouse.operations(lakehouse.spec(table).format());
+    long current = ops.currentVersion(table);
+    return ops.history(table).stream()
+        .filter(h -> h.version() == current)
+        .findFirst()
+        .flatMap(HistoryEntry::batchId);
+  }
+
   /** The last version this run committed to each table, as lineage outputs. */
   List<Artifact> outputs() {
     return committed.entrySet().stream()

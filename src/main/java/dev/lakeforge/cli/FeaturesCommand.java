@@ -237,7 +237,9 @@ final class FeaturesCommand {
       mixinStandardHelpOptions = true,
       description = {
         "Build a training set: the spine joined point in time with feature sets and tables.",
-        "The output table is rebuilt whole; the run records the version of every input read."
+        "The output table is rebuilt whole (a new version) unless its current version was built"
+            + " from the same spec and input versions; the run records the version of every"
+            + " input read."
       })
   static final class TrainingSet extends Sub {
     @Parameters(index = "0", paramLabel = "SPEC", description = "The training-set spec (YAML).")
@@ -258,6 +260,17 @@ final class FeaturesCommand {
       var r = b.build().run(root().spark());
       StringJoiner read = new StringJoiner(", ");
       r.versionsRead().forEach((t, v) -> read.add(t + "@" + v));
+      if (r.skipped()) {
+        out()
+            .printf(
+                "%s is up to date: version %s was built from this spec and %s; nothing written"
+                    + " (run %s).%n",
+                r.table(),
+                r.tableVersion().isPresent() ? String.valueOf(r.tableVersion().getAsLong()) : "-",
+                read,
+                r.runId());
+        return;
+      }
       out()
           .printf(
               "%s: %d rows written, version %s, from %s in %s (run %s)%n",

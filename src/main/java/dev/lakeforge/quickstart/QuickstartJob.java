@@ -69,9 +69,10 @@ import org.slf4j.LoggerFactory;
  * </ol>
  *
  * A re-run writes nothing new: the ingests and the materialization skip their committed batches,
- * the spine is only written when empty, the training set is only rebuilt when its inputs changed,
- * the model is only registered when its sha256 differs from the alias's version, and the scoring
- * job scores only customers without a prediction of that version.
+ * the spine is only written when empty, the training set job writes nothing when the table is
+ * already its build from the same spec and input versions, the model is only registered when its
+ * sha256 differs from the alias's version, and the scoring job scores only customers without a
+ * prediction of that version.
  *
  * @param data what to generate
  * @param specs the folder of table specs to apply; empty uses the shop specs bundled in the jar
@@ -155,7 +156,7 @@ public record QuickstartJob(
    * @param spineWritten true when this run wrote the spine (it was empty)
    * @param trainingSet the training-set table
    * @param trainingRows its rows (the spine's row count)
-   * @param trainingSetBuilt true when this run rebuilt it (its inputs had changed)
+   * @param trainingSetBuilt true when this run rebuilt it (the spec or an input had changed)
    * @param model the model version the scoring job's alias points at
    * @param alias that alias
    * @param modelRegistered true when this run registered it
@@ -271,12 +272,10 @@ public record QuickstartJob(
       spineWritten = true;
     }
     TableName training = trainingSet.name();
-    boolean trainingBuilt = false;
-    if (!upToDate(lh, training)) {
-      TrainingSetJob.builder(trainingSet).optSource(source(TRAINING_SET_SPEC)).build().run(spark);
-      trainingBuilt = true;
-    }
-    long trainingVersion = lh.currentVersion(training);
+    TrainingSetJob.Result built =
+        TrainingSetJob.builder(trainingSet).optSource(source(TRAINING_SET_SPEC)).build().run(spark);
+    boolean trainingBuilt = !built.skipped();
+    long trainingVersion = built.tableVersion().orElseGet(() -> lh.currentVersion(training));
 
     // 3. the model, trained on the columns the scoring job feeds it
     List<String> features = modelFeatures(scoring);
@@ -358,30 +357,6 @@ public record QuickstartJob(
         asOf,
         lh.sqlName(lh.spec(ORDERS)),
         LABEL_DAYS);
-  }
-
-  /**
-   * Whether the current version of training set {@code table} was built by a training-set run from
-   * the current versions of everything that run read (so a rebuild would write the same rows).
-   */
-  private static boolean upToDate(Lakehouse lh, TableName table) {
-    if (lh.findSpec(table).isEmpty()) {
-      return false;
-    }
-    Artifact current = Artifact.table(table.toString(), lh.currentVersion(table));
-    List<Lineage.Edge> builds =
-        new Lineage(lh.catalog())
-            .walk(current, Lineage.Direction.UPSTREAM).stream()
-                .filter(e -> e.to().equals(current) && e.job().equals(TrainingSetJob.JOB))
-                .toList();
-    return !builds.isEmpty()
-        && builds.stream()
-            .allMatch(
-                e ->
-                    e.from().kind() == Artifact.Kind.TABLE
-                        && lh.findSpec(TableName.parse(e.from().name())).isPresent()
-                        && String.valueOf(lh.currentVersion(TableName.parse(e.from().name())))
-                            .equals(e.from().version()));
   }
 
   /** The columns of the scoring job's tabular input {@value #MODEL_INPUT}: the model's features. */

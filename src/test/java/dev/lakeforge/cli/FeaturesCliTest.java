@@ -119,6 +119,11 @@ class FeaturesCliTest extends SparkTestBase {
     assertThat(ok("features", "training-set", CHURN.toString()).out())
         .contains("training.churn: 3 rows written")
         .contains("shop.churn_spine@", "features.customer_activity@");
+    assertThat(ok("features", "training-set", CHURN.toString()).out())
+        .as("the same spec from the same input versions")
+        .containsPattern(
+            "training.churn is up to date: version \\d+ was built from this spec and"
+                + " shop.churn_spine@\\d+, features.customer_activity@\\d+; nothing written");
 
     ok("catalog", "grant", "SELECT", "namespace:features", "analyst");
     ok("catalog", "grant", "SELECT", "namespace:training", "analyst");

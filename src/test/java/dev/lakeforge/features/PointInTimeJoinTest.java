@@ -35,7 +35,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The point-in-time join against a brute-force oracle (plain Java over the collected rows), on
- * random data read from real Delta and Iceberg tables.
+ * random data read from real Delta and Iceberg tables, including an entity that holds half the
+ * rows; and the merge's streaming (it reads nothing past the spine row it emits).
  */
 class PointInTimeJoinTest extends SparkTestBase {
   private static final Instant T0 = Instant.parse("2026-01-05T00:00:00Z");
@@ -278,6 +279,141 @@ class PointInTimeJoinTest extends SparkTestBase {
     assertThat(values(bucketed.join())).containsExactlyInAnyOrderElementsOf(expected);
 
     assertEdgeCasesWereExercised(d, expected);
+  }
+
+  /**
+   * One entity ("hot", 7) holds half the feature rows and half the spine rows; 200 others share the
+   * rest. Without buckets the hot entity is merged by one task, streaming; with buckets its rows
+   * are spread over several tasks. Both give the oracle's rows.
+   */
+  @ParameterizedTest
+  @EnumSource(TableFormat.class)
+  void aSkewedEntityGivesTheOraclesRowsAndTimeBucketsSpreadItOverTasks(TableFormat f) {
+    Random rnd = new Random(7L);
+    List<Row> features = new ArrayList<>();
+    for (int m : distinctMinutes(rnd, 2000)) {
+      features.add(RowFactory.create("hot", 7, at(m), (double) m, (long) m % 13));
+    }
+    for (int e = 0; e < 200; e++) {
+      for (int m : distinctMinutes(rnd, 10)) {
+        features.add(RowFactory.create(Integer.toString(e), e, at(m), (double) -m, null));
+      }
+    }
+    List<Row> spineRows = new ArrayList<>();
+    for (long id = 0; id < 2000; id++) {
+      int m = rnd.nextInt(MINUTES + 240) - 120;
+      int e = rnd.nextInt(200);
+      spineRows.add(
+          id % 2 == 0
+              ? RowFactory.create(id, "hot", 7, at(m), 1)
+              : RowFactory.create(id, Integer.toString(e), e, at(m), 0));
+    }
+    Dataset<Row> spineTable = table(f, "skew_spine", SPINE_COLUMNS, spineRows);
+    Dataset<Row> riskTable = table(f, "skew_risk", RISK_COLUMNS, features);
+    Spine spine = new Spine("spine", spineTable, List.of("k1", "k2"), "as_of");
+    FeatureSource risk =
+        FeatureSource.of("risk", riskTable, List.of("k1", "k2"), "feature_ts", RISK_TTL);
+    List<List<Object>> expected =
+        oracle(
+            spineRows,
+            List.of(new OracleSource(features, RISK_TTL, 3, 4)),
+            PointInTimeJoinTest::asList);
+    assertThat(expected.stream().filter(r -> "hot".equals(r.get(1)) && r.get(5) != null).count())
+        .as("hot spine rows that found a feature row")
+        .isGreaterThan(500);
+
+    // Small test data would be coalesced into one partition: keep the shuffle's partitions.
+    spark.conf().set("spark.sql.adaptive.coalescePartitions.enabled", "false");
+    spark.conf().set("spark.sql.shuffle.partitions", "8");
+    try {
+      Merged plain = merged(PointInTimeJoin.builder(spine).add(risk).build());
+      assertThat(plain.rows()).containsExactlyInAnyOrderElementsOf(expected);
+      assertThat(plain.hotPartitions())
+          .as("without buckets, one task merges the hot entity (streaming, one row held)")
+          .isEqualTo(1);
+
+      Merged bucketed =
+          merged(
+              PointInTimeJoin.builder(spine).add(risk).optTimeBuckets(Duration.ofHours(6)).build());
+      assertThat(bucketed.rows()).containsExactlyInAnyOrderElementsOf(expected);
+      assertThat(bucketed.hotPartitions())
+          .as("with 6 h buckets over 3 days, the hot entity's rows are merged by several tasks")
+          .isGreaterThanOrEqualTo(3);
+    } finally {
+      spark.conf().unset("spark.sql.adaptive.coalescePartitions.enabled");
+      spark.conf().set("spark.sql.shuffle.partitions", "2");
+    }
+  }
+
+  /**
+   * A join's rows, and how many of the merge's partitions (tasks) emitted rows of the hot entity.
+   */
+  record Merged(List<List<Object>> rows, long hotPartitions) {}
+
+  private static Merged merged(PointInTimeJoin join) {
+    List<List<Object>> rows = new ArrayList<>();
+    Set<Object> hot = new java.util.HashSet<>();
+    Dataset<Row> withTask =
+        join.join().withColumn("__task", org.apache.spark.sql.functions.spark_partition_id());
+    for (List<Object> r : values(withTask)) {
+      List<Object> row = r.subList(0, r.size() - 1);
+      if ("hot".equals(row.get(1))) {
+        hot.add(r.get(r.size() - 1));
+      }
+      rows.add(row);
+    }
+    return new Merged(rows, hot.size());
+  }
+
+  /**
+   * The merge streams: fed a million union rows of one entity (built lazily, never held), it emits
+   * each spine row having read nothing past it, so what a task holds does not grow with the
+   * entity's history — only the latest feature row.
+   */
+  @Test
+  void theMergeReadsNothingPastTheSpineRowItEmits() {
+    long ttl = PointInTimeJoin.micros(Duration.ofMinutes(30));
+    AsOfMerge merge =
+        new AsOfMerge(
+            2,
+            new int[] {PointInTimeJoin.FIRST_SPINE_COLUMN},
+            new String[] {"k"},
+            new long[] {ttl},
+            new int[] {1},
+            new String[] {"risk"});
+    int total = 1_000_000;
+    long[] pulled = {0};
+    java.util.Iterator<Row> in =
+        new java.util.Iterator<>() {
+          @Override
+          public boolean hasNext() {
+            return pulled[0] < total;
+          }
+
+          @Override
+          public Row next() {
+            long i = pulled[0]++;
+            long ts = i * 60_000_000L; // one row a minute
+            // every 1000th row is a spine row (kind 1), the rest feature rows (kind 0)
+            return i % 1000 == 999
+                ? RowFactory.create(1, ts, 0L, "hot", ts, null)
+                : RowFactory.create(0, ts, 0L, "hot", null, (double) i);
+          }
+        };
+    java.util.Iterator<Row> out = merge.call(in);
+    long emitted = 0;
+    while (out.hasNext()) {
+      Row r = out.next();
+      long spineRow = 1000 * emitted + 999;
+      assertThat(pulled[0])
+          .as("rows read when spine row %d is emitted", spineRow)
+          .isEqualTo(spineRow + 1);
+      assertThat(r.get(2))
+          .as("its feature: the row a minute before")
+          .isEqualTo((double) spineRow - 1);
+      emitted++;
+    }
+    assertThat(emitted).isEqualTo(total / 1000);
   }
 
   /** The generated data holds every case the rule names, and the oracle hit them. */

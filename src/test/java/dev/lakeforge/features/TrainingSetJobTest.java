@@ -28,12 +28,14 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Training sets from a materialized feature set (Iceberg) and a plain table (Delta) on a Delta
  * spine: the point-in-time rule against a brute-force oracle, lineage to the versions read, a
- * bit-for-bit rebuild from a recorded run after the inputs changed, access refusals and bad specs
- * that change nothing.
+ * bit-for-bit rebuild from a recorded run after the inputs changed, idempotent rebuilds (on a Delta
+ * and an Iceberg output), access refusals and bad specs that change nothing.
  */
 class TrainingSetJobTest extends SparkTestBase {
   private static final Instant T0 = FeatureMaterializeJobTest.T0;
@@ -139,6 +141,13 @@ class TrainingSetJobTest extends SparkTestBase {
         .toList();
   }
 
+  private static List<List<Object>> rowsAt(TableName t, long version) {
+    return Lakehouse.open(spark).read(t, version).collectAsList().stream()
+        .map(r -> Arrays.asList(IntStream.range(0, r.length()).mapToObj(r::get).toArray()))
+        .sorted(Comparator.comparing(r -> (Long) r.get(0)))
+        .toList();
+  }
+
   /** The latest row of the entity with time in [t - ttl, t], by brute force; null if none. */
   private static Row latest(List<Row> rows, Row spineRow, int tsColumn, Duration ttl) {
     Timestamp t = spineRow.getTimestamp(3);
@@ -210,6 +219,74 @@ class TrainingSetJobTest extends SparkTestBase {
         TrainingSetJob.builder(spec(SPEC)).optAsOfVersions(first.runId()).build().run(spark);
     assertThat(rows(OUT)).isEqualTo(built);
     assertThat(rebuilt.versionsRead()).isEqualTo(first.versionsRead());
+  }
+
+  @ParameterizedTest
+  @EnumSource(TableFormat.class)
+  void aRebuildFromTheSameSpecAndInputVersionsWritesNothing(TableFormat format) {
+    Lakehouse lh = Lakehouse.open(spark);
+    String f = format.name().toLowerCase(java.util.Locale.ROOT);
+    TableName out = TableName.parse("ts_out.idem_" + f);
+    TableName own =
+        table(
+            "ts_x.idem_spine_" + f,
+            "[{name: id, type: bigint}, {name: user_id, type: bigint}, {name: region, type:"
+                + " string}, {name: as_of, type: timestamp}, {name: label, type: int}]",
+            spineRows(0, 12));
+    String yaml =
+        SPEC.replace("name: ts_out.churn", "name: " + out)
+            .replace("format: iceberg", "format: " + f)
+            .replace("table: ts_x.spine,", "table: " + own + ",");
+    java.util.function.Function<String, TrainingSetJob.Result> build =
+        y -> TrainingSetJob.builder(spec(y)).build().run(spark);
+
+    var first = build.apply(yaml);
+    assertThat(first.skipped()).as("the first build writes").isFalse();
+    assertThat(first.rowsWritten()).isEqualTo(12);
+    long v1 = lh.currentVersion(out);
+    assertThat(first.tableVersion()).hasValue(v1);
+    assertThat(first.batchId())
+        .startsWith("training-set:" + out + ":spec-")
+        .endsWith(
+            String.format(
+                ":%s@%d,%s@%d,%s@%d",
+                own,
+                lh.currentVersion(own),
+                FEATURES,
+                lh.currentVersion(FEATURES),
+                risk,
+                lh.currentVersion(risk)));
+    int history = dev.lakeforge.lakehouse.TableInfo.history(spark, out).size();
+
+    var again = build.apply(yaml);
+    assertThat(again.skipped()).as("same spec, same input versions").isTrue();
+    assertThat(again.rowsWritten()).isZero();
+    assertThat(again.batchId()).isEqualTo(first.batchId());
+    assertThat(again.tableVersion()).hasValue(v1);
+    assertThat(lh.currentVersion(out)).as("no new version").isEqualTo(v1);
+    assertThat(dev.lakeforge.lakehouse.TableInfo.history(spark, out)).hasSize(history);
+
+    append(own, spineRows(100, 3));
+    var appended = build.apply(yaml);
+    assertThat(appended.skipped()).as("a new spine version rewrites").isFalse();
+    assertThat(appended.rowsWritten()).isEqualTo(15);
+    assertThat(appended.batchId()).isNotEqualTo(first.batchId());
+    long v2 = lh.currentVersion(out);
+    assertThat(v2).isNotEqualTo(v1);
+    assertThat(lh.read(out, v1).count()).as("the first build, by time travel").isEqualTo(12);
+
+    String shorter = yaml.replace("ttl: 90m", "ttl: 60m");
+    var changed = build.apply(shorter);
+    assertThat(changed.skipped()).as("a changed spec rewrites").isFalse();
+    assertThat(changed.batchId()).isNotEqualTo(appended.batchId());
+    assertThat(lh.currentVersion(out)).isNotEqualTo(v2);
+
+    // Back to the first spec: its build is in the history but no longer the table's content.
+    var back = build.apply(yaml);
+    assertThat(back.skipped()).as("an older build is not the current one").isFalse();
+    assertThat(back.batchId()).isEqualTo(appended.batchId());
+    assertThat(rows(out)).isEqualTo(rowsAt(out, v2));
+    assertThat(build.apply(yaml).skipped()).as("and now it is").isTrue();
   }
 
   @Test
