@@ -4,14 +4,28 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
-import org.apache.spark.api.java.function.MapPartitionsFunction;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
+import java.util.Objects;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.sql.catalyst.CatalystTypeConverters;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.SpecificInternalRow;
+import org.apache.spark.sql.catalyst.types.PhysicalBooleanType;
+import org.apache.spark.sql.catalyst.types.PhysicalByteType;
+import org.apache.spark.sql.catalyst.types.PhysicalDataType;
+import org.apache.spark.sql.catalyst.types.PhysicalDoubleType;
+import org.apache.spark.sql.catalyst.types.PhysicalFloatType;
+import org.apache.spark.sql.catalyst.types.PhysicalIntegerType;
+import org.apache.spark.sql.catalyst.types.PhysicalLongType;
+import org.apache.spark.sql.catalyst.types.PhysicalShortType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 
 /**
  * The streaming pass of {@link PointInTimeJoin} over one partition of unioned rows sorted by keys,
  * bucket, time and kind: it keeps the latest row of each source for the current entity and emits
- * each spine row with the rows still within their ttl.
+ * each spine row with the rows still within their ttl. It reads and writes Spark's internal rows,
+ * so no value is converted to a Java object on the way.
  *
  * <p>What it holds, whatever the entity's size: the current entity's key values and bucket, and per
  * source the latest feature row's selected values and time ({@code latest}, {@code latestTs}),
@@ -23,7 +37,7 @@ import org.apache.spark.sql.RowFactory;
  * <p>Union row layout: kind (source index, or the number of sources for a spine row), time in
  * microseconds, bucket, the spine's columns, then each source's feature columns.
  */
-final class AsOfMerge implements MapPartitionsFunction<Row, Row> {
+final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, InternalRow> {
   private static final long serialVersionUID = 1L;
 
   private final int spineWidth;
@@ -32,14 +46,31 @@ final class AsOfMerge implements MapPartitionsFunction<Row, Row> {
   private final long[] ttls;
   private final int[] widths;
   private final String[] sourceNames;
+  private final DataType[] types;
+  private final char[] kinds;
 
+  /**
+   * @param union the union rows' schema
+   * @param spineWidth how many spine columns follow kind, time and bucket
+   * @param keyIndexes the positions of the entity keys in a union row
+   * @param keyNames the keys' names, for errors
+   * @param ttls per source, its ttl in microseconds
+   * @param widths per source, how many feature columns it has
+   * @param sourceNames per source, its name, for errors
+   */
   AsOfMerge(
+      StructType union,
       int spineWidth,
       int[] keyIndexes,
       String[] keyNames,
       long[] ttls,
       int[] widths,
       String[] sourceNames) {
+    this.types = Arrays.stream(union.fields()).map(f -> f.dataType()).toArray(DataType[]::new);
+    this.kinds = new char[types.length];
+    for (int i = 0; i < types.length; i++) {
+      kinds[i] = kind(types[i]);
+    }
     this.spineWidth = spineWidth;
     this.keyIndexes = keyIndexes.clone();
     this.keyNames = keyNames.clone();
@@ -49,31 +80,50 @@ final class AsOfMerge implements MapPartitionsFunction<Row, Row> {
   }
 
   @Override
-  public Iterator<Row> call(Iterator<Row> rows) {
+  public Iterator<InternalRow> call(Iterator<InternalRow> rows) {
     return new Merger(rows);
   }
 
-  private final class Merger implements Iterator<Row> {
-    private final Iterator<Row> in;
+  /**
+   * Returns one reused output row object: the reader copies each row into its own format before it
+   * asks for the next.
+   */
+  private final class Merger implements Iterator<InternalRow> {
+    private final Iterator<InternalRow> in;
     private final int n = ttls.length;
     private final int[] offsets = new int[n];
-    private final int outWidth;
-    private final Object[][] latest = new Object[n][];
+    private final InternalRow[] latest = new InternalRow[n];
+    private final boolean[] has = new boolean[n];
     private final long[] latestTs = new long[n];
-    private Object[] entity;
+    private final InternalRow entity;
+    private final InternalRow out;
+    private boolean inEntity;
     private long bucket;
-    private Row next;
+    private InternalRow next;
 
-    Merger(Iterator<Row> in) {
+    Merger(Iterator<InternalRow> in) {
       this.in = in;
       int o = PointInTimeJoin.FIRST_SPINE_COLUMN + spineWidth;
-      int total = spineWidth;
+      StructType output = new StructType();
+      for (int c = 0; c < spineWidth; c++) {
+        output = output.add("s" + c, types[PointInTimeJoin.FIRST_SPINE_COLUMN + c]);
+      }
       for (int i = 0; i < n; i++) {
         offsets[i] = o;
+        StructType values = new StructType();
+        for (int j = 0; j < widths[i]; j++) {
+          values = values.add("f" + j, types[o + j]);
+          output = output.add("f" + i + "_" + j, types[o + j]);
+        }
+        latest[i] = new SpecificInternalRow(values);
         o += widths[i];
-        total += widths[i];
       }
-      this.outWidth = total;
+      StructType keys = new StructType();
+      for (int k : keyIndexes) {
+        keys = keys.add("k" + k, types[k]);
+      }
+      this.entity = new SpecificInternalRow(keys);
+      this.out = new SpecificInternalRow(output);
     }
 
     @Override
@@ -85,31 +135,40 @@ final class AsOfMerge implements MapPartitionsFunction<Row, Row> {
     }
 
     @Override
-    public Row next() {
+    public InternalRow next() {
       if (!hasNext()) {
         throw new NoSuchElementException();
       }
-      Row r = next;
+      InternalRow r = next;
       next = null;
       return r;
     }
 
-    /** Takes in one union row; returns the output row for a spine row, null for a feature row. */
-    private Row consume(Row row) {
+    /**
+     * Takes in one union row (which the sort may reuse after this call); returns the output row for
+     * a spine row, null for a feature row. What is kept of a row is copied value by value into rows
+     * allocated once.
+     */
+    private InternalRow consume(InternalRow row) {
       int kind = row.getInt(0);
       boolean nullKey = false;
       for (int k : keyIndexes) {
         nullKey |= row.isNullAt(k);
       }
       long rowBucket = row.isNullAt(2) ? Long.MIN_VALUE : row.getLong(2);
-      if (nullKey || entity == null || rowBucket != bucket || !sameEntity(row)) {
-        Arrays.fill(latest, null);
-        entity = nullKey ? null : keyOf(row);
+      if (nullKey || !inEntity || rowBucket != bucket || !sameEntity(row)) {
+        Arrays.fill(has, false);
+        inEntity = !nullKey;
+        if (inEntity) {
+          for (int k = 0; k < keyIndexes.length; k++) {
+            copy(row, keyIndexes[k], entity, k, true);
+          }
+        }
         bucket = rowBucket;
       }
       if (kind < n) {
         long ts = row.getLong(1);
-        if (latest[kind] != null && latestTs[kind] == ts) {
+        if (has[kind] && latestTs[kind] == ts) {
           throw new FeatureException(
               String.format(
                   "feature source %s has two rows for entity (%s) at %s: a point-in-time join"
@@ -117,62 +176,127 @@ final class AsOfMerge implements MapPartitionsFunction<Row, Row> {
                       + " entity and timestamp) and run again.",
                   sourceNames[kind], describe(row), instant(ts)));
         }
-        Object[] values = new Object[widths[kind]];
-        for (int j = 0; j < values.length; j++) {
-          values[j] = row.get(offsets[kind] + j);
+        for (int j = 0; j < widths[kind]; j++) {
+          copy(row, offsets[kind] + j, latest[kind], j, true);
         }
-        latest[kind] = values;
+        has[kind] = true;
         latestTs[kind] = ts;
         return null;
       }
-      Object[] out = new Object[outWidth];
       for (int c = 0; c < spineWidth; c++) {
-        out[c] = row.get(PointInTimeJoin.FIRST_SPINE_COLUMN + c);
+        copy(row, PointInTimeJoin.FIRST_SPINE_COLUMN + c, out, c, false);
       }
-      if (!nullKey && !row.isNullAt(1)) {
-        long ts = row.getLong(1);
-        int o = spineWidth;
-        for (int i = 0; i < n; i++) {
-          // Sorted by time with features first, so latestTs <= ts; only the ttl edge is left.
-          if (latest[i] != null && latestTs[i] >= ts - ttls[i]) {
-            System.arraycopy(latest[i], 0, out, o, widths[i]);
+      boolean timed = !nullKey && !row.isNullAt(1);
+      long ts = timed ? row.getLong(1) : 0;
+      int o = spineWidth;
+      for (int i = 0; i < n; i++) {
+        // Sorted by time with features first, so latestTs <= ts; only the ttl edge is left.
+        boolean valid = timed && has[i] && latestTs[i] >= ts - ttls[i];
+        for (int j = 0; j < widths[i]; j++) {
+          if (valid) {
+            copy(latest[i], j, out, o + j, offsets[i] + j, false);
+          } else {
+            out.setNullAt(o + j);
           }
-          o += widths[i];
         }
+        o += widths[i];
       }
-      return RowFactory.create(out);
+      return out;
     }
 
-    private boolean sameEntity(Row row) {
+    /** Copies union column {@code i} of {@code from} into field {@code j} of {@code to}. */
+    private void copy(InternalRow from, int i, InternalRow to, int j, boolean own) {
+      copy(from, i, to, j, i, own);
+    }
+
+    /**
+     * Copies field {@code i} of {@code from}, whose type is that of union column {@code column},
+     * into field {@code j} of {@code to}; with {@code own}, a value that points into {@code from}'s
+     * memory (a string, an array, a struct) is copied too, so it outlives the row.
+     */
+    private void copy(InternalRow from, int i, InternalRow to, int j, int column, boolean own) {
+      if (from.isNullAt(i)) {
+        to.setNullAt(j);
+        return;
+      }
+      switch (kinds[column]) {
+        case BOOLEAN -> to.setBoolean(j, from.getBoolean(i));
+        case BYTE -> to.setByte(j, from.getByte(i));
+        case SHORT -> to.setShort(j, from.getShort(i));
+        case INT -> to.setInt(j, from.getInt(i));
+        case LONG -> to.setLong(j, from.getLong(i));
+        case FLOAT -> to.setFloat(j, from.getFloat(i));
+        case DOUBLE -> to.setDouble(j, from.getDouble(i));
+        default -> {
+          Object v = from.get(i, types[column]);
+          to.update(j, own ? InternalRow.copyValue(v) : v);
+        }
+      }
+    }
+
+    private boolean sameEntity(InternalRow row) {
       for (int k = 0; k < keyIndexes.length; k++) {
-        if (!Arrays.deepEquals(new Object[] {entity[k]}, new Object[] {row.get(keyIndexes[k])})) {
+        int i = keyIndexes[k];
+        boolean same =
+            switch (kinds[i]) {
+              case INT -> entity.getInt(k) == row.getInt(i);
+              case LONG -> entity.getLong(k) == row.getLong(i);
+              default ->
+                  types[i].equals(DataTypes.BinaryType)
+                      ? Arrays.equals(entity.getBinary(k), row.getBinary(i))
+                      : Objects.equals(entity.get(k, types[i]), row.get(i, types[i]));
+            };
+        if (!same) {
           return false;
         }
       }
       return true;
     }
 
-    private Object[] keyOf(Row row) {
-      Object[] key = new Object[keyIndexes.length];
-      for (int k = 0; k < key.length; k++) {
-        key[k] = row.get(keyIndexes[k]);
-      }
-      return key;
-    }
-
-    private String describe(Row row) {
+    private String describe(InternalRow row) {
       StringBuilder sb = new StringBuilder();
       for (int k = 0; k < keyIndexes.length; k++) {
         if (k > 0) {
           sb.append(", ");
         }
-        Object v = row.get(keyIndexes[k]);
+        int i = keyIndexes[k];
+        Object v = CatalystTypeConverters.convertToScala(row.get(i, types[i]), types[i]);
         sb.append(keyNames[k])
             .append('=')
             .append(v instanceof byte[] b ? Arrays.toString(b) : String.valueOf(v));
       }
       return sb.toString();
     }
+  }
+
+  /** How a column's values are stored in a row, for typed copies. */
+  private static final char BOOLEAN = 'z',
+      BYTE = 'b',
+      SHORT = 's',
+      INT = 'i',
+      LONG = 'l',
+      FLOAT = 'f',
+      DOUBLE = 'd',
+      OTHER = 'o';
+
+  private static char kind(DataType t) {
+    PhysicalDataType p = PhysicalDataType.apply(t);
+    if (p instanceof PhysicalBooleanType) {
+      return BOOLEAN;
+    } else if (p instanceof PhysicalByteType) {
+      return BYTE;
+    } else if (p instanceof PhysicalShortType) {
+      return SHORT;
+    } else if (p instanceof PhysicalIntegerType) {
+      return INT;
+    } else if (p instanceof PhysicalLongType) {
+      return LONG;
+    } else if (p instanceof PhysicalFloatType) {
+      return FLOAT;
+    } else if (p instanceof PhysicalDoubleType) {
+      return DOUBLE;
+    }
+    return OTHER;
   }
 
   private static Instant instant(long micros) {

@@ -12,6 +12,7 @@ import static org.apache.spark.sql.functions.timestamp_micros;
 import static org.apache.spark.sql.functions.unix_micros;
 import static org.apache.spark.sql.functions.when;
 
+import dev.lakeforge.core.SparkInternals;
 import dev.lakeforge.features.FeatureSource.Selected;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,7 +20,6 @@ import java.util.List;
 import java.util.Optional;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
@@ -248,16 +248,21 @@ public final class PointInTimeJoin {
     String[] names = sources.stream().map(FeatureSource::name).toArray(String[]::new);
     AsOfMerge merge =
         new AsOfMerge(
+            union.schema(),
             spineSchema.size(),
             keyIndexes,
             spine.keys().toArray(String[]::new),
             ttls,
             widths,
             names);
-    return union
-        .repartition(partitionBy.toArray(Column[]::new))
-        .sortWithinPartitions(sortBy.toArray(Column[]::new))
-        .mapPartitions(merge, Encoders.row(checked.output()));
+    Dataset<Row> sorted =
+        union
+            .repartition(partitionBy.toArray(Column[]::new))
+            .sortWithinPartitions(sortBy.toArray(Column[]::new));
+    return SparkInternals.fromInternalRows(
+        sorted.sparkSession(),
+        SparkInternals.internalRows(sorted).toJavaRDD().mapPartitions(merge).rdd(),
+        checked.output());
   }
 
   private int offset(int source) {

@@ -373,8 +373,17 @@ class PointInTimeJoinTest extends SparkTestBase {
   @Test
   void theMergeReadsNothingPastTheSpineRowItEmits() {
     long ttl = PointInTimeJoin.micros(Duration.ofMinutes(30));
+    org.apache.spark.sql.types.StructType union =
+        new org.apache.spark.sql.types.StructType()
+            .add("kind", "int")
+            .add("ts", "bigint")
+            .add("bucket", "bigint")
+            .add("k", "string")
+            .add("t", "bigint")
+            .add("risk", "double");
     AsOfMerge merge =
         new AsOfMerge(
+            union,
             2,
             new int[] {PointInTimeJoin.FIRST_SPINE_COLUMN},
             new String[] {"k"},
@@ -383,7 +392,12 @@ class PointInTimeJoinTest extends SparkTestBase {
             new String[] {"risk"});
     int total = 1_000_000;
     long[] pulled = {0};
-    java.util.Iterator<Row> in =
+    org.apache.spark.unsafe.types.UTF8String hot =
+        org.apache.spark.unsafe.types.UTF8String.fromString("hot");
+    // one row object, reused for every row, as Spark's sort does
+    org.apache.spark.sql.catalyst.expressions.GenericInternalRow row =
+        new org.apache.spark.sql.catalyst.expressions.GenericInternalRow(6);
+    java.util.Iterator<org.apache.spark.sql.catalyst.InternalRow> in =
         new java.util.Iterator<>() {
           @Override
           public boolean hasNext() {
@@ -391,24 +405,31 @@ class PointInTimeJoinTest extends SparkTestBase {
           }
 
           @Override
-          public Row next() {
+          public org.apache.spark.sql.catalyst.InternalRow next() {
             long i = pulled[0]++;
             long ts = i * 60_000_000L; // one row a minute
             // every 1000th row is a spine row (kind 1), the rest feature rows (kind 0)
-            return i % 1000 == 999
-                ? RowFactory.create(1, ts, 0L, "hot", ts, null)
-                : RowFactory.create(0, ts, 0L, "hot", null, (double) i);
+            boolean spine = i % 1000 == 999;
+            row.update(0, spine ? 1 : 0);
+            row.update(1, ts);
+            row.update(2, 0L);
+            row.update(3, hot);
+            row.update(4, spine ? ts : null);
+            row.update(5, spine ? null : (double) i);
+            return row;
           }
         };
-    java.util.Iterator<Row> out = merge.call(in);
+    java.util.Iterator<org.apache.spark.sql.catalyst.InternalRow> out = merge.call(in);
     long emitted = 0;
     while (out.hasNext()) {
-      Row r = out.next();
+      org.apache.spark.sql.catalyst.InternalRow r = out.next();
       long spineRow = 1000 * emitted + 999;
       assertThat(pulled[0])
           .as("rows read when spine row %d is emitted", spineRow)
           .isEqualTo(spineRow + 1);
-      assertThat(r.get(2))
+      assertThat(r.getUTF8String(0).toString()).isEqualTo("hot");
+      assertThat(r.getLong(1)).isEqualTo(spineRow * 60_000_000L);
+      assertThat(r.getDouble(2))
           .as("its feature: the row a minute before")
           .isEqualTo((double) spineRow - 1);
       emitted++;
