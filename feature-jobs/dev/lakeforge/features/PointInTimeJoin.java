@@ -3,14 +3,17 @@ package dev.lakeforge.features;
 import static java.util.Objects.requireNonNull;
 import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.explode;
 import static org.apache.spark.sql.functions.floor;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.max;
 import static org.apache.spark.sql.functions.min;
 import static org.apache.spark.sql.functions.timestamp_micros;
+import static org.apache.spark.sql.functions.udf;
 import static org.apache.spark.sql.functions.unix_micros;
 import static org.apache.spark.sql.functions.when;
+import static org.apache.spark.sql.functions.xxhash64;
 
 import dev.lakeforge.core.SparkInternals;
 import dev.lakeforge.features.FeatureSource.Selected;
@@ -18,12 +21,19 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
+import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.DecimalType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.sketch.BloomFilter;
 
 /**
  * A point-in-time (as-of) join: each spine row gets, from every feature source, the latest row of
@@ -148,15 +158,20 @@ public final class PointInTimeJoin {
   }
 
   /**
-   * The joined rows. Runs one small Spark job now (the spine's time range); the rest runs when the
-   * result is used.
+   * The joined rows. Runs two small Spark jobs over the spine now (its time range and row count,
+   * then the filter of the time slots it needs); the rest runs when the result is used.
    */
   public Dataset<Row> join() {
     Dataset<Row> spineData = spine.data();
     Row range =
         spineData
-            .agg(min(unix_micros(col(spine.timestamp()))), max(unix_micros(col(spine.timestamp()))))
+            .agg(
+                min(unix_micros(col(spine.timestamp()))),
+                max(unix_micros(col(spine.timestamp()))),
+                count(lit(1)))
             .first();
+    Optional<Broadcast<BloomFilter>> slots =
+        range.isNullAt(0) ? Optional.empty() : slotFilter(spineData, range.getLong(2));
     StructType spineSchema = spineData.schema();
     int n = sources.size();
     long bucketMicros = timeBuckets.map(PointInTimeJoin::micros).orElse(0L);
@@ -196,6 +211,15 @@ public final class PointInTimeJoin {
         keep =
             keep.and(ts.geq(timestamp_micros(lit(range.getLong(0) - ttl))))
                 .and(ts.leq(timestamp_micros(lit(range.getLong(1)))));
+        if (slots.isPresent()) {
+          Broadcast<BloomFilter> filter = slots.get();
+          UserDefinedFunction mayBeNeeded =
+              udf(
+                      (UDF1<Long, Boolean>) h -> filter.value().mightContainLong(h),
+                      DataTypes.BooleanType)
+                  .withName("lakeforge_slot_needed");
+          keep = keep.and(mayBeNeeded.apply(slotHash(i, src.keys(), src.timestamp(), 0)));
+        }
       }
       List<Column> cols = new ArrayList<>();
       cols.add(lit(i).as(KIND));
@@ -265,6 +289,68 @@ public final class PointInTimeJoin {
         checked.output());
   }
 
+  /**
+   * A spine row at time t needs, from source i, only the feature rows in [t - ttl_i, t]; they lie
+   * in the ttl-wide time slot of t or the one before it. One pass over the spine puts the hash of
+   * (source, keys, slot) of both slots of every spine row in a Bloom filter (3% false positives),
+   * and each source's scan keeps only the rows whose (source, keys, slot) it may contain: a Bloom
+   * filter never misses what it holds, so no needed row is dropped, while rows no spine row can see
+   * (an entity's history far from its spine rows, entities not in the spine) are not shuffled.
+   * Empty when a key's type has values that are equal with different bytes (floating point, a
+   * collated string), whose hashes could differ.
+   */
+  private Optional<Broadcast<BloomFilter>> slotFilter(Dataset<Row> spineData, long spineRows) {
+    for (String k : spine.keys()) {
+      if (!hashableKey(spineData.schema().apply(k).dataType())) {
+        return Optional.empty();
+      }
+    }
+    Column present = col(spine.timestamp()).isNotNull();
+    for (String k : spine.keys()) {
+      present = present.and(col(k).isNotNull());
+    }
+    List<Column> hashes = new ArrayList<>();
+    for (int i = 0; i < sources.size(); i++) {
+      hashes.add(slotHash(i, spine.keys(), spine.timestamp(), 0));
+      hashes.add(slotHash(i, spine.keys(), spine.timestamp(), -1));
+    }
+    long expected = Math.max(1_000, Math.multiplyExact(spineRows, hashes.size()));
+    BloomFilter filter =
+        spineData
+            .where(present)
+            .select(explode(array(hashes.toArray(Column[]::new))).as(SLOT))
+            .stat()
+            .bloomFilter(SLOT, expected, 0.03);
+    return Optional.of(
+        JavaSparkContext.fromSparkContext(spineData.sparkSession().sparkContext())
+            .broadcast(filter));
+  }
+
+  /** The hash of (source, keys, the ttl-wide time slot of the timestamp + shift). */
+  private Column slotHash(int source, List<String> keys, String timestamp, int shift) {
+    List<Column> parts = new ArrayList<>();
+    parts.add(lit(source));
+    keys.forEach(k -> parts.add(col(k)));
+    long ttl = Math.max(1, micros(sources.get(source).ttl()));
+    parts.add(floor(unix_micros(col(timestamp)).divide(ttl)).cast(DataTypes.LongType).plus(shift));
+    return xxhash64(parts.toArray(Column[]::new));
+  }
+
+  /** Whether equal values of the type always have equal bytes, hence equal hashes. */
+  private static boolean hashableKey(DataType t) {
+    return t.equals(DataTypes.ByteType)
+        || t.equals(DataTypes.ShortType)
+        || t.equals(DataTypes.IntegerType)
+        || t.equals(DataTypes.LongType)
+        || t instanceof DecimalType
+        || t.equals(DataTypes.StringType)
+        || t.equals(DataTypes.BinaryType)
+        || t.equals(DataTypes.BooleanType)
+        || t.equals(DataTypes.DateType)
+        || t.equals(DataTypes.TimestampType)
+        || t.equals(DataTypes.TimestampNTZType);
+  }
+
   private int offset(int source) {
     int o = 0;
     for (int i = 0; i < source; i++) {
@@ -287,6 +373,7 @@ public final class PointInTimeJoin {
   private static final String KIND = JoinChecks.RESERVED + "kind";
   private static final String TS = JoinChecks.RESERVED + "ts";
   private static final String BUCKET = JoinChecks.RESERVED + "bucket";
+  private static final String SLOT = JoinChecks.RESERVED + "slot";
 
   @Override
   public String toString() {
