@@ -1,5 +1,6 @@
 package dev.lakeforge.catalog;
 
+import dev.lakeforge.core.Platform;
 import dev.lakeforge.core.SpecException;
 import dev.lakeforge.core.YamlSpecReader;
 import java.io.IOException;
@@ -48,6 +49,22 @@ public final class ModelRegistry {
       CatalogDatabase db, String store, org.apache.hadoop.conf.Configuration hadoop, Path cache) {
     this.db = Objects.requireNonNull(db, "db is null");
     this.store = new ArtifactStore(Objects.requireNonNull(store, "store is null"), hadoop, cache);
+  }
+
+  /**
+   * The registry of {@code platform}: its catalog database {@code db}, its model store ({@code
+   * model-store}, a local folder or {@code s3a://}), and verified copies of remote artifacts cached
+   * under {@code <home>/cache/models}. Every registry on a platform is made here, so the CLI, the
+   * scorer and the quickstart share one store and one cache.
+   *
+   * @param db the platform's catalog database
+   * @param platform the resolved platform
+   * @param hadoop Hadoop settings for the store's file system (a session's, on the driver)
+   */
+  public static ModelRegistry of(
+      CatalogDatabase db, Platform platform, org.apache.hadoop.conf.Configuration hadoop) {
+    return new ModelRegistry(
+        db, platform.modelStore(), hadoop, platform.home().resolve("cache").resolve("models"));
   }
 
   /** A registry whose store is the local folder {@code store}. */
