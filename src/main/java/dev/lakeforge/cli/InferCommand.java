@@ -52,6 +52,10 @@ final class InferCommand extends Subcommand {
         r.model().device().label(),
         r.metrics().loadsByExecutor());
     out().print(t.render());
+    if (!r.placement().note().isEmpty()) {
+      // why `device: auto` ran on the CPU: the same note as the log and the run's device_note
+      out().printf("Model %s: %s%n", r.model(), r.placement().note());
+    }
     out().printf("run %s%n", r.runId());
   }
 }
