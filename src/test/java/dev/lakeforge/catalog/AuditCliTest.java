@@ -3,6 +3,7 @@ package dev.lakeforge.catalog;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lakeforge.testing.CliRun;
+import dev.lakeforge.testing.TestSignatures;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -44,6 +45,7 @@ class AuditCliTest {
 
   private void register(String model) throws Exception {
     Path file = Files.writeString(home.resolve(model + ".pt"), "bytes of " + model);
+    Path signature = Files.writeString(home.resolve("sig.yaml"), TestSignatures.X_TO_Y_YAML);
     ok(
         "--as",
         "ann",
@@ -53,7 +55,9 @@ class AuditCliTest {
         "--file",
         file.toString(),
         "--flavor",
-        "torchscript");
+        "torchscript",
+        "--signature",
+        signature.toString());
   }
 
   @Test
