@@ -15,7 +15,8 @@ import picocli.CommandLine.Parameters;
     description = {
       "Score a lakehouse table with a registered model into an output table (job spec: conf/jobs).",
       "Each input row is scored once per model version: a killed run, run again, scores only the"
-          + " rows still missing; a finished job run again writes nothing."
+          + " rows still missing; a finished job run again writes nothing.",
+      "One run of a job at a time: a second run of the same job name is refused while one runs."
     })
 final class InferCommand extends Subcommand {
   @Parameters(
