@@ -236,7 +236,9 @@ public final class Lakehouse {
           internal
               ? dev.lakeforge.lakehouse.access.AccessScope.internal(() -> body.apply(run))
               : body.apply(run);
-    } catch (RuntimeException e) {
+    } catch (Throwable e) {
+      // also Spark's SparkException, which Scala code throws undeclared although it is checked: a
+      // run left `running` in a live process would hold its claim
       try {
         run.failed(e);
       } catch (RuntimeException recording) {
