@@ -273,12 +273,10 @@ public final class RunLog {
         }
         String host = rs.getString(4);
         long pid = rs.getLong(5);
-        boolean hasOwner = host != null && !rs.wasNull();
         String process = "";
-        if (hasOwner) {
-          ProcessOwner owner =
-              new ProcessOwner(host, pid, ownerOf(self, pid, rs.getString(6)).started());
-          if (owner.goneOnThisHost()) {
+        if (host != null && !rs.wasNull()) {
+          ProcessOwner owner = ownerOf(self, pid, rs.getString(6));
+          if (host.equals(self.host()) && owner.goneOnThisHost()) {
             return Optional.empty();
           }
           process = String.format("pid %d on host %s", pid, host);

@@ -110,4 +110,34 @@ class AuditCliTest {
     assertThat(fails("--as", "ann", "catalog", "audit", "--expect-head", head).err())
         .contains("--expect-head needs --verify");
   }
+
+  @Test
+  void anAdminMarksARunningRunAbandonedByItsId() {
+    CatalogDatabase db =
+        CatalogDatabase.open(
+            "jdbc:sqlite:" + home.resolve("catalog.db"),
+            java.util.Optional.empty(),
+            java.util.Optional.empty());
+    // a run of a process on a host that is gone holds the job's claim
+    RunLog.Recording run =
+        new RunLog(db)
+            .start(
+                "infer",
+                new Principal("bob"),
+                java.util.Map.of(),
+                java.util.List.of(),
+                java.util.Optional.of("inference job score_customers"));
+
+    assertThat(fails("--as", "bob", "catalog", "runs", "--abandon", run.id()).err())
+        .contains("bob", "ADMIN");
+    assertThat(ok("--as", "ann", "catalog", "runs", "--abandon", run.id()).out())
+        .isEqualTo("Run " + run.id() + " marked abandoned.\n");
+    assertThat(new RunLog(db).find(run.id()).orElseThrow().status()).isEqualTo(RunLog.ABANDONED);
+    assertThat(fails("--as", "ann", "catalog", "runs", "--abandon", run.id()).err())
+        .isEqualTo(
+            "error: Cannot abandon run "
+                + run.id()
+                + ": no running run has that id (see lakeforge catalog runs).\n");
+    new RunLog(db).requireUnclaimed("inference job score_customers");
+  }
 }
