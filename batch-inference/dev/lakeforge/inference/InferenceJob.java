@@ -62,6 +62,10 @@ import org.slf4j.LoggerFactory;
  * committed; run again, it scores only the keys still missing. Rows appended to the input later are
  * scored by the next run; updated input rows are not scored again by the same model version and
  * deleted ones keep their prediction; a new model version (an alias moved) scores every row again.
+ *
+ * <p>One run of a job (by name) at a time: a run holds the job's {@link #claim()} in the catalog
+ * from its start to its end, and a second run is refused at once, naming the running one. A run
+ * whose process died frees the claim when it is marked abandoned (by the next command on its host).
  */
 public record InferenceJob(InferenceJobSpec spec) {
   private static final Logger LOG = LoggerFactory.getLogger(InferenceJob.class);
@@ -119,6 +123,8 @@ public record InferenceJob(InferenceJobSpec spec) {
     lh.spec(input);
     lh.require(Privilege.SELECT, input);
     lh.require(Privilege.MODIFY, output);
+    // at once, before the counting; the run's start is what decides (in the catalog database)
+    lh.runs().requireUnclaimed(claim());
     long inputVersion = in.version().orElseGet(() -> lh.currentVersion(input));
 
     // the input and output as the user's session sees them, so the access guard checks the plans
@@ -153,13 +159,23 @@ public record InferenceJob(InferenceJobSpec spec) {
     params.put("input", input + "@" + inputVersion);
     params.put("output", output.toString());
     in.where().ifPresent(w -> params.put("where", w));
-    return lh.run(
+    return lh.runExclusive(
+        claim(),
         JOB,
         params,
         List.of(input, output),
         List.of(output),
         run -> score(lh, run, scoring, inputVersion, outputVersion, work, phases, t0),
         InferenceJob::runMetrics);
+  }
+
+  /**
+   * What one run at a time may do: run this job ({@code inference job <name>}). A second run of the
+   * same job name is refused while one runs, also from another process on the same catalog, with a
+   * {@link dev.lakeforge.catalog.RunClaimedException} naming the running run.
+   */
+  public String claim() {
+    return "inference job " + spec.name();
   }
 
   /** The run record's metrics of {@code r}. */

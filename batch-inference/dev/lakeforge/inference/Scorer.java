@@ -138,11 +138,7 @@ public final class Scorer {
     Principal who =
         AccessControl.sessionPrincipal(db, spark.conf().get(Principal.SPARK_CONF, null));
     ModelRegistry registry =
-        new ModelRegistry(
-            db,
-            platform.modelStore(),
-            spark.sparkContext().hadoopConfiguration(),
-            platform.home().resolve("cache").resolve("models"));
+        ModelRegistry.of(db, platform, spark.sparkContext().hadoopConfiguration());
     ModelVersion version = registry.resolve(model, who);
     Placement placement =
         Placement.of(

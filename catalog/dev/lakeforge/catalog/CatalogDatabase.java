@@ -34,7 +34,7 @@ public final class CatalogDatabase {
   static final String HISTORY_TABLE = "lakeforge_schema_history";
 
   /** The version of the newest migration; a catalog at it is not handed to Flyway again. */
-  static final String SCHEMA_VERSION = "8";
+  static final String SCHEMA_VERSION = "9";
 
   private static final Map<String, Boolean> MIGRATED = new ConcurrentHashMap<>();
 

@@ -6,6 +6,10 @@ import dev.lakeforge.core.LakeforgeException;
 public class CatalogException extends LakeforgeException {
   private static final long serialVersionUID = 1L;
 
+  public CatalogException(String message) {
+    super(message);
+  }
+
   public CatalogException(String message, Throwable cause) {
     super(message, cause);
   }

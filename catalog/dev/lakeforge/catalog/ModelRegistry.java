@@ -1,5 +1,6 @@
 package dev.lakeforge.catalog;
 
+import dev.lakeforge.core.Platform;
 import dev.lakeforge.core.SpecException;
 import dev.lakeforge.core.YamlSpecReader;
 import java.io.IOException;
@@ -50,6 +51,22 @@ public final class ModelRegistry {
     this.store = new ArtifactStore(Objects.requireNonNull(store, "store is null"), hadoop, cache);
   }
 
+  /**
+   * The registry of {@code platform}: its catalog database {@code db}, its model store ({@code
+   * model-store}, a local folder or {@code s3a://}), and verified copies of remote artifacts cached
+   * under {@code <home>/cache/models}. Every registry on a platform is made here, so the CLI, the
+   * scorer and the quickstart share one store and one cache.
+   *
+   * @param db the platform's catalog database
+   * @param platform the resolved platform
+   * @param hadoop Hadoop settings for the store's file system (a session's, on the driver)
+   */
+  public static ModelRegistry of(
+      CatalogDatabase db, Platform platform, org.apache.hadoop.conf.Configuration hadoop) {
+    return new ModelRegistry(
+        db, platform.modelStore(), hadoop, platform.home().resolve("cache").resolve("models"));
+  }
+
   /** A registry whose store is the local folder {@code store}. */
   public ModelRegistry(CatalogDatabase db, Path store) {
     this(
@@ -70,7 +87,8 @@ public final class ModelRegistry {
    *     infer it: the only file, else the only {@code .onnx} (flavor onnx) or {@code .pt} (flavor
    *     torchscript) file
    * @param flavor how it runs
-   * @param signature inputs and outputs, if known
+   * @param signature inputs and outputs: read from the model for onnx (a given one may pin its
+   *     dynamic dimensions); required for torchscript, whose files do not record them
    * @param description free text for this version
    * @param tags key/value labels
    */
@@ -226,8 +244,9 @@ public final class ModelRegistry {
 
   /**
    * Registers the next version of {@code r.name()}; see the class comment for the guarantees. The
-   * access check, the ONNX signature, the upload and its sha256 all happen before the one catalog
-   * transaction, which only records them.
+   * access check, the signature (read from an ONNX model; a TorchScript registration without one is
+   * refused), the upload and its sha256 all happen before the one catalog transaction, which only
+   * records them, so a refused registration stores nothing.
    */
   public ModelVersion register(Registration r, Principal by) {
     new AccessControl(db).require(by, Privilege.CREATE_VERSION, AccessControl.model(r.name()));
@@ -385,10 +404,22 @@ public final class ModelRegistry {
 
   /**
    * The signature to record: for ONNX, read from the model (a given one must agree with it on names
-   * and types, and may pin dynamic dimensions); otherwise the given one, if any.
+   * and types, and may pin dynamic dimensions); for TorchScript, which records neither, the given
+   * one, required.
    */
   private static Optional<ModelSignature> signature(Registration r, Path artifact) {
-    if (r.flavor() != ModelFlavor.ONNX) {
+    if (r.flavor() == ModelFlavor.TORCHSCRIPT) {
+      if (r.signature().isEmpty()) {
+        throw new SpecException(
+            String.format(
+                "Cannot register model %s: it is a TorchScript model, and a TorchScript file does not"
+                    + " record the names, types and shapes of its inputs and outputs, so the version"
+                    + " needs a signature to be scored. Pass --signature FILE (YAML or JSON, e.g."
+                    + " inputs: [{name: features, type: float32, shape: [-1, 4]}] and outputs:"
+                    + " [{name: probs, type: float32, shape: [-1, 3]}], in the module's order) and"
+                    + " register again.",
+                r.name()));
+      }
       return r.signature();
     }
     Optional<ModelSignature> fromModel = OnnxSignatures.read(r.name(), artifact);

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
 
@@ -156,33 +157,135 @@ public final class RunLog {
    */
   public Recording start(
       String job, Principal who, Map<String, String> parameters, List<Artifact> targets) {
+    return start(job, who, parameters, targets, Optional.empty());
+  }
+
+  /**
+   * {@link #start(String, Principal, Map, List)} for a run that holds {@code claim} while it runs:
+   * what only one run at a time may do, e.g. {@code inference job score_customers}. The database
+   * enforces it (a unique index on the claims of running runs), so two processes sharing the
+   * catalog cannot both start: the second gets a {@link RunClaimedException} naming the running
+   * run. A run frees its claim when it ends; a run whose process died frees it when it is marked
+   * {@value #ABANDONED}, which this start does first for the dead runs of this host ({@link
+   * #abandonDeadRuns}), or an admin does with {@link #abandon}.
+   *
+   * @throws RunClaimedException when a running run holds {@code claim}
+   */
+  public Recording start(
+      String job,
+      Principal who,
+      Map<String, String> parameters,
+      List<Artifact> targets,
+      Optional<String> claim) {
     String id = UUID.randomUUID().toString();
     ProcessOwner owner = ProcessOwner.current();
-    db.inTransaction(
-        "record the start of " + job,
-        c -> {
-          abandonDeadRuns(c, who);
-          try (PreparedStatement ps =
-              c.prepareStatement(
+    Optional<RunClaimedException> refused =
+        db.inTransaction(
+            "record the start of " + job,
+            c -> {
+              abandonDeadRuns(c, who);
+              // the conflict target names the partial unique index of running claims: a running
+              // run holding the claim makes the insert a no-op, also one committed by another
+              // process while this one waited for it
+              String sql =
                   "INSERT INTO runs (id, job, principal, started_at, status, parameters, owner_host,"
-                      + " owner_pid, owner_started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-            ps.setString(1, id);
-            ps.setString(2, job);
-            ps.setString(3, who.name());
-            ps.setString(4, Instant.now().toString());
-            ps.setString(5, "running");
-            ps.setString(6, YamlSpecReader.toJson(new TreeMap<>(parameters)));
-            ps.setString(7, owner.host());
-            ps.setLong(8, owner.pid());
-            ps.setString(9, owner.started().map(Instant::toString).orElse(""));
-            ps.executeUpdate();
-          }
-          for (Artifact t : targets.stream().distinct().toList()) {
-            insertIo(c, id, TARGET, new Artifact(t.kind(), t.name(), ""));
-          }
-          return null;
-        });
+                      + " owner_pid, owner_started, claim) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                      + (claim.isPresent()
+                          ? " ON CONFLICT (claim) WHERE status = 'running' AND claim IS NOT NULL"
+                              + " DO NOTHING"
+                          : "");
+              for (int attempt = 0; ; attempt++) {
+                int inserted;
+                try (PreparedStatement ps = c.prepareStatement(sql)) {
+                  ps.setString(1, id);
+                  ps.setString(2, job);
+                  ps.setString(3, who.name());
+                  ps.setString(4, Instant.now().toString());
+                  ps.setString(5, "running");
+                  ps.setString(6, YamlSpecReader.toJson(new TreeMap<>(parameters)));
+                  ps.setString(7, owner.host());
+                  ps.setLong(8, owner.pid());
+                  ps.setString(9, owner.started().map(Instant::toString).orElse(""));
+                  ps.setString(10, claim.orElse(null));
+                  inserted = ps.executeUpdate();
+                }
+                if (inserted == 1) {
+                  break;
+                }
+                Optional<RunClaimedException> held = holder(c, claim.orElseThrow());
+                if (held.isPresent()) {
+                  return held;
+                }
+                if (attempt == 2) {
+                  throw new CatalogException(
+                      String.format(
+                          "Cannot start %s: the catalog %s refused its claim three times, but no"
+                              + " running run holds it when asked. Start it again.",
+                          claim.get(), db.url()));
+                }
+                // the holder ended, or its process died, between the insert and the read
+                abandonDeadRuns(c, who);
+              }
+              for (Artifact t : targets.stream().distinct().toList()) {
+                insertIo(c, id, TARGET, new Artifact(t.kind(), t.name(), ""));
+              }
+              return Optional.<RunClaimedException>empty();
+            });
+    // thrown after the commit, so the dead runs this start found stay marked abandoned
+    if (refused.isPresent()) {
+      throw refused.get();
+    }
     return new Recording(id, job, who);
+  }
+
+  /**
+   * Fails at once when a running run holds {@code claim} (see {@link #start(String, Principal, Map,
+   * List, Optional)}): a plain read, so a job can refuse before its preparation; the start itself
+   * decides. A running run whose process on this host is gone does not count: the start marks it
+   * {@value #ABANDONED}.
+   *
+   * @throws RunClaimedException naming the running run
+   */
+  public void requireUnclaimed(String claim) {
+    Objects.requireNonNull(claim, "claim is null");
+    Optional<RunClaimedException> held =
+        db.read("look for the run holding " + claim, c -> holder(c, claim));
+    if (held.isPresent()) {
+      throw held.get();
+    }
+  }
+
+  /**
+   * The refusal naming the running run that holds {@code claim}, unless there is none or its
+   * process on this host is gone.
+   */
+  private static Optional<RunClaimedException> holder(java.sql.Connection c, String claim)
+      throws java.sql.SQLException {
+    ProcessOwner self = ProcessOwner.current();
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT id, principal, started_at, owner_host, owner_pid, owner_started FROM runs"
+                + " WHERE claim = ? AND status = 'running'")) {
+      ps.setString(1, claim);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          return Optional.empty();
+        }
+        String host = rs.getString(4);
+        long pid = rs.getLong(5);
+        String process = "";
+        if (host != null && !rs.wasNull()) {
+          ProcessOwner owner = ownerOf(self, pid, rs.getString(6));
+          if (host.equals(self.host()) && owner.goneOnThisHost()) {
+            return Optional.empty();
+          }
+          process = String.format("pid %d on host %s", pid, host);
+        }
+        return Optional.of(
+            new RunClaimedException(
+                claim, rs.getString(1), Instant.parse(rs.getString(3)), rs.getString(2), process));
+      }
+    }
   }
 
   /** run_io direction of what a run is about to write (no version). */
@@ -358,6 +461,46 @@ public final class RunLog {
       ids.add(run[0]);
     }
     return ids;
+  }
+
+  /**
+   * Marks the {@code running} run {@code runId} {@value #ABANDONED} by hand, for a run whose
+   * process is known to be gone where no later command can tell (it ran on a host that is gone,
+   * like a reclaimed spot driver): it frees the run's claim. Needs ADMIN; audited as {@code
+   * run.abandon}. Abandoning a run whose process still works does not stop it: its commits still
+   * land, and its claim no longer keeps a second run out.
+   *
+   * @throws dev.lakeforge.core.SpecException when no running run has that id
+   */
+  public void abandon(String runId, Principal who) {
+    new AccessControl(db).require(who, Privilege.ADMIN, "*");
+    boolean done =
+        db.inTransaction(
+            "abandon run " + runId,
+            c -> {
+              String error =
+                  "Marked abandoned by " + who.name() + ": its process was reported gone.";
+              try (PreparedStatement ps =
+                  c.prepareStatement(
+                      "UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ? AND status"
+                          + " = 'running'")) {
+                ps.setString(1, ABANDONED);
+                ps.setString(2, Instant.now().toString());
+                ps.setString(3, error);
+                ps.setString(4, runId);
+                if (ps.executeUpdate() == 0) {
+                  return false;
+                }
+              }
+              AuditLog.append(c, who, "run.abandon", "run:" + runId, AuditLog.DONE, error);
+              return true;
+            });
+    if (!done) {
+      throw new dev.lakeforge.core.SpecException(
+          String.format(
+              "Cannot abandon run %s: no running run has that id (see lakeforge catalog runs).",
+              runId));
+    }
   }
 
   private static final String RUN_COLUMNS =

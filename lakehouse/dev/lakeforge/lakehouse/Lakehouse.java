@@ -18,6 +18,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -199,7 +200,7 @@ public final class Lakehouse {
       List<TableName> targets,
       java.util.function.Function<RunLog.Recording, R> body,
       java.util.function.Function<R, Map<String, ?>> metrics) {
-    return record(job, parameters, targets, true, body, metrics);
+    return record(job, Optional.empty(), parameters, targets, true, body, metrics);
   }
 
   /** {@link #recorded(String, Map, List, Function, Function)} for a job that writes no table. */
@@ -213,6 +214,7 @@ public final class Lakehouse {
 
   private <R> R record(
       String job,
+      Optional<String> claim,
       Map<String, String> parameters,
       List<TableName> targets,
       boolean internal,
@@ -226,14 +228,17 @@ public final class Lakehouse {
                 parameters,
                 targets.stream()
                     .map(t -> new Artifact(Artifact.Kind.TABLE, t.toString(), ""))
-                    .toList());
+                    .toList(),
+                claim);
     R result;
     try {
       result =
           internal
               ? dev.lakeforge.lakehouse.access.AccessScope.internal(() -> body.apply(run))
               : body.apply(run);
-    } catch (RuntimeException e) {
+    } catch (Throwable e) {
+      // also Spark's SparkException, which Scala code throws undeclared although it is checked: a
+      // run left `running` in a live process would hold its claim
       try {
         run.failed(e);
       } catch (RuntimeException recording) {
@@ -275,6 +280,44 @@ public final class Lakehouse {
       List<TableName> targets,
       java.util.function.Function<JobRun, R> body,
       java.util.function.Function<R, Map<String, ?>> metrics) {
+    return run(job, Optional.empty(), parameters, reads, targets, body, metrics);
+  }
+
+  /**
+   * {@link #run(String, Map, List, List, Function, Function)} for a job of which one run at a time
+   * may run: the run holds {@code claim} (e.g. {@code inference job score_customers}) from its
+   * start to its end, and the catalog database refuses to start a second run holding it, also from
+   * another process ({@link RunLog#start(String, Principal, Map, List, Optional)}). A run whose
+   * process died frees it once it is marked abandoned.
+   *
+   * @throws dev.lakeforge.catalog.RunClaimedException naming the running run, before the body runs
+   */
+  public <R> R runExclusive(
+      String claim,
+      String job,
+      Map<String, String> parameters,
+      List<TableName> reads,
+      List<TableName> targets,
+      java.util.function.Function<JobRun, R> body,
+      java.util.function.Function<R, Map<String, ?>> metrics) {
+    return run(
+        job,
+        Optional.of(Objects.requireNonNull(claim, "claim is null")),
+        parameters,
+        reads,
+        targets,
+        body,
+        metrics);
+  }
+
+  private <R> R run(
+      String job,
+      Optional<String> claim,
+      Map<String, String> parameters,
+      List<TableName> reads,
+      List<TableName> targets,
+      java.util.function.Function<JobRun, R> body,
+      java.util.function.Function<R, Map<String, ?>> metrics) {
     Principal who = principal();
     for (TableName t : reads) {
       spec(t);
@@ -294,10 +337,12 @@ public final class Lakehouse {
       require(Privilege.MODIFY, t);
     }
     SparkSession session = WriteSession.of(spark);
-    return recorded(
+    return record(
         job,
+        claim,
         parameters,
         targets,
+        true,
         recording -> {
           JobRun run =
               new JobRun(
@@ -405,6 +450,7 @@ public final class Lakehouse {
     List<Dataset<Row>> result = new ArrayList<>(1);
     return record(
         "sql",
+        Optional.empty(),
         params,
         List.of(table),
         false,

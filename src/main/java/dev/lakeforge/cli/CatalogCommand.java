@@ -248,14 +248,31 @@ final class CatalogCommand {
   @Command(
       name = "runs",
       mixinStandardHelpOptions = true,
-      description = "The most recent runs of jobs, newest first.")
+      description = {
+        "The most recent runs of jobs, newest first. Needs ADMIN.",
+        "--abandon RUN marks a running run whose process is gone (its host too) abandoned, which"
+            + " frees its job for the next run."
+      })
   static final class Runs extends Subcommand {
 
     @Option(names = "--limit", paramLabel = "N", description = "How many (default 20).")
     int limit = 20;
 
+    @Option(
+        names = "--abandon",
+        paramLabel = "RUN",
+        description =
+            "Mark the running run RUN abandoned: only for a run whose process is gone where no"
+                + " later command can tell (its host is gone).")
+    String abandon;
+
     @Override
     void run() {
+      if (abandon != null) {
+        new RunLog(root().catalog()).abandon(abandon, root().principal());
+        out().printf("Run %s marked abandoned.%n", abandon);
+        return;
+      }
       if (limit < 1) {
         throw new SpecException("--limit " + limit + " must be 1 or more.");
       }

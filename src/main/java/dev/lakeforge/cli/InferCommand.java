@@ -15,7 +15,8 @@ import picocli.CommandLine.Parameters;
     description = {
       "Score a lakehouse table with a registered model into an output table (job spec: conf/jobs).",
       "Each input row is scored once per model version: a killed run, run again, scores only the"
-          + " rows still missing; a finished job run again writes nothing."
+          + " rows still missing; a finished job run again writes nothing.",
+      "One run of a job at a time: a second run of the same job name is refused while one runs."
     })
 final class InferCommand extends Subcommand {
   @Parameters(
@@ -52,6 +53,10 @@ final class InferCommand extends Subcommand {
         r.model().device().label(),
         r.metrics().loadsByExecutor());
     out().print(t.render());
+    if (!r.placement().note().isEmpty()) {
+      // why `device: auto` ran on the CPU: the same note as the log and the run's device_note
+      out().printf("Model %s: %s%n", r.model(), r.placement().note());
+    }
     out().printf("run %s%n", r.runId());
   }
 }

@@ -255,9 +255,7 @@ public final class LakeforgeCli {
 
   /** The model registry on the platform's model store. */
   ModelRegistry models() {
-    Platform p = platform();
-    return new ModelRegistry(
-        catalog(), p.modelStore(), hadoopConf(), p.home().resolve("cache").resolve("models"));
+    return ModelRegistry.of(catalog(), platform(), hadoopConf());
   }
 
   /** The catalog database (no Spark needed). */

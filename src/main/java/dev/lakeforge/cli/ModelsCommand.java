@@ -77,7 +77,9 @@ final class ModelsCommand {
         names = "--signature",
         paramLabel = "FILE",
         description =
-            "YAML/JSON with inputs and outputs: [{name, type, shape}], e.g. shape [-1, 4].")
+            "YAML/JSON with inputs and outputs: [{name, type, shape}], e.g. shape [-1, 4]. Required"
+                + " for torchscript (its file records neither); onnx: read from the model, which a"
+                + " signature file may pin.")
     Path signature;
 
     @Option(names = "--description", paramLabel = "TEXT")

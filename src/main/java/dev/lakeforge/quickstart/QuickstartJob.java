@@ -399,11 +399,7 @@ public record QuickstartJob(
                             source(SCORING_JOB_SPEC), ref, ref.name())));
     Platform platform = Platform.of(spark);
     ModelRegistry registry =
-        new ModelRegistry(
-            lh.catalog(),
-            platform.modelStore(),
-            spark.sparkContext().hadoopConfiguration(),
-            platform.home().resolve("cache").resolve("models"));
+        ModelRegistry.of(lh.catalog(), platform, spark.sparkContext().hadoopConfiguration());
     Principal who = lh.principal();
     if (registry.models().contains(ref.name())) {
       Integer current = registry.aliases(ref.name()).get(alias);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lakeforge.testing.CatalogBackend;
+import dev.lakeforge.testing.TestSignatures;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -56,7 +57,7 @@ class AccessControlTest {
                 "churn",
                 artifact,
                 ModelFlavor.TORCHSCRIPT,
-                Optional.empty(),
+                TestSignatures.xToY(),
                 Optional.empty(),
                 java.util.Map.of()),
             ADMIN);

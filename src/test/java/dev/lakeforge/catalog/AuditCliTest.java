@@ -3,6 +3,7 @@ package dev.lakeforge.catalog;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lakeforge.testing.CliRun;
+import dev.lakeforge.testing.TestSignatures;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -44,6 +45,7 @@ class AuditCliTest {
 
   private void register(String model) throws Exception {
     Path file = Files.writeString(home.resolve(model + ".pt"), "bytes of " + model);
+    Path signature = Files.writeString(home.resolve("sig.yaml"), TestSignatures.X_TO_Y_YAML);
     ok(
         "--as",
         "ann",
@@ -53,7 +55,9 @@ class AuditCliTest {
         "--file",
         file.toString(),
         "--flavor",
-        "torchscript");
+        "torchscript",
+        "--signature",
+        signature.toString());
   }
 
   @Test
@@ -105,5 +109,35 @@ class AuditCliTest {
     ok("--as", "ann", "catalog", "audit", "--verify", "--expect-head", head);
     assertThat(fails("--as", "ann", "catalog", "audit", "--expect-head", head).err())
         .contains("--expect-head needs --verify");
+  }
+
+  @Test
+  void anAdminMarksARunningRunAbandonedByItsId() {
+    CatalogDatabase db =
+        CatalogDatabase.open(
+            "jdbc:sqlite:" + home.resolve("catalog.db"),
+            java.util.Optional.empty(),
+            java.util.Optional.empty());
+    // a run of a process on a host that is gone holds the job's claim
+    RunLog.Recording run =
+        new RunLog(db)
+            .start(
+                "infer",
+                new Principal("bob"),
+                java.util.Map.of(),
+                java.util.List.of(),
+                java.util.Optional.of("inference job score_customers"));
+
+    assertThat(fails("--as", "bob", "catalog", "runs", "--abandon", run.id()).err())
+        .contains("bob", "ADMIN");
+    assertThat(ok("--as", "ann", "catalog", "runs", "--abandon", run.id()).out())
+        .isEqualTo("Run " + run.id() + " marked abandoned.\n");
+    assertThat(new RunLog(db).find(run.id()).orElseThrow().status()).isEqualTo(RunLog.ABANDONED);
+    assertThat(fails("--as", "ann", "catalog", "runs", "--abandon", run.id()).err())
+        .isEqualTo(
+            "error: Cannot abandon run "
+                + run.id()
+                + ": no running run has that id (see lakeforge catalog runs).\n");
+    new RunLog(db).requireUnclaimed("inference job score_customers");
   }
 }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.lakeforge.core.SpecException;
 import dev.lakeforge.core.YamlSpecReader;
 import dev.lakeforge.testing.CatalogBackend;
+import dev.lakeforge.testing.TestSignatures;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -54,7 +55,7 @@ class ModelRegistryTest {
 
   private static ModelRegistry.Registration registration(String name, Path file) {
     return new ModelRegistry.Registration(
-        name, file, ModelFlavor.TORCHSCRIPT, Optional.empty(), Optional.empty(), Map.of());
+        name, file, ModelFlavor.TORCHSCRIPT, TestSignatures.xToY(), Optional.empty(), Map.of());
   }
 
   /** The folders in the store of {@code model}, by name. */
@@ -82,6 +83,54 @@ class ModelRegistryTest {
             return rs.getLong(1);
           }
         });
+  }
+
+  @ParameterizedTest
+  @EnumSource(CatalogBackend.class)
+  void aTorchScriptVersionWithoutASignatureIsRefusedBeforeAnythingIsStored(CatalogBackend backend)
+      throws Exception {
+    CatalogDatabase db = backend.open(dir);
+    ModelRegistry reg = registry(db);
+    Path file = artifact("mlp.pt", "pretend torchscript bytes");
+
+    assertThatThrownBy(
+            () ->
+                reg.register(
+                    new ModelRegistry.Registration(
+                        "mlp",
+                        file,
+                        ModelFlavor.TORCHSCRIPT,
+                        Optional.empty(),
+                        Optional.empty(),
+                        Map.of()),
+                    ANN))
+        .isInstanceOf(SpecException.class)
+        .hasMessage(
+            "Cannot register model mlp: it is a TorchScript model, and a TorchScript file does not"
+                + " record the names, types and shapes of its inputs and outputs, so the version"
+                + " needs a signature to be scored. Pass --signature FILE (YAML or JSON, e.g."
+                + " inputs: [{name: features, type: float32, shape: [-1, 4]}] and outputs:"
+                + " [{name: probs, type: float32, shape: [-1, 3]}], in the module's order) and"
+                + " register again.");
+    assertThat(reg.models()).as("no model and no version recorded").isEmpty();
+    assertThat(dir.resolve("models")).as("nothing uploaded").doesNotExist();
+    assertThat(new AuditLog(db).read(AuditLog.Filter.all()))
+        .extracting(AuditLog.Entry::action)
+        .doesNotContain("model.register");
+
+    ModelVersion v =
+        reg.register(
+            new ModelRegistry.Registration(
+                "mlp",
+                file,
+                ModelFlavor.TORCHSCRIPT,
+                TestSignatures.xToY(),
+                Optional.empty(),
+                Map.of()),
+            ANN);
+    assertThat(v.ref()).isEqualTo(ModelRef.parse("mlp/1"));
+    assertThat(reg.resolve(v.ref()).signature()).contains(TestSignatures.X_TO_Y);
+    assertThat(reg.open(v.ref())).hasContent("pretend torchscript bytes");
   }
 
   @ParameterizedTest
@@ -302,7 +351,7 @@ class ModelRegistryTest {
         List.of(files),
         modelFile,
         ModelFlavor.TORCHSCRIPT,
-        Optional.empty(),
+        TestSignatures.xToY(),
         Optional.empty(),
         Map.of());
   }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lakeforge.testing.CatalogBackend;
 import dev.lakeforge.testing.S3Server;
+import dev.lakeforge.testing.TestSignatures;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,7 +41,7 @@ class S3ModelStoreTest {
               "scorer",
               file,
               ModelFlavor.TORCHSCRIPT,
-              Optional.empty(),
+              TestSignatures.xToY(),
               Optional.empty(),
               Map.of());
 
@@ -100,7 +101,7 @@ class S3ModelStoreTest {
                   List.of(model, tokenizer),
                   Optional.empty(),
                   ModelFlavor.TORCHSCRIPT,
-                  Optional.empty(),
+                  TestSignatures.xToY(),
                   Optional.empty(),
                   Map.of()),
               new Principal("ann"));

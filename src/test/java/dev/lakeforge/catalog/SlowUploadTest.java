@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lakeforge.core.TableName;
 import dev.lakeforge.testing.CatalogBackend;
+import dev.lakeforge.testing.TestSignatures;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -53,7 +54,7 @@ class SlowUploadTest {
 
   private static ModelRegistry.Registration registration(String name, Path file) {
     return new ModelRegistry.Registration(
-        name, file, ModelFlavor.TORCHSCRIPT, Optional.empty(), Optional.empty(), Map.of());
+        name, file, ModelFlavor.TORCHSCRIPT, TestSignatures.xToY(), Optional.empty(), Map.of());
   }
 
   private static List<Path> filesUnder(Path root) throws Exception {

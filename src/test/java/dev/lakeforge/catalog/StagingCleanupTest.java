@@ -3,6 +3,7 @@ package dev.lakeforge.catalog;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lakeforge.testing.CatalogBackend;
+import dev.lakeforge.testing.TestSignatures;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -92,7 +93,7 @@ class StagingCleanupTest {
                 "churn",
                 artifact,
                 ModelFlavor.TORCHSCRIPT,
-                Optional.empty(),
+                TestSignatures.xToY(),
                 Optional.empty(),
                 Map.of()),
             new Principal("ann"));

@@ -6,6 +6,7 @@ import dev.lakeforge.core.TableName;
 import dev.lakeforge.lakehouse.TableInfo;
 import dev.lakeforge.testing.CliRun;
 import dev.lakeforge.testing.SparkTestBase;
+import dev.lakeforge.testing.TestSignatures;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -184,6 +185,7 @@ class CliTest extends SparkTestBase {
   @Test
   void theCatalogIsQueryableWithSql() {
     Path model = write(home.resolve("models-in"), "m.pt", "weights");
+    Path signature = write(home.resolve("models-in"), "sig.yaml", TestSignatures.X_TO_Y_YAML);
     ok(
         "--as",
         "ann",
@@ -193,7 +195,9 @@ class CliTest extends SparkTestBase {
         "--file",
         model.toString(),
         "--flavor",
-        "torchscript");
+        "torchscript",
+        "--signature",
+        signature.toString());
     assertThat(
             ok(
                     "sql",

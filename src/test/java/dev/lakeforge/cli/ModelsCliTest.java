@@ -3,6 +3,7 @@ package dev.lakeforge.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lakeforge.testing.CliRun;
+import dev.lakeforge.testing.TestSignatures;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -59,16 +60,46 @@ class ModelsCliTest {
                     "first")
                 .out())
         .startsWith("Registered churn/1 (torchscript, 16 bytes, sha256 ");
-    ok(
-        "--as",
-        "ann",
-        "models",
-        "register",
-        "churn",
-        "--file",
-        model.toString(),
-        "--flavor",
-        "torchscript");
+    // a TorchScript file says nothing of its inputs and outputs: without --signature, refused
+    // before anything is uploaded or recorded
+    assertThat(
+            fails(
+                    "--as",
+                    "ann",
+                    "models",
+                    "register",
+                    "churn",
+                    "--file",
+                    model.toString(),
+                    "--flavor",
+                    "torchscript")
+                .err())
+        .isEqualTo(
+            "error: Cannot register model churn: it is a TorchScript model, and a TorchScript file"
+                + " does not record the names, types and shapes of its inputs and outputs, so the"
+                + " version needs a signature to be scored. Pass --signature FILE (YAML or JSON, e.g."
+                + " inputs: [{name: features, type: float32, shape: [-1, 4]}] and outputs:"
+                + " [{name: probs, type: float32, shape: [-1, 3]}], in the module's order) and"
+                + " register again.\n");
+    try (var uploads = Files.list(home.resolve("models").resolve("churn"))) {
+      assertThat(uploads.toList()).as("only churn/1's upload is in the store").hasSize(1);
+    }
+    assertThat(
+            ok(
+                    "--as",
+                    "ann",
+                    "models",
+                    "register",
+                    "churn",
+                    "--file",
+                    model.toString(),
+                    "--flavor",
+                    "torchscript",
+                    "--signature",
+                    sig.toString())
+                .out())
+        .as("the refused registration took no version number")
+        .startsWith("Registered churn/2 (torchscript, 16 bytes, sha256 ");
     ok("--as", "ann", "catalog", "grant", "PROMOTE", "model:churn", "bob");
     assertThat(fails("--as", "bob", "models", "alias", "churn", "champion", "5").err())
         .contains("churn has no version 5");
@@ -78,8 +109,7 @@ class ModelsCliTest {
         .isEqualTo("churn@champion -> churn/2\n");
 
     assertThat(ok("--as", "ann", "models", "show", "churn@champion").out())
-        .contains("model:       churn/2", "created:", "by ann")
-        .doesNotContain("input:");
+        .contains("model:       churn/2", "created:", "by ann", "input:       x float32 [-1, 3]");
     assertThat(ok("--as", "ann", "models", "show", "churn/1").out())
         .contains("input:       x float32 [-1, 3]", "{team=growth}");
     assertThat(ok("--as", "ann", "models", "list").out()).contains("churn | {champion=2}");
@@ -100,6 +130,7 @@ class ModelsCliTest {
   void aVersionOfSeveralFilesIsRegisteredAndShownWithItsFiles() throws Exception {
     Path model = Files.writeString(home.resolve("encoder.pt"), "torchscript weights");
     Path tokenizer = Files.writeString(home.resolve("tokenizer.json"), "{}");
+    String sig = Files.writeString(home.resolve("sig.yaml"), TestSignatures.X_TO_Y_YAML).toString();
     String registered =
         ok(
                 "models",
@@ -110,7 +141,9 @@ class ModelsCliTest {
                 "--file",
                 tokenizer.toString(),
                 "--flavor",
-                "torchscript")
+                "torchscript",
+                "--signature",
+                sig)
             .out();
     assertThat(registered)
         .startsWith("Registered encoder/1 (torchscript, 21 bytes, sha256 ")
@@ -131,7 +164,9 @@ class ModelsCliTest {
                     "--file",
                     folder.toString(),
                     "--flavor",
-                    "torchscript")
+                    "torchscript",
+                    "--signature",
+                    sig)
                 .err())
         .contains("[a.pt, b.pt] end with .pt", "--model-file");
     assertThat(
@@ -144,7 +179,9 @@ class ModelsCliTest {
                     "--model-file",
                     "b.pt",
                     "--flavor",
-                    "torchscript")
+                    "torchscript",
+                    "--signature",
+                    sig)
                 .out())
         .contains("Registered encoder/2", "file:        b.pt (1 bytes, sha256 ");
   }

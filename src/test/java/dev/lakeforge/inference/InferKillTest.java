@@ -134,8 +134,13 @@ class InferKillTest {
         .as("no key twice")
         .isEqualTo("n,ids\n%d,%d\n".formatted(committed, committed));
 
+    // the killed run held the job's claim: its process is gone, so this run takes the claim over
     CliRun resumed = ok("infer", job.toString());
-    assertThat(resumed.out()).contains(String.valueOf(ROWS - committed));
+    assertThat(resumed.out())
+        .contains(String.valueOf(ROWS - committed))
+        .contains(
+            "Model churn/1: device auto runs on the CPU: Spark assigns no GPUs to tasks in local"
+                + " mode");
     assertThat(counts()).isEqualTo("n,ids\n%d,%d\n".formatted(ROWS, ROWS));
 
     ok("infer", job.toString());

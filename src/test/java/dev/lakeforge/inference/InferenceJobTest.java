@@ -12,6 +12,7 @@ import dev.lakeforge.catalog.Lineage;
 import dev.lakeforge.catalog.ModelVersion;
 import dev.lakeforge.catalog.Principal;
 import dev.lakeforge.catalog.Privilege;
+import dev.lakeforge.catalog.RunClaimedException;
 import dev.lakeforge.catalog.RunLog;
 import dev.lakeforge.core.TableName;
 import dev.lakeforge.core.YamlSpecReader;
@@ -19,12 +20,14 @@ import dev.lakeforge.lakehouse.ApplyTablesJob;
 import dev.lakeforge.lakehouse.Lakehouse;
 import dev.lakeforge.lakehouse.TableFormat;
 import dev.lakeforge.lakehouse.TableSpec;
+import dev.lakeforge.testing.CliRun;
 import dev.lakeforge.testing.SparkTestBase;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -108,8 +111,13 @@ class InferenceJobTest extends SparkTestBase {
   /** A job committing about {@code commitRows} predictions per commit. */
   private static InferenceJobSpec job(
       TableFormat f, TableName input, String output, String extra, int commitRows) {
-    return InferenceJobSpec.parse(
-        """
+    return InferenceJobSpec.parse(jobYaml(f, input, output, extra, commitRows), "test job");
+  }
+
+  /** The spec text of {@link #job(TableFormat, TableName, String, String, int)}. */
+  private static String jobYaml(
+      TableFormat f, TableName input, String output, String extra, int commitRows) {
+    return """
         name: score_%s
         model: churn@champion
         input: {table: %s, keys: [customer_id]%s}
@@ -121,17 +129,16 @@ class InferenceJobTest extends SparkTestBase {
         output: {table: %s, format: %s, commit-rows: %d}
         runtime: {batch-size: 16}
         """
-            .formatted(
-                output.replace('.', '_'),
-                input,
-                extra,
-                String.join(", ", churn.features()),
-                churn.index("churns"),
-                String.join(", ", churn.labels()),
-                output,
-                f.label(),
-                commitRows),
-        "test job");
+        .formatted(
+            output.replace('.', '_'),
+            input,
+            extra,
+            String.join(", ", churn.features()),
+            churn.index("churns"),
+            String.join(", ", churn.labels()),
+            output,
+            f.label(),
+            commitRows);
   }
 
   private static List<Row> output(TableName t) {
@@ -461,5 +468,65 @@ class InferenceJobTest extends SparkTestBase {
       spark.conf().unset(Principal.SPARK_CONF);
     }
     assertThat(lh.findSpec(TableName.parse("preds_delta.guarded"))).isEmpty();
+  }
+
+  @Test
+  void aSecondRunOfTheJobIsRefusedAtOnceWhileOneRunsAndTheCliPrintsTheDeviceNote()
+      throws Exception {
+    TableName in = inputTable(TableFormat.DELTA, "held", customers(0, 40));
+    TableName out = TableName.parse("preds_delta.held");
+    Path file =
+        write(
+            home.resolve("jobs"),
+            "held.yaml",
+            jobYaml(TableFormat.DELTA, in, out.toString(), "", 100));
+    InferenceJob job = new InferenceJob(InferenceJobSpec.read(file));
+    Lakehouse lh = Lakehouse.open(spark);
+    // a running run of the job by a live process (this one), as another `lakeforge infer` holds it
+    RunLog.Recording running =
+        lh.runs()
+            .start(
+                InferenceJob.JOB,
+                lh.principal(),
+                Map.of("job", job.spec().name()),
+                List.of(),
+                Optional.of(job.claim()));
+    String started = lh.runs().find(running.id()).orElseThrow().startedAt().toString();
+
+    assertThatThrownBy(() -> job.run(spark))
+        .isInstanceOf(RunClaimedException.class)
+        .hasMessageContainingAll(
+            "Cannot start inference job score_preds_delta_held: run "
+                + running.id()
+                + " is still running it (started "
+                + started
+                + " by "
+                + lh.principal().name()
+                + ", pid "
+                + ProcessHandle.current().pid()
+                + " on host ",
+            "only one run at a time may. Wait for that run to end, or stop it, then start again.",
+            "lakeforge catalog runs --abandon " + running.id());
+    assertThat(lh.findSpec(out)).as("refused before the output was made").isEmpty();
+    CliRun refused = CliRun.run(home, "infer", file.toString());
+    assertThat(refused.code()).as(refused.toString()).isEqualTo(1);
+    assertThat(refused.err())
+        .as(refused.toString())
+        .contains(
+            "Cannot start inference job score_preds_delta_held: run "
+                + running.id()
+                + " is still running it");
+
+    running.failed(new IllegalStateException("stopped by the test"));
+    CliRun scored = CliRun.run(home, "infer", file.toString());
+    assertThat(scored.code()).as(scored.toString()).isZero();
+    assertThat(scored.out())
+        .as("the summary says why device auto ran on the CPU")
+        .contains(
+            "Model churn/"
+                + v1.version()
+                + ": device auto runs on the CPU: Spark assigns no GPUs to tasks in local mode"
+                + " (master local[2])");
+    assertThat(output(out)).hasSize(40);
   }
 }

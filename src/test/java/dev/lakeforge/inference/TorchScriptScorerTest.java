@@ -6,11 +6,13 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lakeforge.catalog.CatalogDatabase;
 import dev.lakeforge.catalog.Identity;
 import dev.lakeforge.catalog.ModelFlavor;
 import dev.lakeforge.catalog.ModelRef;
 import dev.lakeforge.catalog.ModelRegistry;
 import dev.lakeforge.catalog.ModelSignature;
+import dev.lakeforge.core.Platform;
 import dev.lakeforge.core.YamlSpecReader;
 import dev.lakeforge.testing.SparkTestBase;
 import java.io.InputStream;
@@ -153,7 +155,24 @@ class TorchScriptScorerTest extends SparkTestBase {
   @Test
   void aTorchScriptVersionWithoutASignatureOrAFileThatIsNotTorchScriptIsRefusedNamingTheModel()
       throws Exception {
-    register("mlp-unsigned", Optional.empty());
+    assertThatThrownBy(() -> register("mlp-unsigned", Optional.empty()))
+        .isInstanceOf(dev.lakeforge.core.SpecException.class)
+        .hasMessageStartingWith(
+            "Cannot register model mlp-unsigned: it is a TorchScript model, and a TorchScript file"
+                + " does not record the names, types and shapes of its inputs and outputs")
+        .hasMessageEndingWith(
+            "Pass --signature FILE (YAML or JSON, e.g. inputs: [{name: features,"
+                + " type: float32, shape: [-1, 4]}] and outputs: [{name: probs, type: float32, shape:"
+                + " [-1, 3]}], in the module's order) and register again.");
+    // a version registered before a signature was required (an older catalog) has none: scoring
+    // it is refused
+    register("mlp-unsigned", Optional.of(SIGNATURE));
+    try (var c = CatalogDatabase.of(Platform.of(spark)).connect();
+        var ps =
+            c.prepareStatement(
+                "UPDATE model_versions SET signature = NULL WHERE model = 'mlp-unsigned'")) {
+      assertThat(ps.executeUpdate()).isEqualTo(1);
+    }
     assertThatThrownBy(
             () ->
                 Scorer.of(ModelRef.parse("mlp-unsigned/1"), mappings()).transform(referenceRows()))
