@@ -356,23 +356,7 @@ class InferenceJobTest extends SparkTestBase {
     Lakehouse lh = Lakehouse.open(spark);
     String columns = String.join(", ", spark.table(lh.sqlName(lh.spec(in))).columns());
 
-    assertThatThrownBy(
-            () ->
-                new InferenceJob(
-                        InferenceJobSpec.parse(
-                            """
-                            name: lacking
-                            model: churn@champion
-                            input: {table: %s, keys: [customer_id]}
-                            inputs:
-                              input: {columns: [orders_7d, spend_90d, days_since_last], nulls: zero}
-                            outputs:
-                              probability: {from: output, index: 1}
-                            output: {table: preds_delta.lacking}
-                            """
-                                .formatted(in),
-                            "test job"))
-                    .run(spark))
+    assertThatThrownBy(() -> new InferenceJob(lacking(in, "customer_id", "spend_90d")).run(spark))
         .isInstanceOf(InferenceException.class)
         .hasMessage(
             "job lacking: input `input` maps column `spend_90d`, which "
@@ -380,23 +364,7 @@ class InferenceJobTest extends SparkTestBase {
                 + " does not have (columns: "
                 + columns
                 + "). Fix the mapping or add the column.");
-    assertThatThrownBy(
-            () ->
-                new InferenceJob(
-                        InferenceJobSpec.parse(
-                            """
-                            name: lacking
-                            model: churn@champion
-                            input: {table: %s, keys: [id]}
-                            inputs:
-                              input: {columns: [orders_7d, spend_30d, days_since_last], nulls: zero}
-                            outputs:
-                              probability: {from: output, index: 1}
-                            output: {table: preds_delta.lacking}
-                            """
-                                .formatted(in),
-                            "test job"))
-                    .run(spark))
+    assertThatThrownBy(() -> new InferenceJob(lacking(in, "id", "spend_30d")).run(spark))
         .isInstanceOf(InferenceException.class)
         .hasMessage(
             "job lacking: key column `id` is not a column of "
@@ -405,6 +373,23 @@ class InferenceJobTest extends SparkTestBase {
                 + columns
                 + "). Fix `input.keys`.");
     assertThat(lh.findSpec(TableName.parse("preds_delta.lacking"))).isEmpty();
+  }
+
+  /** A job keyed by {@code key} whose mapping reads {@code orders_7d, spend, days_since_last}. */
+  private static InferenceJobSpec lacking(TableName in, String key, String spend) {
+    return InferenceJobSpec.parse(
+        """
+        name: lacking
+        model: churn@champion
+        input: {table: %s, keys: [%s]}
+        inputs:
+          input: {columns: [orders_7d, %s, days_since_last], nulls: zero}
+        outputs:
+          probability: {from: output, index: 1}
+        output: {table: preds_delta.lacking}
+        """
+            .formatted(in, key, spend),
+        "test job");
   }
 
   @Test
