@@ -2,12 +2,14 @@ package dev.lakeforge.bench;
 
 import static org.apache.spark.sql.functions.abs;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.hash;
 import static org.apache.spark.sql.functions.last;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.pmod;
 import static org.apache.spark.sql.functions.row_number;
 import static org.apache.spark.sql.functions.struct;
+import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.timestamp_micros;
 import static org.apache.spark.sql.functions.unix_micros;
 import static org.apache.spark.sql.functions.when;
@@ -26,11 +28,19 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import org.apache.spark.executor.TaskMetrics;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerStageSubmitted;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -42,8 +52,11 @@ import org.apache.spark.sql.types.DataTypes;
 /**
  * Point-in-time join benchmark: the same training set built by Lakeforge's {@link PointInTimeJoin}
  * (with and without time buckets), the Feast-style plan and the union + last(ignoreNulls) window
- * plan, on the same generated data, in one JVM, timed after a warm-up, outputs checked identical.
- * Entry point of {@code bench/asof}; prints a Markdown table on stdout.
+ * plan, on the same generated data, in one JVM, after a warm-up. Each shape runs every plan in
+ * rounds (the order rotated each round); a run is timed from building the plan (Lakeforge's join
+ * runs its spine jobs then) to the end of a noop write, and its Spark task metrics (peak execution
+ * memory, shuffle, spill) are summed by a listener over the run's job group. Outputs are compared
+ * by an untimed fingerprint. Entry point of {@code bench/asof}; prints Markdown tables on stdout.
  */
 public final class AsOfBench {
   private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
@@ -66,17 +79,47 @@ public final class AsOfBench {
     long spineRows = 100_000;
     long featureRows = 1_000_000;
     String shapes = "A,B,C";
-    for (int i = 0; i + 1 < args.length; i += 2) {
+    int repeats = 3;
+    List<String> chosen = List.of("lakeforge", "lakeforge+buckets", "feast-style", "window");
+    Set<String> skip = new HashSet<>();
+    double capSeconds = Double.POSITIVE_INFINITY;
+    for (int i = 0; i < args.length; i += 2) {
+      if (i + 1 >= args.length) {
+        throw new IllegalArgumentException("Option '" + args[i] + "' needs a value.");
+      }
+      String v = args[i + 1];
       switch (args[i]) {
-        case "--spine" -> spineRows = Long.parseLong(args[i + 1].replace("_", ""));
-        case "--features" -> featureRows = Long.parseLong(args[i + 1].replace("_", ""));
-        case "--shapes" -> shapes = args[i + 1];
+        case "--spine" -> spineRows = Long.parseLong(v.replace("_", ""));
+        case "--features" -> featureRows = Long.parseLong(v.replace("_", ""));
+        case "--shapes" -> shapes = v;
+        case "--repeats" -> repeats = Integer.parseInt(v);
+        case "--plans" -> chosen = Arrays.stream(v.split(",")).map(String::trim).toList();
+        case "--skip" -> Arrays.stream(v.split(",")).map(String::trim).forEach(skip::add);
+        case "--cap" -> capSeconds = Double.parseDouble(v);
         default ->
             throw new IllegalArgumentException(
                 "Unknown option '"
                     + args[i]
-                    + "': valid options are --spine, --features, --shapes.");
+                    + "': valid options are --spine, --features, --shapes, --repeats, --plans,"
+                    + " --skip, --cap.");
       }
+    }
+    if (repeats < 1) {
+      throw new IllegalArgumentException("--repeats " + repeats + ": use 1 or more.");
+    }
+    Map<String, Plan> all = new LinkedHashMap<>();
+    all.put("lakeforge", new Plan("lakeforge", AsOfBench::lakeforge));
+    all.put("lakeforge+buckets", new Plan("lakeforge+buckets", AsOfBench::lakeforgeBucketed));
+    all.put("feast-style", new Plan("feast-style", AsOfBench::feastStyle));
+    all.put("window", new Plan("window", AsOfBench::window));
+    List<Plan> plans = new ArrayList<>();
+    for (String name : chosen) {
+      Plan p = all.get(name);
+      if (p == null) {
+        throw new IllegalArgumentException(
+            "--plans: unknown plan '" + name + "': valid plans are " + all.keySet() + ".");
+      }
+      plans.add(p);
     }
     PrintStream report = System.out;
     System.setOut(System.err);
@@ -87,24 +130,27 @@ public final class AsOfBench {
             config,
             Platform.resolve(config, work.resolve("home")),
             Map.of("spark.sql.shuffle.partitions", "8"));
+    TaskMetricsListener listener = new TaskMetricsListener();
+    spark.sparkContext().addSparkListener(listener);
     try {
-      List<Plan> plans =
-          List.of(
-              new Plan("lakeforge", AsOfBench::lakeforge),
-              new Plan("lakeforge+buckets", AsOfBench::lakeforgeBucketed),
-              new Plan("feast-style", AsOfBench::feastStyle),
-              new Plan("window", AsOfBench::window));
       progress("warm-up on 10,000 x 100,000 rows");
       Inputs warm =
           generate(spark, work.resolve("warm"), new Shape("warm", 10_000, 100_000, 1_000));
       for (Plan p : plans) {
-        time(p.build().apply(warm));
+        run(spark, listener, p, warm);
       }
       StringBuilder out = new StringBuilder();
       out.append(
-          "| shape | entities | spine rows | feature rows | lakeforge s | lakeforge+buckets s |"
-              + " feast-style s | window s | feast/lakeforge | window/lakeforge | outputs |\n");
-      out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+          String.format(
+              Locale.ROOT,
+              "repeats: %d rounds per shape, plan order rotated each round; time cap %s;"
+                  + " skipped: %s%n%n",
+              repeats,
+              Double.isInfinite(capSeconds)
+                  ? "none"
+                  : String.format(
+                      Locale.ROOT, "%.0f s (a plan over it is not run again)", capSeconds),
+              skip.isEmpty() ? "none" : skip));
       for (String s : shapes.split(",")) {
         long perEntity =
             switch (s.trim()) {
@@ -115,54 +161,318 @@ public final class AsOfBench {
             };
         Shape shape =
             new Shape(s.trim(), spineRows, featureRows, Math.max(1, featureRows / perEntity));
+        progress("shape " + shape + ": generating");
         Inputs in = generate(spark, work.resolve("shape-" + shape.name()), shape);
-        Map<String, Double> seconds = new LinkedHashMap<>();
+        Map<String, List<Measured>> runs = new LinkedHashMap<>();
+        Set<String> capped = new HashSet<>();
         for (Plan p : plans) {
-          progress("shape " + shape + ": " + p.name());
-          seconds.put(p.name(), time(p.build().apply(in)));
-          progress(String.format(Locale.ROOT, "  %.1f s", seconds.get(p.name())));
+          runs.put(p.name(), new ArrayList<>());
         }
-        Dataset<Row> reference = lakeforge(in);
-        List<String> differ = new ArrayList<>();
-        for (Plan p : plans.subList(1, plans.size())) {
-          Dataset<Row> other = p.build().apply(in);
-          if (reference.exceptAll(other).count() != 0 || other.exceptAll(reference).count() != 0) {
-            differ.add(p.name());
+        for (int round = 0; round < repeats; round++) {
+          for (int k = 0; k < plans.size(); k++) {
+            Plan p = plans.get((k + round) % plans.size());
+            if (skip.contains(p.name() + ":" + shape.name()) || capped.contains(p.name())) {
+              continue;
+            }
+            Measured m = run(spark, listener, p, in);
+            runs.get(p.name()).add(m);
+            progress(
+                String.format(
+                    Locale.ROOT,
+                    "shape %s round %d %s: %.2f s (building %.2f s), %s",
+                    shape.name(),
+                    round + 1,
+                    p.name(),
+                    m.seconds(),
+                    m.buildSeconds(),
+                    m.metrics()));
+            if (m.seconds() > capSeconds) {
+              capped.add(p.name());
+            }
           }
         }
-        double a = seconds.get("lakeforge");
-        out.append(
-            String.format(
-                Locale.ROOT,
-                "| %s | %,d | %,d | %,d | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %s |%n",
-                shape.name(),
-                shape.entities(),
-                shape.spineRows(),
-                shape.featureRows(),
-                a,
-                seconds.get("lakeforge+buckets"),
-                seconds.get("feast-style"),
-                seconds.get("window"),
-                seconds.get("feast-style") / a,
-                seconds.get("window") / a,
-                differ.isEmpty() ? "identical" : "DIFFER: " + differ));
+        Map<String, String> outputs = checkOutputs(spark, plans, runs, capped, in);
+        out.append(table(shape, plans, runs, capped, skip, outputs));
       }
       report.print(out);
       report.flush();
     } finally {
+      spark.sparkContext().removeSparkListener(listener);
       spark.stop();
     }
   }
 
-  private static void progress(String line) {
-    System.err.println("[asof] " + line);
+  /** One timed run: seconds (building the plan included) and Spark's task metrics. */
+  record Measured(double seconds, double buildSeconds, Metrics metrics) {}
+
+  /** Spark's task accounting over the jobs of one run. */
+  record Metrics(
+      long tasks,
+      long maxTaskPeakExecutionMemory,
+      long sumTaskPeakExecutionMemory,
+      long shuffleBytesWritten,
+      long shuffleRecordsWritten,
+      long largestStageShuffleRecords,
+      long memoryBytesSpilled,
+      long diskBytesSpilled,
+      long inputRecords) {
+    @Override
+    public String toString() {
+      return String.format(
+          Locale.ROOT,
+          "%d tasks, peak exec mem max %s sum %s, shuffle %s / %,d rows (largest stage %,d),"
+              + " spill mem %s disk %s, input rows %,d",
+          tasks,
+          mib(maxTaskPeakExecutionMemory),
+          mib(sumTaskPeakExecutionMemory),
+          mib(shuffleBytesWritten),
+          shuffleRecordsWritten,
+          largestStageShuffleRecords,
+          mib(memoryBytesSpilled),
+          mib(diskBytesSpilled),
+          inputRecords);
+    }
   }
 
-  /** Runs the plan to the end (noop sink) and returns the seconds it took. */
-  private static double time(Dataset<Row> plan) {
-    long start = System.nanoTime();
-    plan.write().format("noop").mode("overwrite").save();
-    return (System.nanoTime() - start) / 1e9;
+  /**
+   * Sums the metrics of the tasks of the stages submitted under one job group (the run's), so that
+   * late events of an earlier run are not counted. Read after the listener bus is drained.
+   */
+  static final class TaskMetricsListener extends SparkListener {
+    private final Map<Integer, String> stageGroup = new ConcurrentHashMap<>();
+    private final Map<Integer, long[]> stageShuffleRecords = new ConcurrentHashMap<>();
+    private volatile String group = "";
+    private long tasks;
+    private long maxPeak;
+    private long sumPeak;
+    private long shuffleBytes;
+    private long shuffleRecords;
+    private long spillMem;
+    private long spillDisk;
+    private long input;
+
+    synchronized void start(String runGroup) {
+      group = runGroup;
+      stageShuffleRecords.clear();
+      tasks = maxPeak = sumPeak = shuffleBytes = shuffleRecords = spillMem = spillDisk = input = 0;
+    }
+
+    synchronized Metrics finish() {
+      long largest = stageShuffleRecords.values().stream().mapToLong(a -> a[0]).max().orElse(0L);
+      return new Metrics(
+          tasks,
+          maxPeak,
+          sumPeak,
+          shuffleBytes,
+          shuffleRecords,
+          largest,
+          spillMem,
+          spillDisk,
+          input);
+    }
+
+    @Override
+    public void onStageSubmitted(SparkListenerStageSubmitted submitted) {
+      java.util.Properties props = submitted.properties();
+      String g = props == null ? null : props.getProperty("spark.jobGroup.id");
+      if (g != null) {
+        stageGroup.put(submitted.stageInfo().stageId(), g);
+      }
+    }
+
+    @Override
+    public synchronized void onTaskEnd(SparkListenerTaskEnd end) {
+      TaskMetrics m = end.taskMetrics();
+      if (m == null || !group.equals(stageGroup.get(end.stageId()))) {
+        return;
+      }
+      tasks++;
+      maxPeak = Math.max(maxPeak, m.peakExecutionMemory());
+      sumPeak += m.peakExecutionMemory();
+      shuffleBytes += m.shuffleWriteMetrics().bytesWritten();
+      shuffleRecords += m.shuffleWriteMetrics().recordsWritten();
+      spillMem += m.memoryBytesSpilled();
+      spillDisk += m.diskBytesSpilled();
+      input += m.inputMetrics().recordsRead();
+      stageShuffleRecords.computeIfAbsent(end.stageId(), k -> new long[1])[0] +=
+          m.shuffleWriteMetrics().recordsWritten();
+    }
+  }
+
+  private static int runCounter;
+
+  /** Builds (the join's own small jobs included) and runs the plan to a noop sink. */
+  private static Measured run(
+      SparkSession spark, TaskMetricsListener listener, Plan plan, Inputs in) {
+    String group = "asof-" + (++runCounter) + "-" + plan.name();
+    drain(spark);
+    listener.start(group);
+    spark.sparkContext().setJobGroup(group, plan.name(), false);
+    try {
+      long start = System.nanoTime();
+      Dataset<Row> built = plan.build().apply(in);
+      double buildSeconds = (System.nanoTime() - start) / 1e9;
+      built.write().format("noop").mode("overwrite").save();
+      double seconds = (System.nanoTime() - start) / 1e9;
+      drain(spark);
+      return new Measured(seconds, buildSeconds, listener.finish());
+    } finally {
+      spark.sparkContext().clearJobGroup();
+    }
+  }
+
+  /**
+   * Compares every plan's output with lakeforge's as an order-independent fingerprint (row count
+   * and two sums of 64-bit row hashes), one untimed pass per plan. Plans that went over the cap are
+   * not recomputed.
+   */
+  private static Map<String, String> checkOutputs(
+      SparkSession spark,
+      List<Plan> plans,
+      Map<String, List<Measured>> runs,
+      Set<String> capped,
+      Inputs in) {
+    Map<String, String> result = new LinkedHashMap<>();
+    List<Row> reference = fingerprint(lakeforge(in));
+    for (Plan p : plans) {
+      if (runs.get(p.name()).isEmpty()) {
+        result.put(p.name(), "not run");
+      } else if (capped.contains(p.name())) {
+        result.put(p.name(), "not checked (over cap)");
+      } else {
+        progress("checking " + p.name());
+        result.put(
+            p.name(), fingerprint(p.build().apply(in)).equals(reference) ? "identical" : "DIFFERS");
+      }
+    }
+    return result;
+  }
+
+  private static List<Row> fingerprint(Dataset<Row> out) {
+    Column[] cols =
+        Arrays.stream(new String[] {"spine_id", "entity_id", "ts", "label", "f_amount", "f_count"})
+            .map(c -> col(c))
+            .toArray(Column[]::new);
+    return out.agg(
+            count(lit(1)),
+            sum(xxhash64(cols).cast(DataTypes.createDecimalType(38, 0))),
+            sum(hash(cols).cast(DataTypes.LongType)))
+        .collectAsList();
+  }
+
+  private static String table(
+      Shape shape,
+      List<Plan> plans,
+      Map<String, List<Measured>> runs,
+      Set<String> capped,
+      Set<String> skip,
+      Map<String, String> outputs) {
+    StringBuilder out = new StringBuilder();
+    out.append(
+        String.format(
+            Locale.ROOT,
+            "Shape %s: %,d entities, %,d spine rows, %,d feature rows (%,d per entity)%n%n",
+            shape.name(),
+            shape.entities(),
+            shape.spineRows(),
+            shape.featureRows(),
+            shape.featureRows() / shape.entities()));
+    out.append(
+        "| plan | runs | median s | range s | of which building s | feast-style / plan | window / plan |"
+            + " peak exec mem, max task | peak exec mem, sum of tasks | shuffle written |"
+            + " rows shuffled | spill mem / disk | output |\n");
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    Double feast = median(runs.get("feast-style"));
+    Double window = median(runs.get("window"));
+    for (Plan p : plans) {
+      List<Measured> r = runs.get(p.name());
+      if (r.isEmpty()) {
+        out.append(
+            String.format(
+                "| %s | 0 | — | — | — | — | — | — | — | — | — | — | %s |%n",
+                p.name(),
+                skip.contains(p.name() + ":" + shape.name()) ? "skipped (--skip)" : "not run"));
+        continue;
+      }
+      double med = median(r);
+      double[] builds = r.stream().mapToDouble(Measured::buildSeconds).sorted().toArray();
+      double buildMedian =
+          builds.length % 2 == 1
+              ? builds[builds.length / 2]
+              : (builds[builds.length / 2 - 1] + builds[builds.length / 2]) / 2;
+      double lo = r.stream().mapToDouble(Measured::seconds).min().orElseThrow();
+      double hi = r.stream().mapToDouble(Measured::seconds).max().orElseThrow();
+      Metrics m = r.get(r.size() - 1).metrics();
+      long maxPeak =
+          r.stream().mapToLong(x -> x.metrics().maxTaskPeakExecutionMemory()).max().orElse(0);
+      long spillMem = r.stream().mapToLong(x -> x.metrics().memoryBytesSpilled()).max().orElse(0);
+      long spillDisk = r.stream().mapToLong(x -> x.metrics().diskBytesSpilled()).max().orElse(0);
+      out.append(
+          String.format(
+              Locale.ROOT,
+              "| %s | %d%s | %.2f | %.2f–%.2f | %.2f | %s | %s | %s | %s | %s | %,d | %s / %s | %s |%n",
+              p.name(),
+              r.size(),
+              capped.contains(p.name()) ? " (capped)" : "",
+              med,
+              lo,
+              hi,
+              buildMedian,
+              feast == null ? "—" : String.format(Locale.ROOT, "%.2f", feast / med),
+              window == null ? "—" : String.format(Locale.ROOT, "%.2f", window / med),
+              mib(maxPeak),
+              mib(m.sumTaskPeakExecutionMemory()),
+              mib(m.shuffleBytesWritten()),
+              m.shuffleRecordsWritten(),
+              mib(spillMem),
+              mib(spillDisk),
+              outputs.get(p.name())));
+    }
+    for (String name : List.of("lakeforge", "lakeforge+buckets")) {
+      List<Measured> r = runs.get(name);
+      if (r == null || r.isEmpty()) {
+        continue;
+      }
+      long shuffled =
+          r.get(r.size() - 1).metrics().largestStageShuffleRecords() - shape.spineRows();
+      out.append(
+          String.format(
+              Locale.ROOT,
+              "%n%s: the union's shuffle carried %,d feature rows of %,d in the table (%.1f %%)"
+                  + " besides the %,d spine rows; %,d input rows read over all its jobs%n",
+              name,
+              shuffled,
+              shape.featureRows(),
+              100.0 * shuffled / shape.featureRows(),
+              shape.spineRows(),
+              r.get(r.size() - 1).metrics().inputRecords()));
+    }
+    out.append('\n');
+    return out.toString();
+  }
+
+  private static void drain(SparkSession spark) {
+    try {
+      spark.sparkContext().listenerBus().waitUntilEmpty();
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("Spark's listener bus did not drain in time", e);
+    }
+  }
+
+  private static Double median(List<Measured> runs) {
+    if (runs == null || runs.isEmpty()) {
+      return null;
+    }
+    double[] s = runs.stream().mapToDouble(Measured::seconds).sorted().toArray();
+    return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  }
+
+  private static String mib(long bytes) {
+    return String.format(Locale.ROOT, "%.1f MiB", bytes / (1024.0 * 1024.0));
+  }
+
+  private static void progress(String line) {
+    System.err.println("[asof] " + line);
   }
 
   /**
