@@ -231,6 +231,9 @@ final class ComputeInferenceBench {
       throw new IllegalStateException("scored " + r.rowsScored() + " of " + rows);
     }
     notes.put(tag + " time by phase (last run)", r.phases());
+    notes.put(
+        tag + " commits, model calls, rows through the model (last run)",
+        r.commits() + ", " + r.metrics().batches() + ", " + r.metrics().rows());
     return r.rowsPerSecond();
   }
 
@@ -244,6 +247,7 @@ final class ComputeInferenceBench {
     if (s.metrics().rows() != rows) {
       throw new IllegalStateException("scored " + s.metrics().rows() + " of " + rows);
     }
+    notes.put("(e) model calls (last run)", s.metrics().batches());
     return rows / ((System.nanoTime() - t0) / 1e9);
   }
 
