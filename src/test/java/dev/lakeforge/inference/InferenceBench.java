@@ -267,6 +267,25 @@ public final class InferenceBench {
   }
 
   public static void main(String[] args) throws Exception {
+    List<String> rest = new ArrayList<>(List.of(args));
+    int m = rest.indexOf("--model");
+    if (m >= 0) {
+      if (m + 1 >= rest.size()) {
+        throw new IllegalArgumentException("--model needs a value: tabular, cnn or minilm.");
+      }
+      String model = rest.get(m + 1);
+      rest.subList(m, m + 2).clear();
+      switch (model) {
+        case "tabular" -> args = rest.toArray(String[]::new);
+        case "cnn", "minilm" -> {
+          ComputeInferenceBench.main(model, rest.toArray(String[]::new));
+          return;
+        }
+        default ->
+            throw new IllegalArgumentException(
+                "Unknown --model '" + model + "': use tabular (the default), cnn or minilm.");
+      }
+    }
     long rows = 2_000_000;
     long udfRows = 100_000;
     int repeats = 3;
@@ -290,7 +309,7 @@ public final class InferenceBench {
             throw new IllegalArgumentException(
                 "Unknown option '"
                     + args[i]
-                    + "': valid options are --rows, --udf-rows, --repeats, --batch-size and"
+                    + "': valid options are --model, --rows, --udf-rows, --repeats, --batch-size and"
                     + " --variants (letters, e.g. ae).");
       }
     }

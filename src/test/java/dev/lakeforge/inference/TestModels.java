@@ -165,6 +165,182 @@ final class TestModels {
     return write(dir, "noop.onnx", graph);
   }
 
+  /**
+   * A small CNN for throughput work, with fixed-seed random weights (He-scaled, not trained):
+   * {@code image} float [batch, 1, 28, 28] → Conv 3×3 (32) → Relu → MaxPool 2 → Conv 3×3 (64) →
+   * Relu → MaxPool 2 → Conv 3×3 (64) → Relu → Flatten → Gemm (3136 → 128) → Relu → Gemm (128 → 10)
+   * → Softmax → {@code probs} float [batch, 10]; about 6M multiply-adds per row.
+   */
+  static Path writeCnnModel(Path dir) throws IOException {
+    Random random = new Random(23);
+    OnnxMl.GraphProto.Builder g =
+        OnnxMl.GraphProto.newBuilder()
+            .setName("bench-cnn")
+            .addInput(floatValue("image", -1, 1, 28, 28))
+            .addOutput(floatValue("probs", -1, 10));
+    String x = "image";
+    int channels = 1;
+    int[] widths = {32, 64, 64};
+    for (int layer = 0; layer < widths.length; layer++) {
+      int out = widths[layer];
+      String w = "conv" + layer + "_w", b = "conv" + layer + "_b";
+      g.addInitializer(randomFloats(random, w, channels * 9, out, channels, 3, 3));
+      g.addInitializer(randomFloats(random, b, 0, out));
+      g.addNode(
+          convNode(
+              "Conv", List.of(x, w, b), "conv" + layer, Map.of("pads", new long[] {1, 1, 1, 1})));
+      g.addNode(convNode("Relu", List.of("conv" + layer), "relu" + layer, Map.of()));
+      x = "relu" + layer;
+      if (layer < 2) {
+        g.addNode(
+            convNode(
+                "MaxPool",
+                List.of(x),
+                "pool" + layer,
+                Map.of("kernel_shape", new long[] {2, 2}, "strides", new long[] {2, 2})));
+        x = "pool" + layer;
+      }
+      channels = out;
+    }
+    g.addNode(node("Flatten", List.of(x), "flat", Map.of("axis", 1L)));
+    g.addInitializer(randomFloats(random, "fc0_w", 64 * 7 * 7, 64 * 7 * 7, 128));
+    g.addInitializer(randomFloats(random, "fc0_b", 0, 128));
+    g.addNode(convNode("Gemm", List.of("flat", "fc0_w", "fc0_b"), "fc0", Map.of()));
+    g.addNode(convNode("Relu", List.of("fc0"), "hidden", Map.of()));
+    g.addInitializer(randomFloats(random, "fc1_w", 128, 128, 10));
+    g.addInitializer(randomFloats(random, "fc1_b", 0, 10));
+    g.addNode(convNode("Gemm", List.of("hidden", "fc1_w", "fc1_b"), "logits", Map.of()));
+    g.addNode(node("Softmax", List.of("logits"), "probs", Map.of("axis", 1L)));
+    return write(dir, "cnn.onnx", g.build());
+  }
+
+  /**
+   * The no-op twin of {@link #writeCnnModel}: {@code image} float [batch, 1, 28, 28] → Flatten →
+   * its first 10 values (one Slice) → {@code probs} float [batch, 10].
+   */
+  static Path writeCnnNoopModel(Path dir) throws IOException {
+    OnnxMl.GraphProto graph =
+        OnnxMl.GraphProto.newBuilder()
+            .setName("bench-cnn-noop")
+            .addInput(floatValue("image", -1, 1, 28, 28))
+            .addOutput(floatValue("probs", -1, 10))
+            .addInitializer(longs("starts", 0))
+            .addInitializer(longs("ends", 10))
+            .addInitializer(longs("axes", 1))
+            .addNode(node("Flatten", List.of("image"), "flat", Map.of("axis", 1L)))
+            .addNode(node("Slice", List.of("flat", "starts", "ends", "axes"), "probs", Map.of()))
+            .build();
+    return write(dir, "cnn-noop.onnx", graph);
+  }
+
+  /**
+   * A no-op model with MiniLM's signature: {@code input_ids}, {@code attention_mask} and {@code
+   * token_type_ids} int64 [batch, sequence] → {@code last_hidden_state} float [batch, sequence,
+   * 384] = each token's id plus a fixed vector (Cast, Unsqueeze, Add): the pipeline's cost around a
+   * text model, outputs of the same shape.
+   */
+  static Path writeTextNoopModel(Path dir) throws IOException {
+    OnnxMl.TensorProto.Builder offsets =
+        OnnxMl.TensorProto.newBuilder()
+            .setName("offsets")
+            .setDataType(OnnxMl.TensorProto.DataType.FLOAT.getNumber())
+            .addDims(384);
+    for (int k = 0; k < 384; k++) {
+      offsets.addFloatData(1 + k / 384f);
+    }
+    OnnxMl.GraphProto.Builder g = OnnxMl.GraphProto.newBuilder().setName("bench-text-noop");
+    for (String input : List.of("input_ids", "attention_mask", "token_type_ids")) {
+      g.addInput(tokenValue(input, OnnxMl.TensorProto.DataType.INT64, "batch", "sequence"));
+    }
+    OnnxMl.NodeProto cast =
+        node(
+            "Cast",
+            List.of("input_ids"),
+            "ids",
+            Map.of("to", (long) OnnxMl.TensorProto.DataType.FLOAT.getNumber()));
+    OnnxMl.GraphProto graph =
+        g.addOutput(
+                tokenValue(
+                    "last_hidden_state",
+                    OnnxMl.TensorProto.DataType.FLOAT,
+                    "batch",
+                    "sequence",
+                    "384"))
+            .addInitializer(longs("unsqueeze_axes", 2))
+            .addInitializer(offsets)
+            .addNode(cast)
+            .addNode(node("Unsqueeze", List.of("ids", "unsqueeze_axes"), "ids3", Map.of()))
+            .addNode(node("Add", List.of("ids3", "offsets"), "last_hidden_state", Map.of()))
+            .build();
+    return write(dir, "text-noop.onnx", graph);
+  }
+
+  /** {@code dims} scaled by sqrt(2 / fanIn) (He), or zeros when {@code fanIn} is 0. */
+  private static OnnxMl.TensorProto randomFloats(
+      Random random, String name, int fanIn, long... dims) {
+    OnnxMl.TensorProto.Builder t =
+        OnnxMl.TensorProto.newBuilder()
+            .setName(name)
+            .setDataType(OnnxMl.TensorProto.DataType.FLOAT.getNumber());
+    long size = 1;
+    for (long d : dims) {
+      t.addDims(d);
+      size *= d;
+    }
+    double scale = fanIn == 0 ? 0 : Math.sqrt(2.0 / fanIn);
+    for (long i = 0; i < size; i++) {
+      t.addFloatData((float) (random.nextGaussian() * scale));
+    }
+    return t.build();
+  }
+
+  /** A tensor value whose dimensions are named (a symbolic name) or numbers. */
+  private static OnnxMl.ValueInfoProto tokenValue(
+      String name, OnnxMl.TensorProto.DataType type, String... dims) {
+    OnnxMl.TensorShapeProto.Builder shape = OnnxMl.TensorShapeProto.newBuilder();
+    for (String d : dims) {
+      shape.addDim(
+          d.chars().allMatch(Character::isDigit)
+              ? OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(Long.parseLong(d))
+              : OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimParam(d));
+    }
+    return OnnxMl.ValueInfoProto.newBuilder()
+        .setName(name)
+        .setType(
+            OnnxMl.TypeProto.newBuilder()
+                .setTensorType(
+                    OnnxMl.TypeProto.Tensor.newBuilder()
+                        .setElemType(type.getNumber())
+                        .setShape(shape)))
+        .build();
+  }
+
+  /**
+   * A node named after its output (so repeated ops have distinct names) whose attributes are lists
+   * of integers (kernel shapes, pads, strides).
+   */
+  private static OnnxMl.NodeProto convNode(
+      String op, List<String> inputs, String output, Map<String, long[]> attributes) {
+    OnnxMl.NodeProto.Builder n =
+        OnnxMl.NodeProto.newBuilder()
+            .setOpType(op)
+            .setName(output)
+            .addAllInput(inputs)
+            .addOutput(output);
+    attributes.forEach(
+        (k, v) -> {
+          OnnxMl.AttributeProto.Builder a =
+              OnnxMl.AttributeProto.newBuilder()
+                  .setName(k)
+                  .setType(OnnxMl.AttributeProto.AttributeType.INTS);
+          for (long i : v) {
+            a.addInts(i);
+          }
+          n.addAttribute(a);
+        });
+    return n.build();
+  }
+
   /** Writes {@code graph} as an ONNX model (IR 8, opset 13) to {@code dir/file}. */
   private static Path write(Path dir, String file, OnnxMl.GraphProto graph) throws IOException {
     OnnxMl.ModelProto model =
