@@ -32,7 +32,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
 import java.util.stream.IntStream;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -478,24 +477,10 @@ final class ComputeInferenceBench {
   /** The per-row UDF of (c) for images: the model loaded lazily once per JVM. */
   static final class PerRowImage implements UDF1<scala.collection.Seq<Float>, float[]> {
     private static final long serialVersionUID = 1L;
-    private static volatile OrtSession session;
     private final String path;
 
     PerRowImage(String path) {
       this.path = path;
-    }
-
-    private OrtSession session() throws OrtException {
-      if (session == null) {
-        synchronized (PerRowImage.class) {
-          if (session == null) {
-            session =
-                dev.lakeforge.catalog.OnnxEnvironment.get()
-                    .createSession(path, new OrtSession.SessionOptions());
-          }
-        }
-      }
-      return session;
     }
 
     @Override
@@ -507,7 +492,7 @@ final class ComputeInferenceBench {
       OrtEnvironment env = dev.lakeforge.catalog.OnnxEnvironment.get();
       try (OnnxTensor in =
               OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {1, 1, 28, 28});
-          OrtSession.Result r = session().run(Map.of("image", in))) {
+          OrtSession.Result r = BenchRounds.session(path).run(Map.of("image", in))) {
         return ((float[][]) r.get(0).getValue())[0];
       }
     }
@@ -516,7 +501,6 @@ final class ComputeInferenceBench {
   /** The per-row UDF of (c) for text: model and tokenizer loaded lazily once per JVM. */
   static final class PerRowText implements UDF1<String, float[]> {
     private static final long serialVersionUID = 1L;
-    private static volatile OrtSession session;
     private static volatile HuggingFaceTokenizer tokenizer;
     private final String path;
     private final String tokenizerPath;
@@ -527,17 +511,14 @@ final class ComputeInferenceBench {
     }
 
     private OrtSession session() throws Exception {
-      if (session == null) {
+      if (tokenizer == null) {
         synchronized (PerRowText.class) {
-          if (session == null) {
+          if (tokenizer == null) {
             tokenizer = newTokenizer(Path.of(tokenizerPath));
-            session =
-                dev.lakeforge.catalog.OnnxEnvironment.get()
-                    .createSession(path, new OrtSession.SessionOptions());
           }
         }
       }
-      return session;
+      return BenchRounds.session(path);
     }
 
     @Override
@@ -561,7 +542,6 @@ final class ComputeInferenceBench {
   }
 
   /** One variant: its letter for {@code --variants}, its name in the report, its run. */
-  private record Variant(char letter, String name, Supplier<Double> run) {}
 
   /**
    * Runs the benchmark for {@code model} ({@code cnn} or {@code minilm}) with the options of {@link
@@ -630,54 +610,45 @@ final class ComputeInferenceBench {
       bench.createInput(rows);
       final int n = rows;
       final int u = udfRows;
-      List<Variant> variants = new ArrayList<>();
+      List<BenchRounds.Variant> variants = new ArrayList<>();
       variants.add(
-          new Variant(
+          new BenchRounds.Variant(
               'a',
               text ? "(a) ONNX Runtime alone, input order" : "(a) ONNX Runtime alone",
-              unchecked(() -> bench.raw(n, false))));
+              BenchRounds.unchecked(() -> bench.raw(n, false))));
       if (text) {
         variants.add(
-            new Variant(
+            new BenchRounds.Variant(
                 'A',
                 "(a′) ONNX Runtime alone, sorted by length in windows",
-                unchecked(() -> bench.raw(n, true))));
+                BenchRounds.unchecked(() -> bench.raw(n, true))));
       }
       variants.add(
-          new Variant(
+          new BenchRounds.Variant(
               'b',
               text ? "(b) Lakeforge job → Delta, bucketing on" : "(b) Lakeforge job → Delta",
               () -> bench.job(ref, n, true)));
       if (text) {
         variants.add(
-            new Variant(
+            new BenchRounds.Variant(
                 'B', "(b′) Lakeforge job → Delta, bucketing off", () -> bench.job(ref, n, false)));
       }
       variants.add(
-          new Variant(
-              'c', "(c) per-row UDF → Delta", unchecked(() -> bench.udf(u, work.resolve("udf")))));
+          new BenchRounds.Variant(
+              'c',
+              "(c) per-row UDF → Delta",
+              BenchRounds.unchecked(() -> bench.udf(u, work.resolve("udf")))));
       variants.add(
-          new Variant('d', "(d) job, no-op model → Delta", () -> bench.job(noopRef, n, true)));
-      variants.add(new Variant('e', "(e) scoring → noop sink", () -> bench.noopSink(ref, n)));
-      variants.add(new Variant('f', "(f) read → noop sink, no scoring", () -> bench.readOnly(n)));
+          new BenchRounds.Variant(
+              'd', "(d) job, no-op model → Delta", () -> bench.job(noopRef, n, true)));
+      variants.add(
+          new BenchRounds.Variant('e', "(e) scoring → noop sink", () -> bench.noopSink(ref, n)));
+      variants.add(
+          new BenchRounds.Variant(
+              'f', "(f) read → noop sink, no scoring", () -> bench.readOnly(n)));
       final String chosen = only;
       variants.removeIf(v -> chosen.indexOf(v.letter()) < 0);
-      Map<Character, List<Double>> rates = new LinkedHashMap<>();
-      variants.forEach(v -> rates.put(v.letter(), new ArrayList<>()));
-      for (int r = 0; r <= repeats; r++) {
-        bench.round = r;
-        for (int v = 0; v < variants.size(); v++) {
-          Variant variant = variants.get((v + r) % variants.size());
-          double rate = variant.run().get();
-          System.err.printf(
-              "round %d%s %s: %.0f rows/s%n", r, r == 0 ? " (warm-up)" : "", variant.name(), rate);
-          if (r > 0) {
-            rates.get(variant.letter()).add(rate);
-          }
-        }
-      }
-      Map<Character, Double> m = new LinkedHashMap<>();
-      rates.forEach((k, v) -> m.put(k, BenchFiles.median(v)));
+      Map<Character, Double> m = BenchRounds.medians(variants, repeats, r -> bench.round = r);
       report.printf(
           text
               ? "all-MiniLM-L6-v2 fp32 on %d generated sentences of 5–120 words, max-length 128,"
@@ -691,16 +662,17 @@ final class ComputeInferenceBench {
           batchSize, bench.slots, bench.slots, repeats, udfRows);
       report.println("| variant | rows/s |");
       report.println("|---|---:|");
-      for (Variant v : variants) {
+      for (BenchRounds.Variant v : variants) {
         report.printf(Locale.ROOT, "| %s | %,.1f |%n", v.name(), m.get(v.letter()));
       }
       report.println();
-      ratio(report, m, 'b', 'a', "%.2f (target ≥ 0.9)");
-      ratio(report, m, 'b', 'A', "%.2f (against the same bucketing outside Spark)");
-      ratio(report, m, 'b', 'c', "%.1f (target ≥ 3)");
-      ratio(report, m, 'b', 'B', "%.2f (bucketing on / off, target ≥ 1.5)");
-      ratio(report, m, 'b', 'd', "%.2f");
-      ratio(report, m, 'e', 'a', "%.2f (scoring without the write, against ONNX Runtime alone)");
+      BenchRounds.ratio(report, m, 'b', 'a', "%.2f (target ≥ 0.9)");
+      BenchRounds.ratio(report, m, 'b', 'A', "%.2f (against the same bucketing outside Spark)");
+      BenchRounds.ratio(report, m, 'b', 'c', "%.1f (target ≥ 3)");
+      BenchRounds.ratio(report, m, 'b', 'B', "%.2f (bucketing on / off, target ≥ 1.5)");
+      BenchRounds.ratio(report, m, 'b', 'd', "%.2f");
+      BenchRounds.ratio(
+          report, m, 'e', 'a', "%.2f (scoring without the write, against ONNX Runtime alone)");
       bench.notes.forEach((k, v) -> report.printf("- %s: %s%n", k, v));
       for (var k : ModelCache.loaded()) {
         report.printf(
@@ -711,34 +683,5 @@ final class ComputeInferenceBench {
     } finally {
       BenchFiles.deleteRecursively(work);
     }
-  }
-
-  private static void ratio(
-      PrintStream report, Map<Character, Double> m, char x, char y, String format) {
-    Double a = m.get(x);
-    Double b = m.get(y);
-    if (a != null && b != null) {
-      report.printf(Locale.ROOT, "- %s / %s = " + format + "%n", label(x), label(y), a / b);
-    }
-  }
-
-  private static String label(char letter) {
-    return Character.isUpperCase(letter)
-        ? "(" + Character.toLowerCase(letter) + "′)"
-        : "(" + letter + ")";
-  }
-
-  interface Timed {
-    double run() throws Exception;
-  }
-
-  private static Supplier<Double> unchecked(Timed t) {
-    return () -> {
-      try {
-        return t.run();
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    };
   }
 }

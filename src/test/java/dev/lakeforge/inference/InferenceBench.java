@@ -20,7 +20,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.Supplier;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -231,26 +230,12 @@ public final class InferenceBench {
   /** The per-row UDF of (c): the model loaded lazily once per JVM, one model call per row. */
   static final class PerRowUdf implements UDF3<Float, Float, Float, Float> {
     private static final long serialVersionUID = 1L;
-    private static volatile OrtSession session;
     private final String path;
     private final int index;
 
     PerRowUdf(String path, int index) {
       this.path = path;
       this.index = index;
-    }
-
-    private OrtSession session() throws OrtException {
-      if (session == null) {
-        synchronized (PerRowUdf.class) {
-          if (session == null) {
-            session =
-                dev.lakeforge.catalog.OnnxEnvironment.get()
-                    .createSession(path, new OrtSession.SessionOptions());
-          }
-        }
-      }
-      return session;
     }
 
     @Override
@@ -260,7 +245,7 @@ public final class InferenceBench {
         a == null ? 0 : a, b == null ? 0 : b, c == null ? 0 : c,
       };
       try (OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), new long[] {1, 3});
-          OrtSession.Result r = session().run(Map.of("input", in))) {
+          OrtSession.Result r = BenchRounds.session(path).run(Map.of("input", in))) {
         return ((float[][]) r.get(0).getValue())[0][index];
       }
     }
@@ -336,32 +321,29 @@ public final class InferenceBench {
       final long n = rows;
       final long u = udfRows;
       Map<String, Object> notes = new LinkedHashMap<>();
-      Map<String, Supplier<Double>> variants = new LinkedHashMap<>();
-      variants.put("(a) ONNX Runtime alone", unchecked(() -> bench.raw(n)));
-      variants.put("(b) Lakeforge job → Delta", () -> bench.job("churn/1", n, notes));
-      variants.put("(c) per-row UDF → Delta", unchecked(() -> bench.udf(u, work.resolve("udf"))));
-      variants.put("(d) job, no-op model → Delta", () -> bench.job("noop/1", n, notes));
-      variants.put("(e) scoring → noop sink", () -> bench.noopSink(n));
-      variants.put("(f) read → noop sink, no scoring", () -> bench.readOnly(n));
+      List<BenchRounds.Variant> variants = new ArrayList<>();
+      variants.add(
+          new BenchRounds.Variant(
+              'a', "(a) ONNX Runtime alone", BenchRounds.unchecked(() -> bench.raw(n))));
+      variants.add(
+          new BenchRounds.Variant(
+              'b', "(b) Lakeforge job → Delta", () -> bench.job("churn/1", n, notes)));
+      variants.add(
+          new BenchRounds.Variant(
+              'c',
+              "(c) per-row UDF → Delta",
+              BenchRounds.unchecked(() -> bench.udf(u, work.resolve("udf")))));
+      variants.add(
+          new BenchRounds.Variant(
+              'd', "(d) job, no-op model → Delta", () -> bench.job("noop/1", n, notes)));
+      variants.add(
+          new BenchRounds.Variant('e', "(e) scoring → noop sink", () -> bench.noopSink(n)));
+      variants.add(
+          new BenchRounds.Variant(
+              'f', "(f) read → noop sink, no scoring", () -> bench.readOnly(n)));
       final String chosen = only;
-      variants.keySet().removeIf(k -> chosen.indexOf(k.charAt(1)) < 0);
-      Map<String, List<Double>> rates = new LinkedHashMap<>();
-      variants.keySet().forEach(k -> rates.put(k, new ArrayList<>()));
-      List<String> order = new ArrayList<>(variants.keySet());
-      for (int r = 0; r <= repeats; r++) {
-        bench.round = r;
-        for (int v = 0; v < order.size(); v++) {
-          String name = order.get((v + r) % order.size());
-          double rate = variants.get(name).get();
-          System.err.printf(
-              "round %d%s %s: %.0f rows/s%n", r, r == 0 ? " (warm-up)" : "", name, rate);
-          if (r > 0) {
-            rates.get(name).add(rate);
-          }
-        }
-      }
-      Map<String, Double> median = new LinkedHashMap<>();
-      rates.forEach((k, v) -> median.put(k, BenchFiles.median(v)));
+      variants.removeIf(v -> chosen.indexOf(v.letter()) < 0);
+      Map<Character, Double> median = BenchRounds.medians(variants, repeats, r -> bench.round = r);
       report.printf(
           "Tiny tabular model (Tribuo logistic regression, 3 features → 2 classes), %d rows,"
               + " batch %d, 1 ONNX Runtime thread per model, Spark local[%d]; median of %d rounds"
@@ -369,29 +351,18 @@ public final class InferenceBench {
           rows, batchSize, spark.sparkContext().defaultParallelism(), repeats, udfRows);
       report.println("| variant | rows/s |");
       report.println("|---|---:|");
-      median.forEach((k, v) -> report.printf(Locale.ROOT, "| %s | %,.0f |%n", k, v));
-      Double a = median.get("(a) ONNX Runtime alone");
-      Double b = median.get("(b) Lakeforge job → Delta");
-      Double c = median.get("(c) per-row UDF → Delta");
-      Double d = median.get("(d) job, no-op model → Delta");
-      Double e = median.get("(e) scoring → noop sink");
-      Double f = median.get("(f) read → noop sink, no scoring");
+      for (BenchRounds.Variant v : variants) {
+        report.printf(Locale.ROOT, "| %s | %,.0f |%n", v.name(), median.get(v.letter()));
+      }
       report.println();
-      if (a != null && b != null) {
-        report.printf(Locale.ROOT, "- (b) / (a) = %.2f%n", b / a);
-      }
-      if (b != null && d != null) {
-        report.printf(Locale.ROOT, "- (b) / (d) = %.2f (target ≥ 0.8)%n", b / d);
-      }
-      if (b != null && c != null) {
-        report.printf(Locale.ROOT, "- (b) / (c) = %.1f (target ≥ 3)%n", b / c);
-      }
+      BenchRounds.ratio(report, median, 'b', 'a', "%.2f");
+      BenchRounds.ratio(report, median, 'b', 'd', "%.2f (target ≥ 0.8)");
+      BenchRounds.ratio(report, median, 'b', 'c', "%.1f (target ≥ 3)");
+      Double e = median.get('e');
       if (e != null) {
         report.printf(Locale.ROOT, "- (e) = %,.0f rows/s (target ≥ 3,000,000)%n", e);
       }
-      if (e != null && f != null) {
-        report.printf(Locale.ROOT, "- (e) / (f) = %.2f (scoring against reading alone)%n", e / f);
-      }
+      BenchRounds.ratio(report, median, 'e', 'f', "%.2f (scoring against reading alone)");
       notes.forEach((k, v) -> report.printf("- %s: %s%n", k, v));
       for (var key : ModelCache.loaded()) {
         report.printf(
@@ -402,19 +373,5 @@ public final class InferenceBench {
     } finally {
       BenchFiles.deleteRecursively(work);
     }
-  }
-
-  interface Timed {
-    double run() throws Exception;
-  }
-
-  private static Supplier<Double> unchecked(Timed t) {
-    return () -> {
-      try {
-        return t.run();
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    };
   }
 }

@@ -294,7 +294,7 @@ final class TestModels {
     return t.build();
   }
 
-  /** A tensor value whose dimensions are named (a symbolic name) or numbers. */
+  /** A tensor value whose dimensions are named (a symbolic name) or numbers, e.g. "batch", "8". */
   private static OnnxMl.ValueInfoProto tokenValue(
       String name, OnnxMl.TensorProto.DataType type, String... dims) {
     OnnxMl.TensorShapeProto.Builder shape = OnnxMl.TensorShapeProto.newBuilder();
@@ -363,22 +363,11 @@ final class TestModels {
   }
 
   private static OnnxMl.ValueInfoProto floatValue(String name, long... dims) {
-    OnnxMl.TensorShapeProto.Builder shape = OnnxMl.TensorShapeProto.newBuilder();
-    for (long d : dims) {
-      shape.addDim(
-          d < 0
-              ? OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimParam("batch")
-              : OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(d));
+    String[] named = new String[dims.length];
+    for (int i = 0; i < dims.length; i++) {
+      named[i] = dims[i] < 0 ? "batch" : Long.toString(dims[i]);
     }
-    return OnnxMl.ValueInfoProto.newBuilder()
-        .setName(name)
-        .setType(
-            OnnxMl.TypeProto.newBuilder()
-                .setTensorType(
-                    OnnxMl.TypeProto.Tensor.newBuilder()
-                        .setElemType(OnnxMl.TensorProto.DataType.FLOAT.getNumber())
-                        .setShape(shape)))
-        .build();
+    return tokenValue(name, OnnxMl.TensorProto.DataType.FLOAT, named);
   }
 
   private static OnnxMl.NodeProto node(
