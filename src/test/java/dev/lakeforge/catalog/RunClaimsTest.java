@@ -114,6 +114,26 @@ class RunClaimsTest {
     }
   }
 
+  /** A running run of bob's holding {@link #CLAIM}, recorded as another process left it. */
+  private static void insertRunning(
+      CatalogDatabase db, String id, String host, long pid, String processStarted)
+      throws Exception {
+    try (Connection c = db.connect();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "INSERT INTO runs (id, job, principal, started_at, status, parameters, owner_host,"
+                    + " owner_pid, owner_started, claim) VALUES (?, 'infer', 'bob', ?, 'running',"
+                    + " '{}', ?, ?, ?, ?)")) {
+      ps.setString(1, id);
+      ps.setString(2, Instant.now().toString());
+      ps.setString(3, host);
+      ps.setLong(4, pid);
+      ps.setString(5, processStarted);
+      ps.setString(6, CLAIM);
+      ps.executeUpdate();
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(CatalogBackend.class)
   void theClaimOfARunWhoseProcessDiedIsTakenOver(CatalogBackend backend) throws Exception {
@@ -123,19 +143,7 @@ class RunClaimsTest {
     ProcessOwner dead = ProcessOwner.of(finished.toHandle());
     finished.destroyForcibly();
     finished.waitFor();
-    try (Connection c = db.connect();
-        PreparedStatement ps =
-            c.prepareStatement(
-                "INSERT INTO runs (id, job, principal, started_at, status, parameters, owner_host,"
-                    + " owner_pid, owner_started, claim) VALUES ('killed', 'infer', 'bob', ?,"
-                    + " 'running', '{}', ?, ?, ?, ?)")) {
-      ps.setString(1, Instant.now().toString());
-      ps.setString(2, dead.host());
-      ps.setLong(3, dead.pid());
-      ps.setString(4, dead.started().orElseThrow().toString());
-      ps.setString(5, CLAIM);
-      ps.executeUpdate();
-    }
+    insertRunning(db, "killed", dead.host(), dead.pid(), dead.started().orElseThrow().toString());
 
     new RunLog(db).requireUnclaimed(CLAIM);
     RunLog.Recording next = start(db, CLAIM);
@@ -154,16 +162,7 @@ class RunClaimsTest {
       throws Exception {
     CatalogDatabase db = backend.open(dir);
     new AccessControl(db).require(ANN, Privilege.ADMIN, "*"); // the first: the catalog's admin
-    try (Connection c = db.connect();
-        PreparedStatement ps =
-            c.prepareStatement(
-                "INSERT INTO runs (id, job, principal, started_at, status, parameters, owner_host,"
-                    + " owner_pid, owner_started, claim) VALUES ('on-spot', 'infer', 'bob', ?,"
-                    + " 'running', '{}', 'spot-driver-7', 4242, '', ?)")) {
-      ps.setString(1, Instant.now().toString());
-      ps.setString(2, CLAIM);
-      ps.executeUpdate();
-    }
+    insertRunning(db, "on-spot", "spot-driver-7", 4242, "");
     assertThatThrownBy(() -> start(db, CLAIM))
         .hasMessageContaining("run on-spot is still running it (")
         .hasMessageContaining("by bob, pid 4242 on host spot-driver-7)");
