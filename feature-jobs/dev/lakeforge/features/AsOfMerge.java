@@ -23,9 +23,9 @@ import org.apache.spark.sql.types.StructType;
 
 /**
  * The streaming pass of {@link PointInTimeJoin} over one partition of unioned rows sorted by keys,
- * bucket, time and kind: it keeps the latest row of each source for the current entity and emits
- * each spine row with the rows still within their ttl. It reads and writes Spark's internal rows,
- * so no value is converted to a Java object on the way.
+ * bucket (when there are buckets) and order (time, feature rows first): it keeps the latest row of
+ * each source for the current entity and emits each spine row with the rows still within their ttl.
+ * It reads and writes Spark's internal rows, so no value is converted to a Java object on the way.
  *
  * <p>What it holds, whatever the entity's size: the current entity's key values and bucket, and per
  * source the latest feature row's selected values and time ({@code latest}, {@code latestTs}),
@@ -34,8 +34,9 @@ import org.apache.spark.sql.types.StructType;
  * spine row's output before reading further (nothing is read ahead or buffered). The sort before it
  * is Spark's external sort, bounded by the task's execution memory and spilling to disk.
  *
- * <p>Union row layout: kind (source index, or the number of sources for a spine row), time in
- * microseconds, bucket, the spine's columns, then each source's feature columns.
+ * <p>Union row layout: kind (source index, or the number of sources for a spine row), order (time
+ * in microseconds times two, plus one for a spine row), bucket, the spine's columns, then each
+ * source's feature columns.
  */
 final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, InternalRow> {
   private static final long serialVersionUID = 1L;
@@ -167,7 +168,7 @@ final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, Internal
         bucket = rowBucket;
       }
       if (kind < n) {
-        long ts = row.getLong(1);
+        long ts = row.getLong(1) >> 1;
         if (has[kind] && latestTs[kind] == ts) {
           throw new FeatureException(
               String.format(
@@ -187,7 +188,7 @@ final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, Internal
         copy(row, PointInTimeJoin.FIRST_SPINE_COLUMN + c, out, c, false);
       }
       boolean timed = !nullKey && !row.isNullAt(1);
-      long ts = timed ? row.getLong(1) : 0;
+      long ts = timed ? row.getLong(1) >> 1 : 0;
       int o = spineWidth;
       for (int i = 0; i < n; i++) {
         // Sorted by time with features first, so latestTs <= ts; only the ttl edge is left.

@@ -178,7 +178,7 @@ public final class PointInTimeJoin {
 
     List<Column> unionColumns = new ArrayList<>();
     unionColumns.add(lit(n).as(KIND));
-    unionColumns.add(unix_micros(col(spine.timestamp())).as(TS));
+    unionColumns.add(order(col(spine.timestamp()), true).as(TS));
     unionColumns.add(
         (bucketMicros > 0
                 ? floor(unix_micros(col(spine.timestamp())).divide(bucketMicros))
@@ -212,18 +212,15 @@ public final class PointInTimeJoin {
             keep.and(ts.geq(timestamp_micros(lit(range.getLong(0) - ttl))))
                 .and(ts.leq(timestamp_micros(lit(range.getLong(1)))));
         if (slots.isPresent()) {
-          Broadcast<BloomFilter> filter = slots.get();
           UserDefinedFunction mayBeNeeded =
-              udf(
-                      (UDF1<Long, Boolean>) h -> filter.value().mightContainLong(h),
-                      DataTypes.BooleanType)
+              udf(new MayBeNeeded(slots.get()), DataTypes.BooleanType)
                   .withName("lakeforge_slot_needed");
           keep = keep.and(mayBeNeeded.apply(slotHash(i, src.keys(), src.timestamp(), 0)));
         }
       }
       List<Column> cols = new ArrayList<>();
       cols.add(lit(i).as(KIND));
-      cols.add(unix_micros(ts).as(TS));
+      cols.add(order(ts, false).as(TS));
       if (bucketMicros > 0) {
         Column bucket = floor(unix_micros(ts).divide(bucketMicros)).cast(DataTypes.LongType);
         // Still valid at the next bucket's start: the rows of that bucket need it too.
@@ -258,10 +255,11 @@ public final class PointInTimeJoin {
     for (String k : spine.keys()) {
       partitionBy.add(col(k));
     }
-    partitionBy.add(col(BUCKET));
+    if (bucketMicros > 0) {
+      partitionBy.add(col(BUCKET));
+    }
     List<Column> sortBy = new ArrayList<>(partitionBy);
     sortBy.add(col(TS));
-    sortBy.add(col(KIND));
 
     int[] keyIndexes = new int[spine.keys().size()];
     for (int k = 0; k < keyIndexes.length; k++) {
@@ -287,6 +285,55 @@ public final class PointInTimeJoin {
         sorted.sparkSession(),
         SparkInternals.internalRows(sorted).toJavaRDD().mapPartitions(merge).rdd(),
         checked.output());
+  }
+
+  /**
+   * The union's sort time of a row at {@code ts}: its microseconds times two, plus one for a spine
+   * row, so that one column orders rows by time with feature rows before spine rows at equal times
+   * ({@link AsOfMerge} halves it back). Spark's timestamps (years 1 to 9999) stay far from a long's
+   * limits when doubled.
+   */
+  private static Column order(Column ts, boolean spineRow) {
+    return unix_micros(ts).multiply(2).plus(spineRow ? 1 : 0);
+  }
+
+  /**
+   * Tests a feature row's (source, keys, slot) hash against the spine's Bloom filter. Where the
+   * spine needs nearly every slot (many spine rows per entity), testing costs more than it saves: a
+   * task that has tested {@value #PROBE_ROWS} rows and kept more than {@value #KEEP_RATIO} of them
+   * keeps the rest of its rows untested. Either way no needed row is dropped, so the output is the
+   * same; only which unneeded rows are shuffled differs. The counters live in the function object,
+   * which each task deserializes for itself; were one shared, a race could only switch testing off
+   * early, which drops nothing.
+   */
+  static final class MayBeNeeded implements UDF1<Long, Boolean> {
+    private static final long serialVersionUID = 1L;
+    static final int PROBE_ROWS = 20_000;
+    static final double KEEP_RATIO = 0.8;
+
+    private final Broadcast<BloomFilter> filter;
+    // transient: each deserialized copy starts at zero (and not skipping)
+    private transient long tested;
+    private transient long kept;
+    private transient boolean skipping;
+
+    MayBeNeeded(Broadcast<BloomFilter> filter) {
+      this.filter = filter;
+    }
+
+    @Override
+    public Boolean call(Long hash) {
+      if (skipping) {
+        return true;
+      }
+      boolean keep = filter.value().mightContainLong(hash);
+      tested++;
+      kept += keep ? 1 : 0;
+      if (tested == PROBE_ROWS && kept > KEEP_RATIO * tested) {
+        skipping = true;
+      }
+      return keep;
+    }
   }
 
   /**

@@ -10,6 +10,7 @@ import dev.lakeforge.lakehouse.ApplyTablesJob;
 import dev.lakeforge.lakehouse.TableFormat;
 import dev.lakeforge.lakehouse.TableSpec;
 import dev.lakeforge.testing.SparkTestBase;
+import dev.lakeforge.testing.TaskTotals;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
@@ -411,7 +412,8 @@ class PointInTimeJoinTest extends SparkTestBase {
             // every 1000th row is a spine row (kind 1), the rest feature rows (kind 0)
             boolean spine = i % 1000 == 999;
             row.update(0, spine ? 1 : 0);
-            row.update(1, ts);
+            row.update(1, 2 * ts + (spine ? 1 : 0)); // the join's order column
+
             row.update(2, 0L);
             row.update(3, hot);
             row.update(4, spine ? ts : null);
@@ -435,6 +437,98 @@ class PointInTimeJoinTest extends SparkTestBase {
       emitted++;
     }
     assertThat(emitted).isEqualTo(total / 1000);
+  }
+
+  /**
+   * The spine's Bloom filter keeps feature rows that no spine row can see out of the shuffle:
+   * entities not in the spine, and an entity's history far from its spine rows.
+   */
+  @Test
+  void featureRowsNoSpineRowCanSeeAreNotShuffled() {
+    List<Row> features = new ArrayList<>();
+    for (int e = 0; e < 1000; e++) {
+      for (int d = 0; d < 10; d++) {
+        features.add(RowFactory.create("e" + e, e, at(d * 24 * 60 + e % 60), (double) d));
+      }
+    }
+    // 20 of the 1000 entities, each asked on its last day: it can see that day's row only
+    List<Row> spineRows = new ArrayList<>();
+    for (int e = 0; e < 1000; e += 50) {
+      spineRows.add(RowFactory.create("e" + e, e, at(9 * 24 * 60 + 100), e));
+    }
+    Spine spine = smallSpine(spineRows.toArray(Row[]::new));
+    FeatureSource source =
+        FeatureSource.of(
+            "days",
+            spark.createDataFrame(features, SMALL_FEATURES),
+            List.of("k1", "k2"),
+            "feature_ts",
+            Duration.ofHours(12));
+
+    TaskTotals.Measured<List<List<Object>>> run =
+        TaskTotals.of(
+            spark, () -> values(PointInTimeJoin.builder(spine).add(source).build().join()));
+
+    assertThat(run.value())
+        .containsExactlyInAnyOrderElementsOf(
+            spineRows.stream()
+                .map(r -> Arrays.<Object>asList(r.get(0), r.get(1), r.get(2), r.get(3), 9.0))
+                .toList());
+    // needed: 20 spine rows and 20 feature rows (plus a slot's worth before each); the filter's
+    // false positives add about 3 % of the 10,000 others
+    assertThat(run.totals().shuffleRows)
+        .as("rows shuffled, of 20 spine rows and 10,000 feature rows")
+        .isBetween(40L, 1_000L);
+  }
+
+  /**
+   * A task stops testing rows against the Bloom filter once its first rows show that nearly all of
+   * them are kept, and keeps testing when the filter drops rows; each task starts afresh.
+   */
+  @Test
+  void theSlotFilterStopsTestingATaskWhoseRowsItNearlyAllKeeps() throws Exception {
+    int probe = PointInTimeJoin.MayBeNeeded.PROBE_ROWS;
+    org.apache.spark.util.sketch.BloomFilter everyOther =
+        org.apache.spark.util.sketch.BloomFilter.create(probe, 0.001);
+    for (long h = 0; h < 2L * probe; h += 2) {
+      everyOther.putLong(h);
+    }
+    long absent = -1; // a hash the filter surely lacks (no false positive)
+    while (everyOther.mightContainLong(absent)) {
+      absent--;
+    }
+    var broadcast =
+        new org.apache.spark.api.java.JavaSparkContext(spark.sparkContext()).broadcast(everyOther);
+    PointInTimeJoin.MayBeNeeded filter = new PointInTimeJoin.MayBeNeeded(broadcast);
+
+    PointInTimeJoin.MayBeNeeded kept = roundTrip(filter);
+    for (long h = 0; h < probe; h++) {
+      assertThat(kept.call(2 * h)).isTrue();
+    }
+    assertThat(kept.call(absent)).as("after %d rows all kept, rows pass untested", probe).isTrue();
+
+    PointInTimeJoin.MayBeNeeded half = roundTrip(filter);
+    long keptRows = 0;
+    for (long h = 0; h < probe; h++) {
+      keptRows += half.call(h) ? 1 : 0;
+    }
+    assertThat(keptRows).isBetween(probe / 2L, probe / 2L + probe / 50);
+    assertThat(half.call(absent)).as("a task whose rows the filter halves keeps testing").isFalse();
+
+    assertThat(roundTrip(filter).call(absent)).as("a new task tests from its first row").isFalse();
+  }
+
+  /** A copy of {@code f} as a task gets it: serialized and read back. */
+  private static PointInTimeJoin.MayBeNeeded roundTrip(PointInTimeJoin.MayBeNeeded f)
+      throws Exception {
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+      out.writeObject(f);
+    }
+    try (java.io.ObjectInputStream in =
+        new java.io.ObjectInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+      return (PointInTimeJoin.MayBeNeeded) in.readObject();
+    }
   }
 
   /** The generated data holds every case the rule names, and the oracle hit them. */
