@@ -12,6 +12,7 @@ import static org.apache.spark.sql.functions.xxhash64;
 
 import dev.lakeforge.catalog.Artifact;
 import dev.lakeforge.catalog.Privilege;
+import dev.lakeforge.core.GroupedRows;
 import dev.lakeforge.core.SparkInternals;
 import dev.lakeforge.core.TableName;
 import dev.lakeforge.lakehouse.ApplyTablesJob;
@@ -58,10 +59,12 @@ import org.slf4j.LoggerFactory;
  * prediction of this model version in the output yet. They are split by a hash of the keys into
  * chunks of about {@code commit-rows} rows, and each chunk is one append to the output, committed
  * with a batch id made of the job, model version, input version and chunk: a chunk commits at most
- * once, so a retried or concurrently re-run chunk is skipped. A killed job leaves whole chunks
- * committed; run again, it scores only the keys still missing. Rows appended to the input later are
- * scored by the next run; updated input rows are not scored again by the same model version and
- * deleted ones keep their prediction; a new model version (an alias moved) scores every row again.
+ * once, so a retried or concurrently re-run chunk is skipped. With more than one chunk, one shuffle
+ * ({@link GroupedRows}) puts each chunk's rows apart, so a run reads its input twice (counting,
+ * then that shuffle) however many commits it makes. A killed job leaves whole chunks committed; run
+ * again, it scores only the keys still missing. Rows appended to the input later are scored by the
+ * next run; updated input rows are not scored again by the same model version and deleted ones keep
+ * their prediction; a new model version (an alias moved) scores every row again.
  *
  * <p>One run of a job (by name) at a time: a run holds the job's {@link #claim()} in the catalog
  * from its start to its end, and a second run is refused at once, naming the running one. A run
@@ -259,6 +262,14 @@ public record InferenceJob(InferenceJobSpec spec) {
     written.add(current_timestamp().as("scored_at"));
     String target = lh.sqlName(lh.spec(output));
 
+    // With several commits, one shuffle puts each chunk's rows apart (the input and the output's
+    // keys are read once); filtering the input per commit would read all of it per commit.
+    Optional<GroupedRows> staged =
+        chunks > 1
+            ? Optional.of(
+                GroupedRows.of(
+                    todo, pmod(bucket(), lit(chunks)), chunks, keys, spread(session, chunks)))
+            : Optional.empty();
     int commits = 0;
     long scored = 0;
     try (ProgressLog progress =
@@ -268,10 +279,8 @@ public record InferenceJob(InferenceJobSpec spec) {
         if (work.perChunk()[i] == 0) {
           continue;
         }
-        Dataset<Row> chunk =
-            scoring
-                .apply(todo.where(pmod(bucket(), lit(chunks)).equalTo(i)))
-                .select(written.toArray(Column[]::new));
+        Dataset<Row> rows = staged.isPresent() ? staged.get().group(i) : todo;
+        Dataset<Row> chunk = scoring.apply(rows).select(written.toArray(Column[]::new));
         String batch =
             String.format("%s:%s:%s@%d:%d/%d", JOB, spec.name(), model, inputVersion, i, chunks);
         session
@@ -399,6 +408,18 @@ public record InferenceJob(InferenceJobSpec spec) {
   private Column[] keys() {
     return spec.input().keys().stream().map(InferenceJob::column).toArray(Column[]::new);
   }
+
+  /**
+   * How many tasks score one chunk: the cluster's default parallelism, fewer when there are so many
+   * chunks that the shuffle's partitions would pass {@value #MAX_SHUFFLE_PARTITIONS}.
+   */
+  private static int spread(SparkSession session, int chunks) {
+    int parallelism = Math.max(1, session.sparkContext().defaultParallelism());
+    return Math.max(1, Math.min(parallelism, MAX_SHUFFLE_PARTITIONS / chunks));
+  }
+
+  /** The most shuffle partitions the chunks of a run take (each map task indexes them all). */
+  static final int MAX_SHUFFLE_PARTITIONS = 65_536;
 
   /** A row's bucket, from its keys: {@code pmod(xxhash64(keys), BUCKETS)}. */
   private Column bucket() {

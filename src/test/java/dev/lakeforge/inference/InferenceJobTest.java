@@ -22,6 +22,7 @@ import dev.lakeforge.lakehouse.TableFormat;
 import dev.lakeforge.lakehouse.TableSpec;
 import dev.lakeforge.testing.CliRun;
 import dev.lakeforge.testing.SparkTestBase;
+import dev.lakeforge.testing.TaskTotals;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -253,6 +254,28 @@ class InferenceJobTest extends SparkTestBase {
             scored.stream().filter(r -> r.getString(5).equals(next.runId())).map(r -> r.getLong(0)))
         .containsExactlyInAnyOrderElementsOf(
             customers(100, 130).stream().map(r -> r.getLong(0)).toList());
+  }
+
+  /**
+   * A run of many commits reads its input twice, whatever the number of commits: once to count the
+   * rows to score, once for one shuffle that puts each commit's rows apart. Filtering the input per
+   * commit would read it once per commit (here 5 + 1 times).
+   */
+  @ParameterizedTest
+  @EnumSource(TableFormat.class)
+  void aRunOfManyCommitsReadsItsInputTwiceNotOncePerCommit(TableFormat f) {
+    int n = 2_000;
+    TableName in = inputTable(f, "wide", customers(0, n));
+    TableName out = TableName.parse("preds_" + f.label() + ".wide");
+
+    TaskTotals.Measured<InferenceJob.Result> run =
+        TaskTotals.of(
+            spark, () -> new InferenceJob(job(f, in, out.toString(), "", 400)).run(spark));
+
+    assertThat(run.value().commits()).isEqualTo(5);
+    assertThat(output(out).stream().map(r -> r.getLong(0)).distinct()).hasSize(n);
+    // the rest of what is read: the tables' own logs and metadata, a few hundred rows
+    assertThat(run.totals().inputRows).as("rows read by the run").isBetween(2L * n, 3L * n);
   }
 
   @ParameterizedTest

@@ -14,13 +14,17 @@ import org.apache.spark.sql.SparkSession;
  * how much it shuffles, which row counts of the result cannot show.
  */
 public final class TaskTotals {
+  /** Tasks that ended. */
+  public final long tasks;
+
   /** Rows read by table and file scans. */
   public final long inputRows;
 
   /** Rows written to shuffles. */
   public final long shuffleRows;
 
-  private TaskTotals(long inputRows, long shuffleRows) {
+  private TaskTotals(long tasks, long inputRows, long shuffleRows) {
+    this.tasks = tasks;
     this.inputRows = inputRows;
     this.shuffleRows = shuffleRows;
   }
@@ -53,11 +57,13 @@ public final class TaskTotals {
   }
 
   private static final class Listener extends SparkListener {
+    private long tasks;
     private long inputRows;
     private long shuffleRows;
 
     @Override
     public synchronized void onTaskEnd(SparkListenerTaskEnd end) {
+      tasks++;
       TaskMetrics m = end.taskMetrics();
       if (m != null) {
         inputRows += m.inputMetrics().recordsRead();
@@ -66,7 +72,7 @@ public final class TaskTotals {
     }
 
     synchronized TaskTotals totals() {
-      return new TaskTotals(inputRows, shuffleRows);
+      return new TaskTotals(tasks, inputRows, shuffleRows);
     }
   }
 }
