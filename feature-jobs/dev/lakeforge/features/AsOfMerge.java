@@ -1,8 +1,11 @@
 package dev.lakeforge.features;
 
 import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
+import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import org.apache.spark.api.java.function.FlatMapFunction;
@@ -22,21 +25,25 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * The streaming pass of {@link PointInTimeJoin} over one partition of unioned rows sorted by keys,
- * bucket (when there are buckets) and order (time, feature rows first): it keeps the latest row of
- * each source for the current entity and emits each spine row with the rows still within their ttl.
- * It reads and writes Spark's internal rows, so no value is converted to a Java object on the way.
+ * The streaming pass of {@link PointInTimeJoin} over one partition of unioned rows sorted by group
+ * (a hash of the entity's keys and bucket, then a coarse time) and order (exact time, feature rows
+ * first): it keeps the latest row of each source for each entity of the current group and emits
+ * each spine row with the rows still within their ttl. A group is one entity, or a few whose hashes
+ * collide and whose rows arrive interleaved by time. It reads and writes Spark's internal rows, so
+ * no value is converted to a Java object on the way.
  *
- * <p>What it holds, whatever the entity's size: the current entity's key values and bucket, and per
- * source the latest feature row's selected values and time ({@code latest}, {@code latestTs}),
- * replaced as newer rows arrive and cleared when the entity or bucket changes — O(sources ×
- * selected columns), never an entity's history. It pulls input rows one at a time and returns each
- * spine row's output before reading further (nothing is read ahead or buffered). The sort before it
- * is Spark's external sort, bounded by the task's execution memory and spilling to disk.
+ * <p>What it holds, whatever the entity's size: for each entity of the current group (one, unless
+ * hashes collide), its key values and bucket, and per source the latest feature row's selected
+ * values and time, replaced as newer rows arrive and dropped when the group changes — O(sources ×
+ * selected columns) per entity, never an entity's history. It pulls input rows one at a time and
+ * returns each spine row's output before reading further (nothing is read ahead or buffered). The
+ * sort before it is Spark's external sort, bounded by the task's execution memory and spilling to
+ * disk. Entities whose 32-bit hashes collide (rare: a few pairs among millions of entities) are
+ * looked up by a linear scan of the group's entities.
  *
  * <p>Union row layout: kind (source index, or the number of sources for a spine row), order (time
- * in microseconds times two, plus one for a spine row), bucket, the spine's columns, then each
- * source's feature columns.
+ * in microseconds times two, plus one for a spine row), bucket, the spine's columns, each source's
+ * feature columns, then the group column.
  */
 final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, InternalRow> {
   private static final long serialVersionUID = 1L;
@@ -49,6 +56,7 @@ final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, Internal
   private final String[] sourceNames;
   private final DataType[] types;
   private final char[] kinds;
+  private final int groupColumn;
 
   /**
    * @param union the union rows' schema
@@ -58,6 +66,7 @@ final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, Internal
    * @param ttls per source, its ttl in microseconds
    * @param widths per source, how many feature columns it has
    * @param sourceNames per source, its name, for errors
+   * @param groupColumn the position of the group column, whose high 32 bits are the entity's hash
    */
   AsOfMerge(
       StructType union,
@@ -66,7 +75,8 @@ final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, Internal
       String[] keyNames,
       long[] ttls,
       int[] widths,
-      String[] sourceNames) {
+      String[] sourceNames,
+      int groupColumn) {
     this.types = Arrays.stream(union.fields()).map(f -> f.dataType()).toArray(DataType[]::new);
     this.kinds = new char[types.length];
     for (int i = 0; i < types.length; i++) {
@@ -78,11 +88,31 @@ final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, Internal
     this.ttls = ttls.clone();
     this.widths = widths.clone();
     this.sourceNames = sourceNames.clone();
+    this.groupColumn = groupColumn;
   }
 
   @Override
   public Iterator<InternalRow> call(Iterator<InternalRow> rows) {
     return new Merger(rows);
+  }
+
+  /** The current state of one entity (keys and bucket): the latest row of each source. */
+  private final class State {
+    final InternalRow entity;
+    long bucket;
+    final InternalRow[] latest;
+    final boolean[] has;
+    final long[] latestTs;
+
+    State(StructType keys, StructType[] values) {
+      this.entity = new SpecificInternalRow(keys);
+      this.latest = new InternalRow[values.length];
+      for (int i = 0; i < values.length; i++) {
+        latest[i] = new SpecificInternalRow(values[i]);
+      }
+      this.has = new boolean[values.length];
+      this.latestTs = new long[values.length];
+    }
   }
 
   /**
@@ -93,13 +123,18 @@ final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, Internal
     private final Iterator<InternalRow> in;
     private final int n = ttls.length;
     private final int[] offsets = new int[n];
-    private final InternalRow[] latest = new InternalRow[n];
-    private final boolean[] has = new boolean[n];
-    private final long[] latestTs = new long[n];
-    private final InternalRow entity;
+    private final StructType keyType;
+    private final StructType[] valueTypes = new StructType[n];
     private final InternalRow out;
-    private boolean inEntity;
-    private long bucket;
+
+    /** The entities of the current group (usually one; more when their hashes collide). */
+    private final List<State> group = new ArrayList<>();
+
+    /** States of earlier groups, reused. */
+    private final ArrayDeque<State> spare = new ArrayDeque<>();
+
+    private boolean inGroup;
+    private long groupHash;
     private InternalRow next;
 
     Merger(Iterator<InternalRow> in) {
@@ -116,14 +151,14 @@ final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, Internal
           values = values.add("f" + j, types[o + j]);
           output = output.add("f" + i + "_" + j, types[o + j]);
         }
-        latest[i] = new SpecificInternalRow(values);
+        valueTypes[i] = values;
         o += widths[i];
       }
       StructType keys = new StructType();
       for (int k : keyIndexes) {
         keys = keys.add("k" + k, types[k]);
       }
-      this.entity = new SpecificInternalRow(keys);
+      this.keyType = keys;
       this.out = new SpecificInternalRow(output);
     }
 
@@ -151,25 +186,28 @@ final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, Internal
      * allocated once.
      */
     private InternalRow consume(InternalRow row) {
-      int kind = row.getInt(0);
+      long hash = row.getLong(groupColumn) >>> 32;
+      if (!inGroup || hash != groupHash) {
+        spare.addAll(group);
+        group.clear();
+        inGroup = true;
+        groupHash = hash;
+      }
       boolean nullKey = false;
       for (int k : keyIndexes) {
         nullKey |= row.isNullAt(k);
       }
-      long rowBucket = row.isNullAt(2) ? Long.MIN_VALUE : row.getLong(2);
-      if (nullKey || !inEntity || rowBucket != bucket || !sameEntity(row)) {
-        Arrays.fill(has, false);
-        inEntity = !nullKey;
-        if (inEntity) {
-          for (int k = 0; k < keyIndexes.length; k++) {
-            copy(row, keyIndexes[k], entity, k, true);
-          }
-        }
-        bucket = rowBucket;
-      }
+      int kind = row.getInt(0);
       if (kind < n) {
+        if (nullKey) {
+          return null; // the join filters these out; an entity of nulls matches no spine row
+        }
+        State st = find(row);
+        if (st == null) {
+          st = add(row);
+        }
         long ts = row.getLong(1) >> 1;
-        if (has[kind] && latestTs[kind] == ts) {
+        if (st.has[kind] && st.latestTs[kind] == ts) {
           throw new FeatureException(
               String.format(
                   "feature source %s has two rows for entity (%s) at %s: a point-in-time join"
@@ -178,24 +216,24 @@ final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, Internal
                   sourceNames[kind], describe(row), instant(ts)));
         }
         for (int j = 0; j < widths[kind]; j++) {
-          copy(row, offsets[kind] + j, latest[kind], j, true);
+          copy(row, offsets[kind] + j, st.latest[kind], j, true);
         }
-        has[kind] = true;
-        latestTs[kind] = ts;
+        st.has[kind] = true;
+        st.latestTs[kind] = ts;
         return null;
       }
       for (int c = 0; c < spineWidth; c++) {
         copy(row, PointInTimeJoin.FIRST_SPINE_COLUMN + c, out, c, false);
       }
-      boolean timed = !nullKey && !row.isNullAt(1);
-      long ts = timed ? row.getLong(1) >> 1 : 0;
+      State st = nullKey || row.isNullAt(1) ? null : find(row);
+      long ts = st != null ? row.getLong(1) >> 1 : 0;
       int o = spineWidth;
       for (int i = 0; i < n; i++) {
         // Sorted by time with features first, so latestTs <= ts; only the ttl edge is left.
-        boolean valid = timed && has[i] && latestTs[i] >= ts - ttls[i];
+        boolean valid = st != null && st.has[i] && st.latestTs[i] >= ts - ttls[i];
         for (int j = 0; j < widths[i]; j++) {
           if (valid) {
-            copy(latest[i], j, out, o + j, offsets[i] + j, false);
+            copy(st.latest[i], j, out, o + j, offsets[i] + j, false);
           } else {
             out.setNullAt(o + j);
           }
@@ -203,6 +241,29 @@ final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, Internal
         o += widths[i];
       }
       return out;
+    }
+
+    /** The state of {@code row}'s entity in the current group, or null. */
+    private State find(InternalRow row) {
+      long bucket = row.isNullAt(2) ? Long.MIN_VALUE : row.getLong(2);
+      for (State st : group) {
+        if (st.bucket == bucket && sameEntity(st.entity, row)) {
+          return st;
+        }
+      }
+      return null;
+    }
+
+    /** A new state for {@code row}'s entity in the current group, with no feature row yet. */
+    private State add(InternalRow row) {
+      State st = spare.isEmpty() ? new State(keyType, valueTypes) : spare.pop();
+      Arrays.fill(st.has, false);
+      for (int k = 0; k < keyIndexes.length; k++) {
+        copy(row, keyIndexes[k], st.entity, k, true);
+      }
+      st.bucket = row.isNullAt(2) ? Long.MIN_VALUE : row.getLong(2);
+      group.add(st);
+      return st;
     }
 
     /** Copies union column {@code i} of {@code from} into field {@code j} of {@code to}. */
@@ -235,7 +296,7 @@ final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, Internal
       }
     }
 
-    private boolean sameEntity(InternalRow row) {
+    private boolean sameEntity(InternalRow entity, InternalRow row) {
       for (int k = 0; k < keyIndexes.length; k++) {
         int i = keyIndexes[k];
         boolean same =

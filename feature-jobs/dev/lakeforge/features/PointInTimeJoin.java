@@ -2,13 +2,19 @@ package dev.lakeforge.features;
 
 import static java.util.Objects.requireNonNull;
 import static org.apache.spark.sql.functions.array;
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.explode;
 import static org.apache.spark.sql.functions.floor;
+import static org.apache.spark.sql.functions.greatest;
+import static org.apache.spark.sql.functions.hash;
+import static org.apache.spark.sql.functions.least;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.max;
 import static org.apache.spark.sql.functions.min;
+import static org.apache.spark.sql.functions.shiftleft;
+import static org.apache.spark.sql.functions.shiftright;
 import static org.apache.spark.sql.functions.timestamp_micros;
 import static org.apache.spark.sql.functions.udf;
 import static org.apache.spark.sql.functions.unix_micros;
@@ -255,11 +261,11 @@ public final class PointInTimeJoin {
     for (String k : spine.keys()) {
       partitionBy.add(col(k));
     }
-    if (bucketMicros > 0) {
-      partitionBy.add(col(BUCKET));
+    partitionBy.add(col(BUCKET));
+    union = union.withColumn(GROUP, sortGroup(partitionBy, coarseTime(range)));
+    if (bucketMicros == 0) {
+      partitionBy.remove(partitionBy.size() - 1); // the same (zero) for every row
     }
-    List<Column> sortBy = new ArrayList<>(partitionBy);
-    sortBy.add(col(TS));
 
     int[] keyIndexes = new int[spine.keys().size()];
     for (int k = 0; k < keyIndexes.length; k++) {
@@ -276,15 +282,45 @@ public final class PointInTimeJoin {
             spine.keys().toArray(String[]::new),
             ttls,
             widths,
-            names);
+            names,
+            union.schema().fieldIndex(GROUP));
     Dataset<Row> sorted =
-        union
-            .repartition(partitionBy.toArray(Column[]::new))
-            .sortWithinPartitions(sortBy.toArray(Column[]::new));
+        union.repartition(partitionBy.toArray(Column[]::new)).sortWithinPartitions(GROUP, TS);
     return SparkInternals.fromInternalRows(
         sorted.sparkSession(),
         SparkInternals.internalRows(sorted).toJavaRDD().mapPartitions(merge).rdd(),
         checked.output());
+  }
+
+  /**
+   * The first sort column: a hash of the entity (keys and bucket) in the high 32 bits, the row's
+   * time, coarsened to 32 bits over the join's time range, in the low ones. Sorting by it and then
+   * by exact time puts each hash's rows together in time order, and most comparisons are decided by
+   * this one long, which Spark's sort compares as a prefix without reading the rows; sorting by the
+   * keys first would leave every comparison within an entity to the full row comparator. Entities
+   * whose hashes collide end up interleaved by time, which {@link AsOfMerge} handles.
+   */
+  static Column sortGroup(List<Column> entity, Column coarseTime) {
+    return shiftleft(hash(entity.toArray(Column[]::new)).cast(DataTypes.LongType), 32)
+        .bitwiseOR(coarseTime);
+  }
+
+  /**
+   * A union row's time as a 32-bit number that never decreases with time: microseconds since the
+   * earliest time any source is read from ({@code earliest spine time - longest ttl}), divided by a
+   * step that fits the whole range in 32 bits; 0 for a row without time.
+   */
+  private Column coarseTime(Row range) {
+    long base = 0;
+    long step = 1;
+    if (!range.isNullAt(0)) {
+      long maxTtl = sources.stream().mapToLong(s -> micros(s.ttl())).max().getAsLong();
+      base = range.getLong(0) - maxTtl;
+      step = Math.floorDiv(range.getLong(1) - base, 1L << 32) + 1;
+    }
+    Column micros = shiftright(col(TS), 1); // the order column halved: the time
+    Column coarse = floor(micros.minus(base).divide(step)).cast(DataTypes.LongType);
+    return coalesce(least(greatest(coarse, lit(0L)), lit(0xFFFF_FFFFL)), lit(0L));
   }
 
   /**
@@ -421,6 +457,7 @@ public final class PointInTimeJoin {
   private static final String TS = JoinChecks.RESERVED + "ts";
   private static final String BUCKET = JoinChecks.RESERVED + "bucket";
   private static final String SLOT = JoinChecks.RESERVED + "slot";
+  private static final String GROUP = JoinChecks.RESERVED + "group";
 
   @Override
   public String toString() {

@@ -381,7 +381,8 @@ class PointInTimeJoinTest extends SparkTestBase {
             .add("bucket", "bigint")
             .add("k", "string")
             .add("t", "bigint")
-            .add("risk", "double");
+            .add("risk", "double")
+            .add("group", "bigint");
     AsOfMerge merge =
         new AsOfMerge(
             union,
@@ -390,14 +391,15 @@ class PointInTimeJoinTest extends SparkTestBase {
             new String[] {"k"},
             new long[] {ttl},
             new int[] {1},
-            new String[] {"risk"});
+            new String[] {"risk"},
+            6);
     int total = 1_000_000;
     long[] pulled = {0};
     org.apache.spark.unsafe.types.UTF8String hot =
         org.apache.spark.unsafe.types.UTF8String.fromString("hot");
     // one row object, reused for every row, as Spark's sort does
     org.apache.spark.sql.catalyst.expressions.GenericInternalRow row =
-        new org.apache.spark.sql.catalyst.expressions.GenericInternalRow(6);
+        new org.apache.spark.sql.catalyst.expressions.GenericInternalRow(7);
     java.util.Iterator<org.apache.spark.sql.catalyst.InternalRow> in =
         new java.util.Iterator<>() {
           @Override
@@ -418,6 +420,7 @@ class PointInTimeJoinTest extends SparkTestBase {
             row.update(3, hot);
             row.update(4, spine ? ts : null);
             row.update(5, spine ? null : (double) i);
+            row.update(6, 42L << 32); // one entity: one hash
             return row;
           }
         };
@@ -479,6 +482,86 @@ class PointInTimeJoinTest extends SparkTestBase {
     assertThat(run.totals().shuffleRows)
         .as("rows shuffled, of 20 spine rows and 10,000 feature rows")
         .isBetween(40L, 1_000L);
+  }
+
+  /**
+   * Two entities whose sort hashes collide share a sort group: their rows arrive interleaved by
+   * time, and each still gets only its own feature rows.
+   */
+  @Test
+  void entitiesWhoseSortHashesCollideGetTheirOwnFeatures() {
+    // keys spread over all 64 bits: on keys below 2^32 Murmur3 cannot collide
+    List<Row> colliding =
+        spark
+            .range(0, 300_000)
+            .select(
+                org.apache
+                    .spark
+                    .sql
+                    .functions
+                    .xxhash64(org.apache.spark.sql.functions.col("id"))
+                    .as("id"))
+            .select(
+                org.apache.spark.sql.functions.col("id"),
+                PointInTimeJoin.sortGroup(
+                        List.of(
+                            org.apache.spark.sql.functions.col("id"),
+                            org.apache.spark.sql.functions.lit(0L)),
+                        org.apache.spark.sql.functions.lit(0L))
+                    .as("g"))
+            .groupBy("g")
+            .agg(org.apache.spark.sql.functions.collect_list("id").as("ids"))
+            .where("size(ids) >= 2")
+            .limit(1)
+            .collectAsList();
+    assertThat(colliding).as("a colliding pair among 300,000 keys").hasSize(1);
+    List<Long> ids = colliding.get(0).getList(1);
+    long a = ids.get(0);
+    long b = ids.get(1);
+    long c = a + b + 1; // its own hash, most likely
+    StructType spineType = StructType.fromDDL("id BIGINT, as_of TIMESTAMP");
+    StructType featureType = StructType.fromDDL("id BIGINT, feature_ts TIMESTAMP, v DOUBLE");
+    List<Row> features =
+        List.of(
+            RowFactory.create(a, at(0), 0.0),
+            RowFactory.create(b, at(5), 5.0),
+            RowFactory.create(a, at(10), 10.0),
+            RowFactory.create(c, at(11), 11.0),
+            RowFactory.create(b, at(15), 15.0),
+            RowFactory.create(a, at(20), 20.0),
+            RowFactory.create(b, at(25), 25.0),
+            RowFactory.create(a, at(30), 30.0));
+    List<Row> spineRows =
+        List.of(
+            RowFactory.create(a, at(12)),
+            RowFactory.create(b, at(12)),
+            RowFactory.create(c, at(12)),
+            RowFactory.create(a, at(26)),
+            RowFactory.create(b, at(26)),
+            RowFactory.create(b, at(40)));
+    Spine spine =
+        new Spine("spine", spark.createDataFrame(spineRows, spineType), List.of("id"), "as_of");
+    FeatureSource source =
+        FeatureSource.of(
+            "v",
+            spark.createDataFrame(features, featureType),
+            List.of("id"),
+            "feature_ts",
+            Duration.ofMinutes(8));
+
+    spark.conf().set("spark.sql.shuffle.partitions", "1"); // both entities in one task
+    try {
+      assertThat(values(PointInTimeJoin.builder(spine).add(source).build().join()))
+          .containsExactlyInAnyOrder(
+              Arrays.asList(a, at(12), 10.0),
+              Arrays.asList(b, at(12), 5.0),
+              Arrays.asList(c, at(12), 11.0),
+              Arrays.asList(a, at(26), 20.0),
+              Arrays.asList(b, at(26), 25.0),
+              Arrays.asList(b, at(40), null));
+    } finally {
+      spark.conf().set("spark.sql.shuffle.partitions", "2");
+    }
   }
 
   /**
