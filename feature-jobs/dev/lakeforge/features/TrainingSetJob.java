@@ -271,6 +271,7 @@ public final class TrainingSetJob {
           new FeatureSource(
               s.describe(), data.apply(s.table()), s.keys(), s.timestamp(), s.ttl(), s.select()));
     }
+    spec.timeBuckets().ifPresent(b::optTimeBuckets);
     try {
       return b.build();
     } catch (FeatureException e) {

@@ -31,12 +31,34 @@ import org.apache.spark.sql.types.StructType;
  * @param format the output table's format
  * @param spine the rows to label
  * @param features the feature sources, in output column order
+ * @param timeBuckets optional ({@code time-buckets: 8d}): split each entity's timeline into buckets
+ *     of this width, at least the longest ttl, so that an entity with a large share of the rows is
+ *     merged by several tasks ({@link PointInTimeJoin.Builder#optTimeBuckets}); it changes how the
+ *     join runs, not its rows
  */
 public record TrainingSetSpec(
     @JsonProperty("name") TableName name,
     @JsonProperty("format") TableFormat format,
     @JsonProperty("spine") SpineSpec spine,
-    @JsonProperty("features") List<FeatureSpec> features) {
+    @JsonProperty("features") List<FeatureSpec> features,
+    @JsonProperty("time-buckets") Optional<Duration> timeBuckets) {
+
+  @JsonCreator
+  static TrainingSetSpec create(
+      @JsonProperty("name") TableName name,
+      @JsonProperty("format") TableFormat format,
+      @JsonProperty("spine") SpineSpec spine,
+      @JsonProperty("features") List<FeatureSpec> features,
+      @JsonProperty("time-buckets") String timeBuckets) {
+    return new TrainingSetSpec(
+        name,
+        format,
+        spine,
+        features,
+        timeBuckets == null
+            ? Optional.empty()
+            : Optional.of(Durations.parse(timeBuckets, "time-buckets")));
+  }
 
   /**
    * The spine: a lakehouse table with entity keys and an event time.
@@ -211,6 +233,7 @@ public record TrainingSetSpec(
               "training set %s: `features` is empty: add at least one feature source.", name));
     }
     features = List.copyOf(features);
+    timeBuckets = timeBuckets == null ? Optional.empty() : timeBuckets;
     for (int i = 0; i < features.size(); i++) {
       FeatureSpec f = features.get(i);
       if (f.table().isPresent() && f.keys().size() != spine.keys().size()) {
@@ -224,12 +247,16 @@ public record TrainingSetSpec(
   }
 
   /**
-   * The sha256 of the spec's content: every field as the record writes it ({@link #toString()}), so
-   * two specs that read the same (whatever their YAML layout or comments) hash the same, and any
-   * change of a table, key, timestamp, ttl, selected column or output name changes the hash.
+   * The sha256 of the spec's content: every field that decides the output's rows, as the record
+   * writes it, so two specs that read the same (whatever their YAML layout or comments) hash the
+   * same, and any change of a table, key, timestamp, ttl, selected column or output name changes
+   * the hash. The time buckets are left out: they change how the join runs, not its rows.
    */
   public String sha256() {
-    return FeatureSetRegistry.sha256(toString());
+    return FeatureSetRegistry.sha256(
+        String.format(
+            "TrainingSetSpec[name=%s, format=%s, spine=%s, features=%s]",
+            name, format, spine, features));
   }
 
   /**

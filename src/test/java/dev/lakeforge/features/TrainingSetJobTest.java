@@ -369,7 +369,23 @@ class TrainingSetJobTest extends SparkTestBase {
         .hasMessage(
             "churn.yaml: `features[0].feature-set` names feature set act_nope, which is not"
                 + " registered: register it (lakeforge features apply SPEC) or fix the name.");
+    assertThatThrownBy(
+            () ->
+                TrainingSetJob.builder(spec(SPEC + "time-buckets: 1h\n"))
+                    .optSource("churn.yaml")
+                    .build()
+                    .run(spark))
+        .isInstanceOf(SpecException.class)
+        .hasMessageStartingWith("churn.yaml: ")
+        .hasMessageContaining(
+            "time buckets of 1h are shorter than the longest ttl (2h): use buckets of at least"
+                + " 2h");
     assertThat(lh.currentVersion(OUT)).isEqualTo(before);
+    TrainingSetJob.Result bucketed =
+        TrainingSetJob.builder(spec(SPEC + "time-buckets: 6h\n")).build().run(spark);
+    assertThat(bucketed.skipped())
+        .as("time buckets change how the join runs, not its rows, so not the batch id")
+        .isTrue();
 
     // Feature-set specs: checked against the source's schema before anything is created.
     String good = FeatureMaterializeJobTest.featureSpec(TableFormat.ICEBERG, NS);

@@ -105,6 +105,22 @@ class TrainingSetSpecTest {
   }
 
   @Test
+  void timeBucketsAreAnOptionalDurationLeftOutOfTheSpecHash() {
+    assertThat(parse(SPEC).timeBuckets()).isEmpty();
+    TrainingSetSpec bucketed = parse(SPEC + "time-buckets: 8d\n");
+    assertThat(bucketed.timeBuckets()).contains(Duration.ofDays(8));
+    assertThat(bucketed.sha256())
+        .as("buckets change how the join runs, not its rows: the same batch id")
+        .isEqualTo(parse(SPEC).sha256());
+    assertThat(parse(SPEC.replace("ttl: 7d", "ttl: 8d")).sha256())
+        .isNotEqualTo(parse(SPEC).sha256());
+    assertThatThrownBy(() -> parse(SPEC + "time-buckets: weekly\n"))
+        .isInstanceOf(SpecException.class)
+        .hasMessage(
+            "churn.yaml: `time-buckets` is 'weekly', which is not a duration: write a whole number and a unit (s, m, h, d or w), e.g. 48h or 7d.");
+  }
+
+  @Test
   void aTableSourceNeedsOneKeyPerSpineKey() {
     assertThatThrownBy(() -> parse(SPEC.replace("keys: [k1, k2]", "keys: [k1]")))
         .isInstanceOf(SpecException.class)
