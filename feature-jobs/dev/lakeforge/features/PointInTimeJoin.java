@@ -261,10 +261,11 @@ public final class PointInTimeJoin {
     for (String k : spine.keys()) {
       partitionBy.add(col(k));
     }
-    partitionBy.add(col(BUCKET));
-    union = union.withColumn(GROUP, sortGroup(partitionBy, coarseTime(range)));
-    if (bucketMicros == 0) {
-      partitionBy.remove(partitionBy.size() - 1); // the same (zero) for every row
+    List<Column> entity = new ArrayList<>(partitionBy);
+    entity.add(col(BUCKET));
+    Column group = sortGroup(entity, coarseTime(range));
+    if (bucketMicros > 0) {
+      partitionBy.add(col(BUCKET));
     }
 
     int[] keyIndexes = new int[spine.keys().size()];
@@ -274,18 +275,22 @@ public final class PointInTimeJoin {
     long[] ttls = sources.stream().mapToLong(s -> micros(s.ttl())).toArray();
     int[] widths = checked.selections().stream().mapToInt(List::size).toArray();
     String[] names = sources.stream().map(FeatureSource::name).toArray(String[]::new);
+    // The group is computed after the shuffle, so it costs no shuffle bytes.
+    Dataset<Row> sorted =
+        union
+            .repartition(partitionBy.toArray(Column[]::new))
+            .withColumn(GROUP, group)
+            .sortWithinPartitions(GROUP, TS);
     AsOfMerge merge =
         new AsOfMerge(
-            union.schema(),
+            sorted.schema(),
             spineSchema.size(),
             keyIndexes,
             spine.keys().toArray(String[]::new),
             ttls,
             widths,
             names,
-            union.schema().fieldIndex(GROUP));
-    Dataset<Row> sorted =
-        union.repartition(partitionBy.toArray(Column[]::new)).sortWithinPartitions(GROUP, TS);
+            sorted.schema().fieldIndex(GROUP));
     return SparkInternals.fromInternalRows(
         sorted.sparkSession(),
         SparkInternals.internalRows(sorted).toJavaRDD().mapPartitions(merge).rdd(),
