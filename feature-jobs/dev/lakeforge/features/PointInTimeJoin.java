@@ -66,20 +66,22 @@ import org.apache.spark.util.sketch.BloomFilter;
  * </ul>
  *
  * <p>How it runs: one Spark job reads the spine's earliest and latest time, so that each source is
- * read only for {@code [earliest - ttl, latest]} (pushed down to the table scan). Then spine rows
- * and the feature rows of all sources are unioned, shuffled once by the entity keys (plus a time
- * bucket with {@link Builder#optTimeBuckets}), sorted by keys and time within each partition
- * (feature rows before spine rows at equal times), and merged in one streaming pass ({@link
- * AsOfMerge}).
+ * read only for {@code [earliest - ttl, latest]} (pushed down to the table scan), and a second one
+ * builds a Bloom filter of the time slots the spine needs ({@code slotFilter}), which each source's
+ * scan applies while it prunes. Then spine rows and the remaining feature rows of all sources are
+ * unioned, shuffled once by the entity keys (plus a time bucket with {@link
+ * Builder#optTimeBuckets}), sorted within each partition by entity hash and coarse time, then exact
+ * time (feature rows before spine rows at equal times; {@code sortGroup}), and merged in one
+ * streaming pass ({@link AsOfMerge}).
  *
  * <p>Memory per task, precisely: the sort is Spark's external sorter, which holds rows up to the
  * task's share of execution memory and spills sorted runs to local disk, whatever the entities; the
- * merge then reads the sorted rows one at a time and holds, for the current entity only, its key,
- * its bucket and the latest row of each source (the selected values and the time) — no grouping, no
- * collected lists, no window buffer per entity. So an entity with a large share of the rows costs
- * its task time, not memory. Time buckets ({@link Builder#optTimeBuckets}) also spread one entity's
- * rows over several tasks: each feature row goes to its own bucket and, when still valid at the
- * next bucket's start, to that one too.
+ * merge then reads the sorted rows one at a time and holds, for the current entity only (or the few
+ * whose hashes collide with it), its key, its bucket and the latest row of each source (the
+ * selected values and the time) — no grouping, no collected lists, no window buffer per entity. So
+ * an entity with a large share of the rows costs its task time, not memory. Time buckets ({@link
+ * Builder#optTimeBuckets}) also spread one entity's rows over several tasks: each feature row goes
+ * to its own bucket and, when still valid at the next bucket's start, to that one too.
  */
 public final class PointInTimeJoin {
   private final Spine spine;
