@@ -5,8 +5,9 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.pmod;
 
 import java.io.Serializable;
-import java.util.Arrays;
+import java.util.Iterator;
 import org.apache.spark.Partitioner;
+import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.rdd.PartitionPruningRDD;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.rdd.ShuffledRDD;
@@ -125,8 +126,7 @@ public final class GroupedRows {
 
   /** (partition number, row in Spark's unsafe format) for each row. */
   private static final class ToPairs
-      implements org.apache.spark.api.java.function.FlatMapFunction<
-          java.util.Iterator<InternalRow>, Tuple2<Integer, InternalRow>> {
+      implements FlatMapFunction<Iterator<InternalRow>, Tuple2<Integer, InternalRow>> {
     private static final long serialVersionUID = 1L;
     private final StructType schema;
     private final int partitionColumn;
@@ -139,10 +139,9 @@ public final class GroupedRows {
     }
 
     @Override
-    public java.util.Iterator<Tuple2<Integer, InternalRow>> call(
-        java.util.Iterator<InternalRow> in) {
+    public Iterator<Tuple2<Integer, InternalRow>> call(Iterator<InternalRow> in) {
       UnsafeProjection unsafe = UnsafeProjection.create(schema);
-      return new java.util.Iterator<>() {
+      return new Iterator<>() {
         @Override
         public boolean hasNext() {
           return in.hasNext();
@@ -151,17 +150,15 @@ public final class GroupedRows {
         @Override
         public Tuple2<Integer, InternalRow> next() {
           InternalRow r = in.next();
-          if (r.isNullAt(partitionColumn)
-              || r.getInt(partitionColumn) < 0
-              || r.getInt(partitionColumn) >= partitions) {
+          Integer partition = r.isNullAt(partitionColumn) ? null : r.getInt(partitionColumn);
+          if (partition == null || partition < 0 || partition >= partitions) {
             throw new IllegalStateException(
-                "a row's group is null or outside [0, groups): "
-                    + (r.isNullAt(partitionColumn) ? "null" : r.getInt(partitionColumn)));
+                "a row's group is null or outside [0, groups): shuffle partition " + partition);
           }
-          // The shuffle writers that take Spark SQL's relocatable serializer write each record
-          // when they receive it, so a reused row object is safe here, as in Spark's own exchange.
-          return new Tuple2<>(
-              r.getInt(partitionColumn), r instanceof UnsafeRow ? r : unsafe.apply(r));
+          // A copy: the scan reuses its row objects, and a shuffle writer other than Spark's own
+          // (a remote shuffle service) may hold records before it serializes them.
+          UnsafeRow row = r instanceof UnsafeRow u ? u : unsafe.apply(r);
+          return new Tuple2<>(partition, row.copy());
         }
       };
     }
@@ -193,7 +190,7 @@ public final class GroupedRows {
 
     @Override
     public int hashCode() {
-      return Arrays.hashCode(new int[] {partitions});
+      return Integer.hashCode(partitions);
     }
   }
 }

@@ -133,8 +133,9 @@ final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, Internal
     /** States of earlier groups, reused. */
     private final ArrayDeque<State> spare = new ArrayDeque<>();
 
-    private boolean inGroup;
+    /** The current group's hash; a first row with the initial 0 finds the group empty anyway. */
     private long groupHash;
+
     private InternalRow next;
 
     Merger(Iterator<InternalRow> in) {
@@ -187,10 +188,9 @@ final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, Internal
      */
     private InternalRow consume(InternalRow row) {
       long hash = row.getLong(groupColumn) >>> 32;
-      if (!inGroup || hash != groupHash) {
+      if (hash != groupHash) {
         spare.addAll(group);
         group.clear();
-        inGroup = true;
         groupHash = hash;
       }
       boolean nullKey = false;
@@ -245,7 +245,7 @@ final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, Internal
 
     /** The state of {@code row}'s entity in the current group, or null. */
     private State find(InternalRow row) {
-      long bucket = row.isNullAt(2) ? Long.MIN_VALUE : row.getLong(2);
+      long bucket = bucketOf(row);
       for (State st : group) {
         if (st.bucket == bucket && sameEntity(st.entity, row)) {
           return st;
@@ -261,9 +261,13 @@ final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, Internal
       for (int k = 0; k < keyIndexes.length; k++) {
         copy(row, keyIndexes[k], st.entity, k, true);
       }
-      st.bucket = row.isNullAt(2) ? Long.MIN_VALUE : row.getLong(2);
+      st.bucket = bucketOf(row);
       group.add(st);
       return st;
+    }
+
+    private static long bucketOf(InternalRow row) {
+      return row.isNullAt(2) ? Long.MIN_VALUE : row.getLong(2);
     }
 
     /** Copies union column {@code i} of {@code from} into field {@code j} of {@code to}. */

@@ -2,7 +2,6 @@ package dev.lakeforge.features;
 
 import static java.util.Objects.requireNonNull;
 import static org.apache.spark.sql.functions.array;
-import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.explode;
@@ -88,6 +87,7 @@ public final class PointInTimeJoin {
   private final List<FeatureSource> sources;
   private final Optional<Duration> timeBuckets;
   private final JoinChecks.Checked checked;
+  private final Duration maxTtl;
 
   private PointInTimeJoin(
       Spine spine, List<FeatureSource> sources, Optional<Duration> timeBuckets) {
@@ -107,7 +107,7 @@ public final class PointInTimeJoin {
     this.checked =
         JoinChecks.check(
             spine.name(), spine.data().schema(), spine.keys(), spine.timestamp(), shapes);
-    Duration maxTtl = this.sources.stream().map(FeatureSource::ttl).max(Duration::compareTo).get();
+    this.maxTtl = this.sources.stream().map(FeatureSource::ttl).max(Duration::compareTo).get();
     timeBuckets.ifPresent(
         w -> {
           if (w.compareTo(maxTtl) < 0) {
@@ -321,13 +321,12 @@ public final class PointInTimeJoin {
     long base = 0;
     long step = 1;
     if (!range.isNullAt(0)) {
-      long maxTtl = sources.stream().mapToLong(s -> micros(s.ttl())).max().getAsLong();
-      base = range.getLong(0) - maxTtl;
+      base = range.getLong(0) - micros(maxTtl);
       step = Math.floorDiv(range.getLong(1) - base, 1L << 32) + 1;
     }
     Column micros = shiftright(col(TS), 1); // the order column halved: the time
     Column coarse = floor(micros.minus(base).divide(step)).cast(DataTypes.LongType);
-    return coalesce(least(greatest(coarse, lit(0L)), lit(0xFFFF_FFFFL)), lit(0L));
+    return least(greatest(coarse, lit(0L)), lit(0xFFFF_FFFFL)); // greatest skips a null: 0
   }
 
   /**

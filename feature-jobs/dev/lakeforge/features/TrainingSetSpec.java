@@ -253,10 +253,9 @@ public record TrainingSetSpec(
    * the hash. The time buckets are left out: they change how the join runs, not its rows.
    */
   public String sha256() {
-    return FeatureSetRegistry.sha256(
-        String.format(
-            "TrainingSetSpec[name=%s, format=%s, spine=%s, features=%s]",
-            name, format, spine, features));
+    // the record's own text less that one component, so every other field, present or future,
+    // counts
+    return FeatureSetRegistry.sha256(toString().replace(", timeBuckets=" + timeBuckets, ""));
   }
 
   /**
