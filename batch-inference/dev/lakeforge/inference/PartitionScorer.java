@@ -14,8 +14,11 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.JoinedRow;
 import org.apache.spark.sql.catalyst.expressions.SpecificInternalRow;
+import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
 import org.apache.spark.sql.catalyst.util.ArrayData;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.unsafe.Platform;
+import org.apache.spark.unsafe.bitset.BitSetMethods;
 import org.apache.spark.util.SerializableConfiguration;
 
 /**
@@ -122,6 +125,7 @@ final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, In
     private final OutputColumn[] outputs;
     private final OutputRows out;
     private final FloatBuffer[] buffers;
+    private float[] scratch;
     private int size;
     private int next;
 
@@ -258,18 +262,63 @@ final class PartitionScorer implements FlatMapFunction<Iterator<InternalRow>, In
                   ((InputMapping.ArrayColumn) p.mapping()).shape(),
                   n));
         }
-        int base = r * n;
-        for (int k = 0; k < n; k++) {
-          if (values.isNullAt(k)) {
-            throw new InferenceException(
-                String.format(
-                    "Cannot score with model %s: column `%s` has a null element at position %d in a row."
-                        + " Replace null elements before scoring.",
-                    plan.model(), column, k));
-          }
-          buf.put(base + k, floats ? values.getFloat(k) : (float) values.getDouble(k));
+        int at = firstNull(values, n);
+        if (at >= 0) {
+          throw new InferenceException(
+              String.format(
+                  "Cannot score with model %s: column `%s` has a null element at position %d in a row."
+                      + " Replace null elements before scoring.",
+                  plan.model(), column, at));
+        }
+        buf.put(r * n, floats ? floatsOf(values, n) : narrowed(values.toDoubleArray()), 0, n);
+      }
+    }
+
+    /**
+     * The index of the first null element of {@code values}, or -1. An {@link UnsafeArrayData}
+     * (what the scan and a shuffle produce) is checked a word of its null bits at a time.
+     */
+    private static int firstNull(ArrayData values, int n) {
+      if (values instanceof UnsafeArrayData u
+          && !BitSetMethods.anySet(u.getBaseObject(), u.getBaseOffset() + 8, (n + 63) / 64)) {
+        return -1;
+      }
+      for (int k = 0; k < n; k++) {
+        if (values.isNullAt(k)) {
+          return k;
         }
       }
+      return -1;
+    }
+
+    /**
+     * The {@code n} float elements of {@code values} (without nulls): one memory copy into a reused
+     * array for an {@link UnsafeArrayData}, the array's own bulk copy otherwise.
+     */
+    private float[] floatsOf(ArrayData values, int n) {
+      if (values instanceof UnsafeArrayData u) {
+        if (scratch == null || scratch.length < n) {
+          scratch = new float[n];
+        }
+        Platform.copyMemory(
+            u.getBaseObject(),
+            u.getBaseOffset() + UnsafeArrayData.calculateHeaderPortionInBytes(n),
+            scratch,
+            Platform.FLOAT_ARRAY_OFFSET,
+            n * 4L);
+        return scratch;
+      }
+      return values.toFloatArray();
+    }
+
+    private float[] narrowed(double[] values) {
+      if (scratch == null || scratch.length < values.length) {
+        scratch = new float[values.length];
+      }
+      for (int k = 0; k < values.length; k++) {
+        scratch[k] = (float) values[k];
+      }
+      return scratch;
     }
 
     private InferenceException nullValue(ScoringPlan.InputPlan p, int j) {

@@ -1,6 +1,7 @@
 package dev.lakeforge.features;
 
 import static java.util.Objects.requireNonNull;
+import static org.apache.spark.sql.functions.approx_count_distinct;
 import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
@@ -58,20 +59,25 @@ import org.apache.spark.util.sketch.BloomFilter;
  *       older row had a value.
  *   <li>Two rows of one source for the same entity at the same timestamp are an error (a {@link
  *       FeatureException} naming the source, the entity and the time, raised when the join runs),
- *       since neither is "the latest". Deduplicate the source first. Only the rows the join reads
- *       are checked (see time-bound pruning below).
+ *       since neither is "the latest". Deduplicate the source first. Only rows that could be a
+ *       spine row's answer are checked: duplicates that a later row of the entity hides from every
+ *       spine row, or that lie outside every spine row's ttl, may pass unreported.
  *   <li>Feature output names must be unique across the spine and all sources (rename with {@link
  *       Selected}); the schema rules are checked when the join is built, before any Spark job.
  * </ul>
  *
  * <p>How it runs: one Spark job reads the spine's earliest and latest time, so that each source is
- * read only for {@code [earliest - ttl, latest]} (pushed down to the table scan), and a second one
- * builds a Bloom filter of the time slots the spine needs ({@code slotFilter}), which each source's
- * scan applies while it prunes. Then spine rows and the remaining feature rows of all sources are
- * unioned, shuffled once by the entity keys (plus a time bucket with {@link
- * Builder#optTimeBuckets}), sorted within each partition by entity hash and coarse time, then exact
- * time (feature rows before spine rows at equal times; {@code sortGroup}), and merged in one
- * streaming pass ({@link AsOfMerge}).
+ * read only for {@code [earliest - ttl, latest]} (pushed down to the table scan). A second one
+ * collects the spine's times per entity (a 64-bit hash of the keys), when the spine has at most
+ * {@value #BROADCAST_SPINE_ROWS} rows, and broadcasts them ({@link SpineTimes}): each source's scan
+ * then drops, exactly, the rows no spine row can see, and of an entity's rows between two of its
+ * spine rows keeps only the latest, on the map side ({@link LatestPerInterval}), so a source with
+ * many rows per spine row shuffles about one row per spine row. A larger spine gets a Bloom filter
+ * of the time slots it needs instead ({@code slotFilter}), which each source's scan applies. Then
+ * spine rows and the remaining feature rows of all sources are unioned, shuffled once by the entity
+ * keys (plus a time bucket with {@link Builder#optTimeBuckets}), sorted within each partition by
+ * entity hash and coarse time, then exact time (feature rows before spine rows at equal times;
+ * {@code sortGroup}), and merged in one streaming pass ({@link AsOfMerge}).
  *
  * <p>Memory per task, precisely: the sort is Spark's external sorter, which holds rows up to the
  * task's share of execution memory and spills sorted runs to local disk, whatever the entities; the
@@ -88,10 +94,18 @@ public final class PointInTimeJoin {
   private final Optional<Duration> timeBuckets;
   private final JoinChecks.Checked checked;
   private final Duration maxTtl;
+  private final long spineTimesLimit;
+  private final long minSpineRowsPerEntity;
 
   private PointInTimeJoin(
-      Spine spine, List<FeatureSource> sources, Optional<Duration> timeBuckets) {
+      Spine spine,
+      List<FeatureSource> sources,
+      Optional<Duration> timeBuckets,
+      long spineTimesLimit,
+      long minSpineRowsPerEntity) {
     this.spine = requireNonNull(spine, "spine is null");
+    this.spineTimesLimit = spineTimesLimit;
+    this.minSpineRowsPerEntity = minSpineRowsPerEntity;
     this.sources = List.copyOf(sources);
     this.timeBuckets = requireNonNull(timeBuckets, "timeBuckets is null");
     if (this.sources.isEmpty()) {
@@ -133,6 +147,8 @@ public final class PointInTimeJoin {
     private final Spine spine;
     private final List<FeatureSource> sources = new ArrayList<>();
     private Optional<Duration> timeBuckets = Optional.empty();
+    private long spineTimesLimit = BROADCAST_SPINE_ROWS;
+    private long minSpineRowsPerEntity = MIN_SPINE_ROWS_PER_ENTITY;
 
     private Builder(Spine spine) {
       this.spine = requireNonNull(spine, "spine is null");
@@ -154,9 +170,33 @@ public final class PointInTimeJoin {
       return this;
     }
 
+    /**
+     * The most spine rows whose times are broadcast (8 bytes a row, 12 an entity) so that each
+     * source's scan thins its rows exactly; a larger spine gets a Bloom filter of the time slots it
+     * needs instead. Default {@value #BROADCAST_SPINE_ROWS}; 0 always uses the Bloom filter.
+     */
+    public Builder optBroadcastSpineRows(long rows) {
+      if (rows < 0) {
+        throw new IllegalArgumentException("broadcast spine rows " + rows + ": use 0 or more");
+      }
+      this.spineTimesLimit = rows;
+      return this;
+    }
+
+    /**
+     * Broadcasts the spine's times only when its entities have at least this many rows each on
+     * average (default {@value #MIN_SPINE_ROWS_PER_ENTITY}); 0 whenever the spine is small enough.
+     * For tests of either path.
+     */
+    Builder broadcastFromSpineRowsPerEntity(long rows) {
+      this.minSpineRowsPerEntity = rows;
+      return this;
+    }
+
     /** The join, with its column rules checked (no Spark job runs). */
     public PointInTimeJoin build() {
-      return new PointInTimeJoin(spine, sources, timeBuckets);
+      return new PointInTimeJoin(
+          spine, sources, timeBuckets, spineTimesLimit, minSpineRowsPerEntity);
     }
   }
 
@@ -176,10 +216,17 @@ public final class PointInTimeJoin {
             .agg(
                 min(unix_micros(col(spine.timestamp()))),
                 max(unix_micros(col(spine.timestamp()))),
-                count(lit(1)))
+                count(lit(1)),
+                approx_count_distinct(entityHash(spine.keys())))
             .first();
+    Optional<Broadcast<SpineTimes>> times =
+        range.isNullAt(0)
+            ? Optional.empty()
+            : spineTimes(spineData, range.getLong(2), range.getLong(3));
     Optional<Broadcast<BloomFilter>> slots =
-        range.isNullAt(0) ? Optional.empty() : slotFilter(spineData, range.getLong(2));
+        range.isNullAt(0) || times.isPresent()
+            ? Optional.empty()
+            : slotFilter(spineData, range.getLong(2));
     StructType spineSchema = spineData.schema();
     int n = sources.size();
     long bucketMicros = timeBuckets.map(PointInTimeJoin::micros).orElse(0L);
@@ -202,15 +249,15 @@ public final class PointInTimeJoin {
         unionColumns.add(lit(null).cast(f.dataType()).as(featureColumn(i, j)));
       }
     }
+    if (times.isPresent()) {
+      unionColumns.add(lit(0L).as(ENTITY_HASH));
+    }
     Dataset<Row> union = spineData.select(unionColumns.toArray(Column[]::new));
 
     for (int i = 0; i < n; i++) {
       FeatureSource src = sources.get(i);
       Column ts = col(src.timestamp());
-      Column keep = ts.isNotNull();
-      for (String k : src.keys()) {
-        keep = keep.and(col(k).isNotNull());
-      }
+      Column keep = present(src.keys(), src.timestamp());
       if (range.isNullAt(0)) {
         keep = lit(false);
       } else {
@@ -256,7 +303,14 @@ public final class PointInTimeJoin {
                   .as(featureColumn(s, j)));
         }
       }
-      union = union.unionAll(src.data().where(keep).select(cols.toArray(Column[]::new)));
+      Dataset<Row> rows = src.data().where(keep);
+      if (times.isPresent()) {
+        cols.add(entityHash(src.keys()).as(ENTITY_HASH));
+        rows = thinned(rows.select(cols.toArray(Column[]::new)), times.get(), src);
+      } else {
+        rows = rows.select(cols.toArray(Column[]::new));
+      }
+      union = union.unionAll(rows);
     }
 
     List<Column> partitionBy = new ArrayList<>();
@@ -379,6 +433,76 @@ public final class PointInTimeJoin {
   }
 
   /**
+   * The spine's times per entity, broadcast for each source's scan to thin its rows exactly ({@link
+   * LatestPerInterval}). Empty — the Bloom filter of {@link #slotFilter} is used then — when the
+   * spine has more than {@code spineTimesLimit} rows, when its entities have fewer than {@value
+   * #MIN_SPINE_ROWS_PER_ENTITY} rows each on average (by default) ({@code entities} is an
+   * estimate), or when a key's type cannot be hashed exactly. With about one spine row per entity
+   * there is little to thin between spine rows, and the Bloom filter prunes nearly as many rows for
+   * fewer memory reads per row (measured: bench/RESULTS.md).
+   */
+  private Optional<Broadcast<SpineTimes>> spineTimes(
+      Dataset<Row> spineData, long spineRows, long entities) {
+    if (spineRows > spineTimesLimit
+        || spineRows < minSpineRowsPerEntity * entities
+        || !hashableKeys(spineData.schema())) {
+      return Optional.empty();
+    }
+    List<long[]> packed =
+        SparkInternals.internalRows(
+                spineData
+                    .where(present(spine.keys(), spine.timestamp()))
+                    .select(entityHash(spine.keys()), unix_micros(col(spine.timestamp()))))
+            .toJavaRDD()
+            .mapPartitions(new SpineTimes.Pack())
+            .collect();
+    return Optional.of(
+        JavaSparkContext.fromSparkContext(spineData.sparkSession().sparkContext())
+            .broadcast(SpineTimes.of(packed)));
+  }
+
+  /** {@code rows} (a source's union rows) less those that {@link LatestPerInterval} lets go. */
+  private Dataset<Row> thinned(Dataset<Row> rows, Broadcast<SpineTimes> times, FeatureSource src) {
+    StructType schema = rows.schema();
+    List<String> entity = new ArrayList<>(spine.keys());
+    entity.add(BUCKET);
+    int[] entityColumns = entity.stream().mapToInt(schema::fieldIndex).toArray();
+    DataType[] entityTypes =
+        entity.stream().map(c -> schema.apply(c).dataType()).toArray(DataType[]::new);
+    LatestPerInterval thin =
+        new LatestPerInterval(
+            times,
+            micros(src.ttl()),
+            schema.fieldIndex(ENTITY_HASH),
+            schema.fieldIndex(TS),
+            entityColumns,
+            entityTypes,
+            schema.defaultSize());
+    return SparkInternals.fromInternalRows(
+        rows.sparkSession(),
+        SparkInternals.internalRows(rows).toJavaRDD().mapPartitions(thin).rdd(),
+        schema);
+  }
+
+  /** The 64-bit hash of an entity's keys (the same on spine and feature rows: same types). */
+  private static Column entityHash(List<String> keys) {
+    return xxhash64(keys.stream().map(k -> col(k)).toArray(Column[]::new));
+  }
+
+  /** Rows whose keys and time are all present. */
+  private static Column present(List<String> keys, String timestamp) {
+    Column present = col(timestamp).isNotNull();
+    for (String k : keys) {
+      present = present.and(col(k).isNotNull());
+    }
+    return present;
+  }
+
+  private boolean hashableKeys(StructType spineSchema) {
+    return spine.keys().stream().allMatch(k -> hashableKey(spineSchema.apply(k).dataType()));
+  }
+
+  /**
    * A spine row at time t needs, from source i, only the feature rows in [t - ttl_i, t]; they lie
    * in the ttl-wide time slot of t or the one before it. One pass over the spine puts the hash of
    * (source, keys, slot) of both slots of every spine row in a Bloom filter (3% false positives),
@@ -389,14 +513,8 @@ public final class PointInTimeJoin {
    * collated string), whose hashes could differ.
    */
   private Optional<Broadcast<BloomFilter>> slotFilter(Dataset<Row> spineData, long spineRows) {
-    for (String k : spine.keys()) {
-      if (!hashableKey(spineData.schema().apply(k).dataType())) {
-        return Optional.empty();
-      }
-    }
-    Column present = col(spine.timestamp()).isNotNull();
-    for (String k : spine.keys()) {
-      present = present.and(col(k).isNotNull());
+    if (!hashableKeys(spineData.schema())) {
+      return Optional.empty();
     }
     List<Column> hashes = new ArrayList<>();
     for (int i = 0; i < sources.size(); i++) {
@@ -406,7 +524,7 @@ public final class PointInTimeJoin {
     long expected = Math.max(1_000, Math.multiplyExact(spineRows, hashes.size()));
     BloomFilter filter =
         spineData
-            .where(present)
+            .where(present(spine.keys(), spine.timestamp()))
             .select(explode(array(hashes.toArray(Column[]::new))).as(SLOT))
             .stat()
             .bloomFilter(SLOT, expected, 0.03);
@@ -456,6 +574,12 @@ public final class PointInTimeJoin {
     return JoinChecks.RESERVED + "f" + source + "_" + column;
   }
 
+  /** Fewer spine rows per entity than this on average, and the join uses the Bloom filter. */
+  static final long MIN_SPINE_ROWS_PER_ENTITY = 4;
+
+  /** The default of {@link Builder#optBroadcastSpineRows}: at most 80 MiB of times. */
+  public static final long BROADCAST_SPINE_ROWS = 4_000_000;
+
   /** Position of the first spine column in the union's rows (after kind, time and bucket). */
   static final int FIRST_SPINE_COLUMN = 3;
 
@@ -464,6 +588,7 @@ public final class PointInTimeJoin {
   private static final String BUCKET = JoinChecks.RESERVED + "bucket";
   private static final String SLOT = JoinChecks.RESERVED + "slot";
   private static final String GROUP = JoinChecks.RESERVED + "group";
+  private static final String ENTITY_HASH = JoinChecks.RESERVED + "entity";
 
   @Override
   public String toString() {

@@ -110,6 +110,7 @@ public final class AsOfBench {
     Map<String, Plan> all = new LinkedHashMap<>();
     all.put("lakeforge", new Plan("lakeforge", AsOfBench::lakeforge));
     all.put("lakeforge+buckets", new Plan("lakeforge+buckets", AsOfBench::lakeforgeBucketed));
+    all.put("lakeforge+bloom", new Plan("lakeforge+bloom", AsOfBench::lakeforgeBloom));
     all.put("feast-style", new Plan("feast-style", AsOfBench::feastStyle));
     all.put("window", new Plan("window", AsOfBench::window));
     List<Plan> plans = new ArrayList<>();
@@ -520,10 +521,19 @@ public final class AsOfBench {
   }
 
   static Dataset<Row> lakeforgeBucketed(Inputs in) {
-    return join(in, true);
+    return join(in, true, PointInTimeJoin.BROADCAST_SPINE_ROWS);
+  }
+
+  /** The path a spine too large to broadcast its times takes: the Bloom filter of its slots. */
+  static Dataset<Row> lakeforgeBloom(Inputs in) {
+    return join(in, false, 0);
   }
 
   private static Dataset<Row> join(Inputs in, boolean buckets) {
+    return join(in, buckets, PointInTimeJoin.BROADCAST_SPINE_ROWS);
+  }
+
+  private static Dataset<Row> join(Inputs in, boolean buckets, long broadcastSpineRows) {
     PointInTimeJoin.Builder b =
         PointInTimeJoin.builder(new Spine("spine", in.spine(), List.of("entity_id"), "ts"))
             .add(
@@ -538,7 +548,7 @@ public final class AsOfBench {
     if (buckets) {
       b.optTimeBuckets(TTL.multipliedBy(4));
     }
-    return b.build().join();
+    return b.optBroadcastSpineRows(broadcastSpineRows).build().join();
   }
 
   /**

@@ -33,6 +33,7 @@ import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The point-in-time join against a brute-force oracle (plain Java over the collected rows), on
@@ -262,7 +263,12 @@ class PointInTimeJoinTest extends SparkTestBase {
                 new OracleSource(d.activity(), ACTIVITY_TTL, 3, 4)),
             PointInTimeJoinTest::asList);
 
-    PointInTimeJoin join = PointInTimeJoin.builder(spine).add(risk).add(activity).build();
+    PointInTimeJoin join =
+        PointInTimeJoin.builder(spine)
+            .add(risk)
+            .add(activity)
+            .broadcastFromSpineRowsPerEntity(0)
+            .build();
     assertThat(join.schema().fieldNames())
         .containsExactly(
             "id", "k1", "k2", "as_of", "label", "risk_amount", "cnt", "amount", "active");
@@ -270,7 +276,8 @@ class PointInTimeJoinTest extends SparkTestBase {
     assertThat(result.columns()).isEqualTo(join.schema().fieldNames());
     assertThat(values(result)).containsExactlyInAnyOrderElementsOf(expected);
 
-    // The same with time buckets (a skewed entity's history spread over tasks): same rows.
+    // The same with time buckets (a skewed entity's history spread over tasks), with the path the
+    // spine's shape chooses: same rows.
     PointInTimeJoin bucketed =
         PointInTimeJoin.builder(spine)
             .add(risk)
@@ -278,6 +285,11 @@ class PointInTimeJoinTest extends SparkTestBase {
             .optTimeBuckets(Duration.ofDays(1))
             .build();
     assertThat(values(bucketed.join())).containsExactlyInAnyOrderElementsOf(expected);
+
+    // The same through the Bloom filter a spine too large to broadcast its times gets.
+    PointInTimeJoin bloom =
+        PointInTimeJoin.builder(spine).add(risk).add(activity).optBroadcastSpineRows(0).build();
+    assertThat(values(bloom.join())).containsExactlyInAnyOrderElementsOf(expected);
 
     assertEdgeCasesWereExercised(d, expected);
   }
@@ -443,11 +455,13 @@ class PointInTimeJoinTest extends SparkTestBase {
   }
 
   /**
-   * The spine's Bloom filter keeps feature rows that no spine row can see out of the shuffle:
-   * entities not in the spine, and an entity's history far from its spine rows.
+   * Feature rows that no spine row can see stay out of the shuffle: entities not in the spine, and
+   * an entity's history far from its spine rows. The spine's broadcast times test each row exactly;
+   * a spine too large for that gets a Bloom filter of its time slots, which keeps a few more.
    */
-  @Test
-  void featureRowsNoSpineRowCanSeeAreNotShuffled() {
+  @ParameterizedTest
+  @ValueSource(booleans = {true, false})
+  void featureRowsNoSpineRowCanSeeAreNotShuffled(boolean broadcastTimes) {
     List<Row> features = new ArrayList<>();
     for (int e = 0; e < 1000; e++) {
       for (int d = 0; d < 10; d++) {
@@ -468,20 +482,75 @@ class PointInTimeJoinTest extends SparkTestBase {
             "feature_ts",
             Duration.ofHours(12));
 
-    TaskTotals.Measured<List<List<Object>>> run =
-        TaskTotals.of(
-            spark, () -> values(PointInTimeJoin.builder(spine).add(source).build().join()));
+    PointInTimeJoin join =
+        PointInTimeJoin.builder(spine)
+            .add(source)
+            .optBroadcastSpineRows(broadcastTimes ? 1_000 : 0)
+            .broadcastFromSpineRowsPerEntity(0)
+            .build();
+    TaskTotals.Measured<List<List<Object>>> run = TaskTotals.of(spark, () -> values(join.join()));
 
     assertThat(run.value())
         .containsExactlyInAnyOrderElementsOf(
             spineRows.stream()
                 .map(r -> Arrays.<Object>asList(r.get(0), r.get(1), r.get(2), r.get(3), 9.0))
                 .toList());
-    // needed: 20 spine rows and 20 feature rows (plus a slot's worth before each); the filter's
-    // false positives add about 3 % of the 10,000 others
+    // needed: 20 spine rows and 20 feature rows; the Bloom filter also keeps the rest of each
+    // needed slot, and its false positives about 3 % of the 10,000 others
+    if (broadcastTimes) {
+      // plus the range job's partial aggregate: one row per spine partition
+      assertThat(run.totals().shuffleRows)
+          .as("rows shuffled")
+          .isEqualTo(40L + spine.data().javaRDD().getNumPartitions());
+    } else {
+      assertThat(run.totals().shuffleRows)
+          .as("rows shuffled, of 20 spine rows and 10,000 feature rows")
+          .isBetween(40L, 1_000L);
+    }
+  }
+
+  /**
+   * When each entity has many feature rows between two of its spine rows (written in time order, as
+   * feature tables are), only the latest of them is any spine row's answer, and only it leaves the
+   * scan's task.
+   */
+  @Test
+  void betweenTwoSpineRowsOnlyAnEntitysLatestFeatureRowIsShuffled() {
+    List<Row> features = new ArrayList<>();
+    for (int m = 0; m < 1000; m++) {
+      for (int e = 0; e < 50; e++) {
+        features.add(RowFactory.create("e" + e, e, at(m), (double) m));
+      }
+    }
+    List<Row> spineRows = new ArrayList<>();
+    List<List<Object>> expected = new ArrayList<>();
+    for (int e = 0; e < 50; e++) {
+      for (int k = 1; k <= 10; k++) {
+        int minute = 100 * k - 1 - e % 3; // on a feature row's time
+        spineRows.add(RowFactory.create("e" + e, e, at(minute), k));
+        expected.add(Arrays.asList("e" + e, e, at(minute), k, (double) minute));
+      }
+    }
+    Spine spine = smallSpine(spineRows.toArray(Row[]::new));
+    FeatureSource source =
+        FeatureSource.of(
+            "minutes",
+            spark.createDataFrame(features, SMALL_FEATURES),
+            List.of("k1", "k2"),
+            "feature_ts",
+            Duration.ofHours(12));
+
+    TaskTotals.Measured<List<List<Object>>> run =
+        TaskTotals.of(
+            spark, () -> values(PointInTimeJoin.builder(spine).add(source).build().join()));
+
+    assertThat(run.value()).containsExactlyInAnyOrderElementsOf(expected);
+    // 500 spine rows and 500 feature rows (one per entity and interval, per scan task: the two
+    // tasks split the history, so an interval on the split is sent twice); a cache slot two
+    // entities share sends a few more
     assertThat(run.totals().shuffleRows)
-        .as("rows shuffled, of 20 spine rows and 10,000 feature rows")
-        .isBetween(40L, 1_000L);
+        .as("rows shuffled, of 500 spine rows and 50,000 feature rows")
+        .isBetween(1_000L, 2_000L);
   }
 
   /**

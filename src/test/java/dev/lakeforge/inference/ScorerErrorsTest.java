@@ -263,6 +263,29 @@ class ScorerErrorsTest extends SparkTestBase {
   }
 
   @Test
+  void aNullArrayElementFailsTheActionNamingItsPosition() {
+    List<Float> pixels = new ArrayList<>();
+    for (int k = 0; k < 16; k++) {
+      pixels.add(k == 5 ? null : k / 16f);
+    }
+    Dataset<Row> images =
+        spark.createDataFrame(
+            List.of(RowFactory.create(1L, null, 1.0, 1L, "DE", pixels)), CUSTOMERS);
+    Dataset<Row> scored =
+        Scorer.of(
+                ModelRef.parse("digits/1"),
+                Mappings.builder()
+                    .input("image", InputMapping.tensor("pixels", 1, 4, 4))
+                    .output("probs", OutputMapping.vector("probs"))
+                    .build())
+            .transform(images);
+    assertThatThrownBy(scored::collectAsList)
+        .hasMessageContaining(
+            "Cannot score with model digits/1: column `pixels` has a null element at position 5 in a"
+                + " row. Replace null elements before scoring.");
+  }
+
+  @Test
   void aChangedArtifactIsRefusedOnTheExecutor() throws Exception {
     ModelVersion v = TestModels.register(spark, "tampered", churn.onnx());
     Path stored = Path.of(new org.apache.hadoop.fs.Path(v.artifactUri()).toUri().getPath());

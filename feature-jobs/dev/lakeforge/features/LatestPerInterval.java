@@ -1,0 +1,280 @@
+package dev.lakeforge.features;
+
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.UnsafeRow;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+
+/**
+ * Thins one source's feature rows before the shuffle, on the map side, using the spine's times
+ * ({@link SpineTimes}). A feature row no spine row can see (no spine row of its entity in {@code
+ * [t, t + ttl]}) is dropped. Of the rows of one entity between the same two spine rows, only the
+ * latest can be any spine row's answer, so a small cache keeps the latest row per (entity,
+ * interval) and lets the others go: when the rows arrive roughly in time order (a table written by
+ * time, as feature tables are), each entity's rows between two of its spine rows leave the task as
+ * one row. The cache is bounded: a row it has no room for displaces the one in its slot, which is
+ * then sent on, so a miss costs only a row shuffled that need not have been. Rows at the same time
+ * for the same entity are all sent on, so that the merge reports the duplicate.
+ *
+ * <p>A task whose first {@value #PROBE_ROWS} rows it thins by less than a fifth sends the rest on
+ * untested: the output is the same, and the test is not worth its cost there.
+ */
+final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, InternalRow> {
+  private static final long serialVersionUID = 1L;
+  static final int PROBE_ROWS = 50_000;
+
+  /** The cache's share of a task's memory, in bytes of rows (estimated from the schema). */
+  private static final long CACHE_BYTES = 16L << 20;
+
+  private final Broadcast<SpineTimes> spine;
+  private final long ttl;
+  private final int hashColumn;
+  private final int timeColumn;
+  private final int[] entityColumns;
+  private final DataType[] entityTypes;
+  private final char[] inlineKinds; // null unless every entity column can be held as a long
+  private final int cacheBits;
+
+  /**
+   * @param hashColumn the row's entity hash (the one {@code spine} was built with)
+   * @param timeColumn the row's order column (microseconds × 2)
+   * @param entityColumns the columns that identify an entity in the union (keys and bucket)
+   * @param rowBytes an estimate of a row's size, which bounds the cache
+   */
+  LatestPerInterval(
+      Broadcast<SpineTimes> spine,
+      long ttl,
+      int hashColumn,
+      int timeColumn,
+      int[] entityColumns,
+      DataType[] entityTypes,
+      long rowBytes) {
+    this.spine = spine;
+    this.ttl = ttl;
+    this.hashColumn = hashColumn;
+    this.timeColumn = timeColumn;
+    this.entityColumns = entityColumns.clone();
+    this.entityTypes = entityTypes.clone();
+    char[] kinds = new char[entityTypes.length];
+    boolean all = true;
+    for (int k = 0; k < kinds.length; k++) {
+      kinds[k] = inlineKind(entityTypes[k]);
+      all &= kinds[k] != 0;
+    }
+    this.inlineKinds = all ? kinds : null;
+    long entries = Math.max(1, CACHE_BYTES / Math.max(64, rowBytes));
+    this.cacheBits = Math.max(10, Math.min(18, 63 - Long.numberOfLeadingZeros(entries)));
+  }
+
+  @Override
+  public Iterator<InternalRow> call(Iterator<InternalRow> rows) {
+    return new Thinned(rows);
+  }
+
+  /** How a key is held inline in the cache: as a long, by its type; 0 when it cannot be. */
+  private static char inlineKind(DataType t) {
+    if (t.equals(DataTypes.LongType)
+        || t.equals(DataTypes.TimestampType)
+        || t.equals(DataTypes.TimestampNTZType)) {
+      return 'J';
+    }
+    if (t.equals(DataTypes.IntegerType) || t.equals(DataTypes.DateType)) {
+      return 'I';
+    }
+    if (t.equals(DataTypes.ShortType)) {
+      return 'S';
+    }
+    if (t.equals(DataTypes.ByteType)) {
+      return 'B';
+    }
+    if (t.equals(DataTypes.BooleanType)) {
+      return 'Z';
+    }
+    return 0;
+  }
+
+  /**
+   * The cache sits in front of each task's rows. Per slot it keeps the row (a copy) and, in one
+   * array, its interval, its time and — when every entity column is a fixed-width number — the
+   * entity's values, so that telling whether a slot holds the row's entity reads no row.
+   */
+  private final class Thinned implements Iterator<InternalRow> {
+    private final Iterator<InternalRow> in;
+    private final SpineTimes times = spine.value();
+    private final int shift = 64 - cacheBits;
+    private final boolean inline = inlineKinds != null;
+    private final int stride = 2 + (inline ? entityColumns.length : 0);
+    private final long[] meta = new long[(1 << cacheBits) * stride];
+    private final InternalRow[] rowOf = new InternalRow[1 << cacheBits];
+    private long seen;
+    private long thinned;
+    private boolean passing;
+    private int flushed;
+    private InternalRow next;
+
+    /** The row last sent on from the cache: the caller is done with it at the next offer. */
+    private InternalRow sent;
+
+    /** A row object free for the next copy into the cache. */
+    private InternalRow spare;
+
+    Thinned(Iterator<InternalRow> in) {
+      this.in = in;
+    }
+
+    @Override
+    public boolean hasNext() {
+      while (next == null) {
+        if (in.hasNext()) {
+          next = offer(in.next());
+        } else {
+          while (flushed < rowOf.length && rowOf[flushed] == null) {
+            flushed++;
+          }
+          if (flushed == rowOf.length) {
+            return false;
+          }
+          next = rowOf[flushed];
+          rowOf[flushed++] = null;
+        }
+      }
+      return true;
+    }
+
+    @Override
+    public InternalRow next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      InternalRow row = next;
+      next = null;
+      return row;
+    }
+
+    /** Takes a row; returns the row to send on now (it, or one it displaced), or null. */
+    private InternalRow offer(InternalRow row) {
+      if (passing) {
+        return row; // the caller reads it before asking for the next
+      }
+      if (sent != null) {
+        spare = sent;
+        sent = null;
+      }
+      if (++seen == PROBE_ROWS && thinned * 5 < seen) {
+        passing = true;
+      }
+      long micros = row.getLong(timeColumn) >> 1;
+      long interval = times.interval(row.getLong(hashColumn), micros, ttl);
+      if (interval < 0) {
+        thinned++;
+        return null; // no spine row can see it
+      }
+      // two-way: the interval's slot or its neighbour; a new row takes an empty one, else the one
+      // whose row is older (its interval more likely over, the rows arriving roughly by time)
+      int first = (int) ((interval * 0x9E3779B97F4A7C15L) >>> shift);
+      int slot = first;
+      boolean hit = holds(first, interval, row);
+      if (!hit) {
+        int other = first ^ 1;
+        if (holds(other, interval, row)) {
+          slot = other;
+          hit = true;
+        } else if (rowOf[first] != null
+            && (rowOf[other] == null || meta[other * stride + 1] < meta[first * stride + 1])) {
+          slot = other;
+        }
+      }
+      int m = slot * stride;
+      InternalRow held = rowOf[slot];
+      if (hit) {
+        if (micros < meta[m + 1]) {
+          thinned++;
+          return null; // an older row between the same spine rows: never the latest
+        }
+        if (micros > meta[m + 1]) {
+          thinned++;
+          rowOf[slot] = copy(row, held);
+          meta[m + 1] = micros;
+          return null;
+        }
+        // the same time: both go on, so that the merge reports the duplicate
+      }
+      rowOf[slot] = copy(row, spare);
+      spare = null;
+      meta[m] = interval;
+      meta[m + 1] = micros;
+      if (inline) {
+        for (int k = 0; k < entityColumns.length; k++) {
+          meta[m + 2 + k] = keyBits(row, k);
+        }
+      }
+      sent = held;
+      return held;
+    }
+
+    /** {@code row} copied into {@code into} when it can be reused, else into a new row. */
+    private InternalRow copy(InternalRow row, InternalRow into) {
+      if (row instanceof UnsafeRow r && into instanceof UnsafeRow target) {
+        target.copyFrom(r);
+        return target;
+      }
+      return row.copy();
+    }
+
+    /** Whether {@code slot} holds a row of the same entity and interval as {@code row}. */
+    private boolean holds(int slot, long interval, InternalRow row) {
+      int m = slot * stride;
+      if (rowOf[slot] == null || meta[m] != interval) {
+        return false;
+      }
+      if (inline) {
+        for (int k = 0; k < entityColumns.length; k++) {
+          if (meta[m + 2 + k] != keyBits(row, k)) {
+            return false;
+          }
+        }
+        return true;
+      }
+      return sameEntity(rowOf[slot], row);
+    }
+
+    private long keyBits(InternalRow row, int k) {
+      int o = entityColumns[k];
+      return switch (inlineKinds[k]) {
+        case 'J' -> row.getLong(o);
+        case 'I' -> row.getInt(o);
+        case 'S' -> row.getShort(o);
+        case 'B' -> row.getByte(o);
+        default -> row.getBoolean(o) ? 1 : 0;
+      };
+    }
+
+    private boolean sameEntity(InternalRow a, InternalRow b) {
+      for (int k = 0; k < entityColumns.length; k++) {
+        int o = entityColumns[k];
+        DataType t = entityTypes[k];
+        boolean same;
+        if (t.equals(DataTypes.StringType)) {
+          same = a.getUTF8String(o).equals(b.getUTF8String(o));
+        } else {
+          Object x = a.get(o, t);
+          Object y = b.get(o, t);
+          same =
+              x instanceof byte[] bx && y instanceof byte[] by
+                  ? Arrays.equals(bx, by)
+                  : Objects.equals(x, y);
+        }
+        if (!same) {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
+}

@@ -1,0 +1,150 @@
+package dev.lakeforge.features;
+
+import java.io.Serializable;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.sql.catalyst.InternalRow;
+
+/**
+ * The spine's times per entity, small enough to broadcast: for each entity (a 64-bit hash of its
+ * keys) the sorted times of its spine rows. It answers, for a feature row, the one question the
+ * join asks of it: which spine row, if any, is the first at or after it, within the ttl. Two
+ * entities whose hashes collide share one list of times, which only makes the answer finer (more
+ * feature rows kept), never drops a row an entity needs.
+ */
+final class SpineTimes implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  private static final int PREFIX_BITS = 16;
+
+  private final long[] entities; // sorted, distinct
+  private final int[] starts; // entity e's times: times[starts[e] .. starts[e + 1])
+  private final long[] times;
+
+  /**
+   * The entities whose hashes have top bits p: entities[prefix[p] .. prefix[p + 1]), so that a
+   * lookup searches a few entries (hashes are uniform) instead of all of them.
+   */
+  private final int[] prefix;
+
+  private SpineTimes(long[] entities, int[] starts, long[] times) {
+    this.entities = entities;
+    this.starts = starts;
+    this.times = times;
+    this.prefix = new int[(1 << PREFIX_BITS) + 1];
+    for (long h : entities) {
+      prefix[prefixOf(h) + 1]++;
+    }
+    for (int p = 0; p < 1 << PREFIX_BITS; p++) {
+      prefix[p + 1] += prefix[p];
+    }
+  }
+
+  /** The top bits of a hash, in the order of the signed hashes (the sign bit flipped). */
+  private static int prefixOf(long hash) {
+    return (int) (hash >>> (64 - PREFIX_BITS)) ^ (1 << (PREFIX_BITS - 1));
+  }
+
+  /**
+   * Builds the lists from packed (hash, time) pairs, as {@link Pack} returns them: {@code [h0, t0,
+   * h1, t1, …]}.
+   */
+  static SpineTimes of(List<long[]> packed) {
+    int n = 0;
+    for (long[] p : packed) {
+      n = Math.addExact(n, p.length / 2);
+    }
+    long[] hashes = new long[n];
+    long[] at = new long[n];
+    int i = 0;
+    for (long[] p : packed) {
+      for (int k = 0; k < p.length; k += 2, i++) {
+        hashes[i] = p[k];
+        at[i] = p[k + 1];
+      }
+    }
+    long[] sorted = hashes.clone();
+    Arrays.sort(sorted);
+    int distinct = 0;
+    for (int k = 0; k < n; k++) {
+      if (k == 0 || sorted[k] != sorted[k - 1]) {
+        sorted[distinct++] = sorted[k];
+      }
+    }
+    long[] entities = Arrays.copyOf(sorted, distinct);
+    int[] entityOf = new int[n];
+    int[] starts = new int[distinct + 1];
+    for (int k = 0; k < n; k++) {
+      entityOf[k] = Arrays.binarySearch(entities, hashes[k]);
+      starts[entityOf[k] + 1]++;
+    }
+    for (int e = 0; e < distinct; e++) {
+      starts[e + 1] += starts[e];
+    }
+    int[] fill = Arrays.copyOf(starts, distinct);
+    long[] times = new long[n];
+    for (int k = 0; k < n; k++) {
+      times[fill[entityOf[k]]++] = at[k];
+    }
+    for (int e = 0; e < distinct; e++) {
+      Arrays.sort(times, starts[e], starts[e + 1]);
+    }
+    return new SpineTimes(entities, starts, times);
+  }
+
+  /**
+   * The position of the first spine time of entity {@code hash} at or after {@code micros}, if it
+   * is at most {@code micros + ttl}; -1 when there is none (no spine row can see a feature row of
+   * that entity at that time). Feature rows with the same position lie between the same two spine
+   * rows of their entity, so only the latest of them can be any spine row's answer.
+   */
+  long interval(long hash, long micros, long ttl) {
+    int p = prefixOf(hash);
+    int e = Arrays.binarySearch(entities, prefix[p], prefix[p + 1], hash);
+    if (e < 0) {
+      return -1;
+    }
+    int lo = starts[e];
+    int hi = starts[e + 1];
+    int end = hi;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (times[mid] < micros) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo < end && times[lo] - micros <= ttl ? lo : -1;
+  }
+
+  /** How many spine times it holds. */
+  int size() {
+    return times.length;
+  }
+
+  /**
+   * Packs a partition of (hash, microseconds) rows, both non-null longs, into one array of pairs.
+   */
+  static final class Pack implements FlatMapFunction<Iterator<InternalRow>, long[]> {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public Iterator<long[]> call(Iterator<InternalRow> rows) {
+      long[] pairs = new long[1024];
+      int n = 0;
+      while (rows.hasNext()) {
+        InternalRow row = rows.next();
+        if (n == pairs.length) {
+          pairs = Arrays.copyOf(pairs, Math.multiplyExact(pairs.length, 2));
+        }
+        pairs[n++] = row.getLong(0);
+        pairs[n++] = row.getLong(1);
+      }
+      return Collections.singletonList(Arrays.copyOf(pairs, n)).iterator();
+    }
+  }
+}

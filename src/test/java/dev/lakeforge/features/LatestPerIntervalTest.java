@@ -1,0 +1,159 @@
+package dev.lakeforge.features;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lakeforge.testing.SparkTestBase;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Random;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.unsafe.types.UTF8String;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The spine's broadcast times ({@link SpineTimes}) against a brute-force search, and the map-side
+ * thinning of feature rows ({@link LatestPerInterval}) on rows fed to it directly. The join's
+ * results through both are in {@link PointInTimeJoinTest}.
+ */
+class LatestPerIntervalTest extends SparkTestBase {
+  private static final long TTL = 50;
+
+  @Test
+  void spineTimesFindTheFirstSpineTimeAtOrAfterAFeatureRowWithinTheTtl() {
+    Random rnd = new Random(3);
+    List<long[]> pairs = new ArrayList<>(); // (hash, time), in no order, with repeats
+    List<long[]> packed = new ArrayList<>();
+    for (int part = 0; part < 3; part++) {
+      long[] p = new long[2 * 400];
+      for (int i = 0; i < p.length; i += 2) {
+        p[i] = rnd.nextInt(40) * 0x1_0000_0001L - 20; // negative hashes too
+        p[i + 1] = rnd.nextInt(2_000);
+        pairs.add(new long[] {p[i], p[i + 1]});
+      }
+      packed.add(p);
+    }
+    SpineTimes times = SpineTimes.of(packed);
+    assertThat(times.size()).isEqualTo(1_200);
+
+    for (int probe = 0; probe < 5_000; probe++) {
+      long hash = rnd.nextInt(45) * 0x1_0000_0001L - 20; // some entities absent
+      long t = rnd.nextInt(2_100) - 50;
+      long first = Long.MAX_VALUE;
+      for (long[] pair : pairs) {
+        if (pair[0] == hash && pair[1] >= t) {
+          first = Math.min(first, pair[1]);
+        }
+      }
+      long interval = times.interval(hash, t, TTL);
+      if (first - t <= TTL && first != Long.MAX_VALUE) {
+        assertThat(interval).as("hash %d at %d", hash, t).isNotNegative();
+        // the same position for every time up to that first spine time: one interval
+        assertThat(times.interval(hash, first, TTL)).isEqualTo(interval);
+      } else {
+        assertThat(interval).as("hash %d at %d", hash, t).isEqualTo(-1);
+      }
+    }
+  }
+
+  /** The key column's type in the rows below: a string, or a long (held inline in the cache). */
+  private DataType keyType = DataTypes.StringType;
+
+  /** Feature rows: (hash, order = time × 2, key, bucket, value). */
+  private InternalRow row(long hash, long micros, String key, long value) {
+    Object k =
+        keyType.equals(DataTypes.StringType) ? UTF8String.fromString(key) : (long) key.hashCode();
+    return new GenericInternalRow(new Object[] {hash, micros * 2, k, 0L, value});
+  }
+
+  private LatestPerInterval thinning(long... spineTimes) throws Exception {
+    long[] packed = new long[2 * spineTimes.length];
+    for (int i = 0; i < spineTimes.length; i++) {
+      packed[2 * i] = 7; // every row below is of hash 7
+      packed[2 * i + 1] = spineTimes[i];
+    }
+    Broadcast<SpineTimes> b =
+        JavaSparkContext.fromSparkContext(spark.sparkContext())
+            .broadcast(SpineTimes.of(List.of(packed)));
+    LatestPerInterval thin =
+        new LatestPerInterval(
+            b, TTL, 0, 1, new int[] {2, 3}, new DataType[] {keyType, DataTypes.LongType}, 100);
+    // as a task gets it: serialized and read back
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+      out.writeObject(thin);
+    }
+    try (ObjectInputStream in =
+        new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
+      return (LatestPerInterval) in.readObject();
+    }
+  }
+
+  private static List<Long> values(Iterator<InternalRow> out) {
+    List<Long> values = new ArrayList<>();
+    out.forEachRemaining(r -> values.add(r.getLong(4)));
+    return values;
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"string", "bigint"})
+  void onlyTheLatestRowBetweenTwoSpineTimesOfAnEntityIsSentOn(String type) throws Exception {
+    keyType = DataType.fromDDL(type);
+    LatestPerInterval thin = thinning(100, 200);
+    List<InternalRow> rows = new ArrayList<>();
+    for (long t = 0; t <= 250; t += 10) {
+      rows.add(row(7, t, "a", t)); // one row every 10 time units
+    }
+    rows.add(row(7, 90, "a", -90)); // late, and older than the row at 100: never the latest
+    rows.add(row(8, 100, "c", -1)); // an entity the spine does not have
+    for (long t = 1; t <= 251; t += 10) {
+      rows.add(row(7, t, "b", 1000 + t)); // another entity with the same hash: the other slot
+    }
+    // a third entity with the same hash: both of the interval's slots are taken, so its first
+    // row displaces the older of the two rows there (b's at 91), which goes on as it is
+    rows.add(row(7, 55, "d", 2055));
+    rows.add(row(7, 95, "d", 2095));
+    assertThat(values(thin.call(rows.iterator())))
+        // a: 50..100 → 100 (on the spine time), 150..200 → 200; b: 51..91 → 91, 151..191 → 191;
+        // d: 95; the rest are more than the ttl before the next spine time or after the last one
+        .containsExactlyInAnyOrder(100L, 200L, 1091L, 1191L, 2095L);
+  }
+
+  @Test
+  void rowsOfOneEntityAtOneTimeAreAllSentOnForTheMergeToReport() throws Exception {
+    LatestPerInterval thin = thinning(100);
+    List<InternalRow> rows =
+        List.of(row(7, 60, "a", 1), row(7, 95, "a", 2), row(7, 95, "a", 3), row(7, 80, "a", 4));
+    assertThat(values(thin.call(rows.iterator()))).containsExactlyInAnyOrder(2L, 3L);
+  }
+
+  @Test
+  void aTaskItCannotThinSendsItsRowsOnUntested() throws Exception {
+    long[] spine = new long[LatestPerInterval.PROBE_ROWS + 10];
+    for (int i = 0; i < spine.length; i++) {
+      spine[i] = 10L * i + 5; // one spine time after every feature row
+    }
+    LatestPerInterval thin = thinning(spine);
+    List<InternalRow> rows = new ArrayList<>();
+    for (long i = 0; i < LatestPerInterval.PROBE_ROWS; i++) {
+      rows.add(row(7, 10 * i, "a", i));
+    }
+    rows.add(row(8, 0, "c", -1)); // would be dropped if tested
+    List<Long> out = values(thin.call(rows.iterator()));
+    assertThat(out).hasSize(LatestPerInterval.PROBE_ROWS + 1).contains(-1L);
+
+    // a new task tests from its first row
+    assertThat(values(thin.call(List.of(row(8, 0, "c", -1)).iterator()))).isEmpty();
+  }
+}
