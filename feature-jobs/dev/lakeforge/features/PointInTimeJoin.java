@@ -435,11 +435,11 @@ public final class PointInTimeJoin {
   /**
    * The spine's times per entity, broadcast for each source's scan to thin its rows exactly ({@link
    * LatestPerInterval}). Empty — the Bloom filter of {@link #slotFilter} is used then — when the
-   * spine has more than {@code spineTimesLimit} rows, when its entities have fewer than {@value
-   * #MIN_SPINE_ROWS_PER_ENTITY} rows each on average (by default) ({@code entities} is an
-   * estimate), or when a key's type cannot be hashed exactly. With about one spine row per entity
-   * there is little to thin between spine rows, and the Bloom filter prunes nearly as many rows for
-   * fewer memory reads per row (measured: bench/RESULTS.md).
+   * spine has more than {@code spineTimesLimit} rows, when its entities have fewer than {@code
+   * minSpineRowsPerEntity} rows each on average ({@code entities} is an estimate), or when a key's
+   * type cannot be hashed exactly. With about one spine row per entity there is little to thin
+   * between spine rows, and the Bloom filter prunes nearly as many rows for fewer memory reads per
+   * row (measured: bench/RESULTS.md).
    */
   private Optional<Broadcast<SpineTimes>> spineTimes(
       Dataset<Row> spineData, long spineRows, long entities) {
