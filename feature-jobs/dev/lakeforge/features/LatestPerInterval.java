@@ -18,9 +18,10 @@ import org.apache.spark.sql.types.DataTypes;
  * latest can be any spine row's answer, so a small cache keeps the latest row per (entity,
  * interval) and lets the others go: when the rows arrive roughly in time order (a table written by
  * time, as feature tables are), each entity's rows between two of its spine rows leave the task as
- * one row. The cache is bounded: a row it has no room for displaces the one in its slot, which is
- * then sent on, so a miss costs only a row shuffled that need not have been. Rows at the same time
- * for the same entity are all sent on, so that the merge reports the duplicate.
+ * one row. The cache is bounded and two-way: a row that finds both of its slots taken displaces the
+ * older of the two rows there, which is then sent on, so a miss costs only a row shuffled that need
+ * not have been. Rows at the same time for the same entity are all sent on, so that the merge
+ * reports the duplicate.
  *
  * <p>A task whose first {@value #PROBE_ROWS} rows it thins by less than a fifth sends the rest on
  * untested: the output is the same, and the test is not worth its cost there.
