@@ -273,43 +273,56 @@ public final class PointInTimeJoin {
           keep = keep.and(mayBeNeeded.apply(slotHash(i, src.keys(), src.timestamp(), 0)));
         }
       }
-      List<Column> cols = new ArrayList<>();
-      cols.add(lit(i).as(KIND));
-      cols.add(order(ts, false).as(TS));
+      // The source's own columns first (narrow: what thinning reads and copies), then the union's
+      // layout by name, with the other columns null.
+      List<Column> own = new ArrayList<>();
+      List<Column> wide = new ArrayList<>();
+      own.add(lit(i).as(KIND));
+      own.add(order(ts, false).as(TS));
       if (bucketMicros > 0) {
         Column bucket = floor(unix_micros(ts).divide(bucketMicros)).cast(DataTypes.LongType);
         // Still valid at the next bucket's start: the rows of that bucket need it too.
         Column validAtNext =
             unix_micros(ts).plus(micros(src.ttl())).geq(bucket.plus(1).multiply(bucketMicros));
-        cols.add(
+        own.add(
             explode(when(validAtNext, array(bucket, bucket.plus(1))).otherwise(array(bucket)))
                 .as(BUCKET));
       } else {
-        cols.add(lit(0L).as(BUCKET));
+        own.add(lit(0L).as(BUCKET));
       }
+      wide.add(col(KIND));
+      wide.add(col(TS));
+      wide.add(col(BUCKET));
       for (StructField f : spineSchema.fields()) {
         int k = spine.keys().indexOf(f.name());
-        cols.add(
-            k >= 0
-                ? col(src.keys().get(k)).as(f.name())
-                : lit(null).cast(f.dataType()).as(f.name()));
+        if (k >= 0) {
+          own.add(col(src.keys().get(k)).as(f.name()));
+          wide.add(col(f.name()));
+        } else {
+          wide.add(lit(null).cast(f.dataType()).as(f.name()));
+        }
       }
       for (int s = 0; s < n; s++) {
         List<Selected> sel = checked.selections().get(s);
         for (int j = 0; j < sel.size(); j++) {
           StructField f = checked.output().fields()[spineSchema.size() + offset(s) + j];
-          cols.add(
-              (s == i ? col(sel.get(j).column()) : lit(null).cast(f.dataType()))
-                  .as(featureColumn(s, j)));
+          if (s == i) {
+            own.add(col(sel.get(j).column()).as(featureColumn(s, j)));
+            wide.add(col(featureColumn(s, j)));
+          } else {
+            wide.add(lit(null).cast(f.dataType()).as(featureColumn(s, j)));
+          }
         }
       }
       Dataset<Row> rows = src.data().where(keep);
       if (times.isPresent()) {
-        cols.add(entityHash(src.keys()).as(ENTITY_HASH));
-        rows = thinned(rows.select(cols.toArray(Column[]::new)), times.get(), src);
+        own.add(entityHash(src.keys()).as(ENTITY_HASH));
+        wide.add(col(ENTITY_HASH));
+        rows = thinned(rows.select(own.toArray(Column[]::new)), times.get(), src);
       } else {
-        rows = rows.select(cols.toArray(Column[]::new));
+        rows = rows.select(own.toArray(Column[]::new));
       }
+      rows = rows.select(wide.toArray(Column[]::new));
       union = union.unionAll(rows);
     }
 
