@@ -177,7 +177,10 @@ public final class PointInTimeJoin {
      */
     public Builder optBroadcastSpineRows(long rows) {
       if (rows < 0) {
-        throw new IllegalArgumentException("broadcast spine rows " + rows + ": use 0 or more");
+        throw new IllegalArgumentException(
+            "optBroadcastSpineRows("
+                + rows
+                + "): use 0 or more (0 always uses the Bloom filter of the spine's time slots).");
       }
       this.spineTimesLimit = rows;
       return this;
@@ -249,9 +252,6 @@ public final class PointInTimeJoin {
         unionColumns.add(lit(null).cast(f.dataType()).as(featureColumn(i, j)));
       }
     }
-    if (times.isPresent()) {
-      unionColumns.add(lit(0L).as(ENTITY_HASH));
-    }
     Dataset<Row> union = spineData.select(unionColumns.toArray(Column[]::new));
 
     for (int i = 0; i < n; i++) {
@@ -316,8 +316,7 @@ public final class PointInTimeJoin {
       }
       Dataset<Row> rows = src.data().where(keep);
       if (times.isPresent()) {
-        own.add(entityHash(src.keys()).as(ENTITY_HASH));
-        wide.add(col(ENTITY_HASH));
+        own.add(entityHash(src.keys()).as(ENTITY_HASH)); // read by thinning, not shuffled
         rows = thinned(rows.select(own.toArray(Column[]::new)), times.get(), src);
       } else {
         rows = rows.select(own.toArray(Column[]::new));
@@ -474,7 +473,10 @@ public final class PointInTimeJoin {
             .broadcast(SpineTimes.of(packed)));
   }
 
-  /** {@code rows} (a source's union rows) less those that {@link LatestPerInterval} lets go. */
+  /**
+   * {@code rows} (a source's own columns and its entity hash) less those that {@link
+   * LatestPerInterval} lets go.
+   */
   private Dataset<Row> thinned(Dataset<Row> rows, Broadcast<SpineTimes> times, FeatureSource src) {
     StructType schema = rows.schema();
     List<String> entity = new ArrayList<>(spine.keys());

@@ -474,13 +474,7 @@ class PointInTimeJoinTest extends SparkTestBase {
       spineRows.add(RowFactory.create("e" + e, e, at(9 * 24 * 60 + 100), e));
     }
     Spine spine = smallSpine(spineRows.toArray(Row[]::new));
-    FeatureSource source =
-        FeatureSource.of(
-            "days",
-            spark.createDataFrame(features, SMALL_FEATURES),
-            List.of("k1", "k2"),
-            "feature_ts",
-            Duration.ofHours(12));
+    FeatureSource source = smallSource("days", features, Duration.ofHours(12));
 
     PointInTimeJoin join =
         PointInTimeJoin.builder(spine)
@@ -532,13 +526,7 @@ class PointInTimeJoinTest extends SparkTestBase {
       }
     }
     Spine spine = smallSpine(spineRows.toArray(Row[]::new));
-    FeatureSource source =
-        FeatureSource.of(
-            "minutes",
-            spark.createDataFrame(features, SMALL_FEATURES),
-            List.of("k1", "k2"),
-            "feature_ts",
-            Duration.ofHours(12));
+    FeatureSource source = smallSource("minutes", features, Duration.ofHours(12));
 
     TaskTotals.Measured<List<List<Object>>> run =
         TaskTotals.of(
@@ -753,12 +741,21 @@ class PointInTimeJoinTest extends SparkTestBase {
   }
 
   private static FeatureSource smallSource(String name, Row... rows) {
+    return smallSource(name, List.of(rows), Duration.ofHours(48));
+  }
+
+  private static FeatureSource smallSource(String name, List<Row> rows, Duration ttl) {
     return FeatureSource.of(
-        name,
-        spark.createDataFrame(List.of(rows), SMALL_FEATURES),
-        List.of("k1", "k2"),
-        "feature_ts",
-        Duration.ofHours(48));
+        name, spark.createDataFrame(rows, SMALL_FEATURES), List.of("k1", "k2"), "feature_ts", ttl);
+  }
+
+  @Test
+  void aNegativeBroadcastLimitIsRefusedNamingTheOption() {
+    assertThatThrownBy(() -> PointInTimeJoin.builder(smallSpine()).optBroadcastSpineRows(-1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "optBroadcastSpineRows(-1): use 0 or more (0 always uses the Bloom filter of the"
+                + " spine's time slots).");
   }
 
   @Test
