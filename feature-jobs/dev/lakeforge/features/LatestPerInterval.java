@@ -15,13 +15,20 @@ import org.apache.spark.sql.types.DataTypes;
  * Thins one source's feature rows before the shuffle, on the map side, using the spine's times
  * ({@link SpineTimes}). A feature row no spine row can see (no spine row of its entity in {@code
  * [t, t + ttl]}) is dropped. Of the rows of one entity between the same two spine rows, only the
- * latest can be any spine row's answer, so a small cache keeps the latest row per (entity,
- * interval) and lets the others go: when the rows arrive roughly in time order (a table written by
- * time, as feature tables are), each entity's rows between two of its spine rows leave the task as
- * one row. The cache is bounded and two-way: a row that finds both of its slots taken displaces the
- * older of the two rows there, which is then sent on, so a miss costs only a row shuffled that need
- * not have been. Rows at the same time for the same entity are all sent on, so that the merge
- * reports the duplicate.
+ * latest can be any spine row's answer, so a cache with one slot per entity (and bucket parity)
+ * keeps the latest row of the entity's current interval and lets the older ones go: when the rows
+ * arrive roughly in time order (a table written by time, as feature tables are), each entity's rows
+ * between two of its spine rows leave the task as one row. A row of a later interval sends the held
+ * row on and takes its place; a row of an earlier interval (late data) is sent on as it is; a row
+ * of another entity in the same slot (more entities than slots, or colliding hashes) sends the held
+ * row on. Sending a row on is always safe, so the cache only decides how much is shuffled, never
+ * what the join answers. Rows at the same time for the same entity are all sent on, so that the
+ * merge reports the duplicate.
+ *
+ * <p>The slots are indexed by the entity's position in the spine's times, so a task's working set
+ * is one slot per entity it sees: for 10,000 entities about a megabyte, which stays in the
+ * processor's caches, where every row's probe goes. (An earlier cache keyed by interval spread the
+ * same rows over 2^18 slots, and its probes' memory stalls were a quarter of the scan task's time.)
  *
  * <p>A task whose first {@value #PROBE_ROWS} rows it thins by less than a fifth sends the rest on
  * untested: the output is the same, and the test is not worth its cost there.
@@ -37,14 +44,16 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
   private final long ttl;
   private final int hashColumn;
   private final int timeColumn;
+  private final int bucketColumn;
   private final int[] entityColumns;
   private final DataType[] entityTypes;
   private final char[] inlineKinds; // null unless every entity column can be held as a long
-  private final int cacheBits;
+  private final int maxCacheBits;
 
   /**
    * @param hashColumn the row's entity hash (the one {@code spine} was built with)
    * @param timeColumn the row's order column (microseconds × 2)
+   * @param bucketColumn the row's time bucket (a bigint; 0 without buckets)
    * @param entityColumns the columns that identify an entity in the union (keys and bucket)
    * @param rowBytes an estimate of a row's size, which bounds the cache
    */
@@ -53,6 +62,7 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
       long ttl,
       int hashColumn,
       int timeColumn,
+      int bucketColumn,
       int[] entityColumns,
       DataType[] entityTypes,
       long rowBytes) {
@@ -60,6 +70,7 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
     this.ttl = ttl;
     this.hashColumn = hashColumn;
     this.timeColumn = timeColumn;
+    this.bucketColumn = bucketColumn;
     this.entityColumns = entityColumns.clone();
     this.entityTypes = entityTypes.clone();
     char[] kinds = new char[entityTypes.length];
@@ -70,12 +81,21 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
     }
     this.inlineKinds = all ? kinds : null;
     long entries = Math.max(1, CACHE_BYTES / Math.max(64, rowBytes));
-    this.cacheBits = Math.max(10, Math.min(18, 63 - Long.numberOfLeadingZeros(entries)));
+    this.maxCacheBits = Math.max(10, Math.min(18, 63 - Long.numberOfLeadingZeros(entries)));
   }
 
   @Override
   public Iterator<InternalRow> call(Iterator<InternalRow> rows) {
     return new Thinned(rows);
+  }
+
+  /**
+   * Slots for every entity of the spine in both bucket parities, within the memory bound (more
+   * entities than that share slots, which only sends more rows on).
+   */
+  static int cacheBits(int maxBits, int entities) {
+    int wanted = 64 - Long.numberOfLeadingZeros(Math.max(1, 2L * entities - 1));
+    return Math.max(10, Math.min(maxBits, wanted));
   }
 
   /** How a key is held inline in the cache: as a long, by its type; 0 when it cannot be. */
@@ -103,16 +123,18 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
   /**
    * The cache sits in front of each task's rows. Per slot it keeps the row (a copy) and, in one
    * array, its interval, its time and — when every entity column is a fixed-width number — the
-   * entity's values, so that telling whether a slot holds the row's entity reads no row.
+   * entity's values, so that telling whether a slot holds the row's entity reads no row. An
+   * entity's slot is its position in the spine's times, doubled, plus the parity of its bucket (a
+   * row near a bucket's end is copied into the next bucket, and the two copies take two slots).
    */
   private final class Thinned implements Iterator<InternalRow> {
     private final Iterator<InternalRow> in;
     private final SpineTimes times = spine.value();
-    private final int shift = 64 - cacheBits;
+    private final int mask = (1 << cacheBits(maxCacheBits, times.entities())) - 1;
     private final boolean inline = inlineKinds != null;
     private final int stride = 2 + (inline ? entityColumns.length : 0);
-    private final long[] meta = new long[(1 << cacheBits) * stride];
-    private final InternalRow[] rowOf = new InternalRow[1 << cacheBits];
+    private final long[] meta = new long[(mask + 1) * stride];
+    private final InternalRow[] rowOf = new InternalRow[mask + 1];
     private long seen;
     private long thinned;
     private boolean passing;
@@ -171,40 +193,32 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
         passing = true;
       }
       long micros = row.getLong(timeColumn) >> 1;
-      long interval = times.interval(row.getLong(hashColumn), micros, ttl);
+      int e = times.entity(row.getLong(hashColumn));
+      long interval = e < 0 ? -1 : times.interval(e, micros, ttl);
       if (interval < 0) {
         thinned++;
         return null; // no spine row can see it
       }
-      // two-way: the interval's slot or its neighbour; a new row takes an empty one, else the one
-      // whose row is older (its interval more likely over, the rows arriving roughly by time)
-      int first = (int) ((interval * 0x9E3779B97F4A7C15L) >>> shift);
-      int slot = first;
-      boolean hit = holds(first, interval, row);
-      if (!hit) {
-        int other = first ^ 1;
-        if (holds(other, interval, row)) {
-          slot = other;
-          hit = true;
-        } else if (rowOf[first] != null
-            && (rowOf[other] == null || meta[other * stride + 1] < meta[first * stride + 1])) {
-          slot = other;
-        }
-      }
+      int slot = (int) ((2L * e + (row.getLong(bucketColumn) & 1)) & mask);
       int m = slot * stride;
       InternalRow held = rowOf[slot];
-      if (hit) {
-        if (micros < meta[m + 1]) {
-          thinned++;
-          return null; // an older row between the same spine rows: never the latest
+      if (held != null && holdsEntityOf(slot, row)) {
+        if (interval == meta[m]) {
+          if (micros < meta[m + 1]) {
+            thinned++;
+            return null; // an older row between the same spine rows: never the latest
+          }
+          if (micros > meta[m + 1]) {
+            thinned++;
+            rowOf[slot] = copy(row, held);
+            meta[m + 1] = micros;
+            return null;
+          }
+          // the same time: both go on, so that the merge reports the duplicate
+        } else if (interval < meta[m]) {
+          return row; // late: an earlier interval than the one held; the caller reads it now
         }
-        if (micros > meta[m + 1]) {
-          thinned++;
-          rowOf[slot] = copy(row, held);
-          meta[m + 1] = micros;
-          return null;
-        }
-        // the same time: both go on, so that the merge reports the duplicate
+        // else a later interval: the held row is the latest of its own, and goes on
       }
       rowOf[slot] = copy(row, spare);
       spare = null;
@@ -228,13 +242,10 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
       return row.copy();
     }
 
-    /** Whether {@code slot} holds a row of the same entity and interval as {@code row}. */
-    private boolean holds(int slot, long interval, InternalRow row) {
-      int m = slot * stride;
-      if (rowOf[slot] == null || meta[m] != interval) {
-        return false;
-      }
+    /** Whether the row in {@code slot} is of the same entity (keys and bucket) as {@code row}. */
+    private boolean holdsEntityOf(int slot, InternalRow row) {
       if (inline) {
+        int m = slot * stride;
         for (int k = 0; k < entityColumns.length; k++) {
           if (meta[m + 2 + k] != keyBits(row, k)) {
             return false;

@@ -490,6 +490,7 @@ public final class PointInTimeJoin {
             micros(src.ttl()),
             schema.fieldIndex(ENTITY_HASH),
             schema.fieldIndex(TS),
+            schema.fieldIndex(BUCKET),
             entityColumns,
             entityTypes,
             schema.defaultSize());

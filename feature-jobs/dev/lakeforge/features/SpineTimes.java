@@ -102,11 +102,22 @@ final class SpineTimes implements Serializable {
    * rows of their entity, so only the latest of them can be any spine row's answer.
    */
   long interval(long hash, long micros, long ttl) {
+    int e = entity(hash);
+    return e < 0 ? -1 : interval(e, micros, ttl);
+  }
+
+  /** The index of the entity of {@code hash} (0 to {@link #entities()} - 1); -1 if absent. */
+  int entity(long hash) {
     int p = prefixOf(hash);
     int e = Arrays.binarySearch(entities, prefix[p], prefix[p + 1], hash);
-    if (e < 0) {
-      return -1;
-    }
+    return e < 0 ? -1 : e;
+  }
+
+  /**
+   * {@link #interval(long, long, long)} for the entity at index {@code e}. Positions grow with time
+   * within an entity.
+   */
+  long interval(int e, long micros, long ttl) {
     int lo = starts[e];
     int hi = starts[e + 1];
     int end = hi;
@@ -119,6 +130,11 @@ final class SpineTimes implements Serializable {
       }
     }
     return lo < end && times[lo] - micros <= ttl ? lo : -1;
+  }
+
+  /** How many entities (distinct hashes) it holds. */
+  int entities() {
+    return entities.length;
   }
 
   /** How many spine times it holds. */

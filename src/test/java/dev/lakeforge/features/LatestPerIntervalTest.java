@@ -72,9 +72,13 @@ class LatestPerIntervalTest extends SparkTestBase {
 
   /** Feature rows: (hash, order = time × 2, key, bucket, value). */
   private InternalRow row(long hash, long micros, String key, long value) {
+    return row(hash, micros, key, 0, value);
+  }
+
+  private InternalRow row(long hash, long micros, String key, long bucket, long value) {
     Object k =
         keyType.equals(DataTypes.StringType) ? UTF8String.fromString(key) : (long) key.hashCode();
-    return new GenericInternalRow(new Object[] {hash, micros * 2, k, 0L, value});
+    return new GenericInternalRow(new Object[] {hash, micros * 2, k, bucket, value});
   }
 
   private LatestPerInterval thinning(long... spineTimes) throws Exception {
@@ -83,12 +87,24 @@ class LatestPerIntervalTest extends SparkTestBase {
       packed[2 * i] = 7; // every row below is of hash 7
       packed[2 * i + 1] = spineTimes[i];
     }
-    Broadcast<SpineTimes> b =
+    return thinningOf(packed);
+  }
+
+  /**
+   * The broadcast behind the thinning under test, held as the driver holds it while a job runs:
+   * Spark's cleaner removes a broadcast's blocks once the driver's object is collected.
+   */
+  private Broadcast<SpineTimes> broadcast;
+
+  /** Thinning against the spine's packed (hash, time) pairs, as a task gets it. */
+  private LatestPerInterval thinningOf(long[] packed) throws Exception {
+    broadcast =
         JavaSparkContext.fromSparkContext(spark.sparkContext())
             .broadcast(SpineTimes.of(List.of(packed)));
+    Broadcast<SpineTimes> b = broadcast;
     LatestPerInterval thin =
         new LatestPerInterval(
-            b, TTL, 0, 1, new int[] {2, 3}, new DataType[] {keyType, DataTypes.LongType}, 100);
+            b, TTL, 0, 1, 3, new int[] {2, 3}, new DataType[] {keyType, DataTypes.LongType}, 100);
     // as a task gets it: serialized and read back
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
@@ -115,19 +131,69 @@ class LatestPerIntervalTest extends SparkTestBase {
     for (long t = 0; t <= 250; t += 10) {
       rows.add(row(7, t, "a", t)); // one row every 10 time units
     }
-    rows.add(row(7, 90, "a", -90)); // late, and older than the row at 100: never the latest
+    // late: of the interval before the one a's slot now holds, so it is sent on as it is (the
+    // merge finds a's row at 100 later than it)
+    rows.add(row(7, 90, "a", -90));
     rows.add(row(8, 100, "c", -1)); // an entity the spine does not have
+    // another entity with the same hash, so the same slot: its first row that a spine row can see
+    // sends a's held row (at 200) on and takes the slot
     for (long t = 1; t <= 251; t += 10) {
-      rows.add(row(7, t, "b", 1000 + t)); // another entity with the same hash: the other slot
+      rows.add(row(7, t, "b", 1000 + t));
     }
-    // a third entity with the same hash: both of the interval's slots are taken, so its first
-    // row displaces the older of the two rows there (b's at 91), which goes on as it is
+    // a third entity with the same hash: its first row sends b's held row (at 191) on
     rows.add(row(7, 55, "d", 2055));
     rows.add(row(7, 95, "d", 2095));
     assertThat(values(thin.call(rows.iterator())))
-        // a: 50..100 → 100 (on the spine time), 150..200 → 200; b: 51..91 → 91, 151..191 → 191;
-        // d: 95; the rest are more than the ttl before the next spine time or after the last one
-        .containsExactlyInAnyOrder(100L, 200L, 1091L, 1191L, 2095L);
+        // a: 50..100 → 100 (on the spine time), 150..200 → 200, the late -90; b: 51..91 → 91,
+        // 151..191 → 191; d: 95; the rest are more than the ttl before the next spine time or
+        // after the last one
+        .containsExactlyInAnyOrder(100L, -90L, 200L, 1091L, 1191L, 2095L);
+  }
+
+  /**
+   * Many entities' rows interleaved in time order, as a table written by time gives them, in
+   * Spark's own row format and in two buckets: each (entity, bucket) leaves one row per interval.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"string", "bigint"})
+  void interleavedEntitiesLeaveTheirLatestRowPerIntervalAndBucket(String type) throws Exception {
+    keyType = DataType.fromDDL(type);
+    int entities = 3_000; // more than the smallest cache (1,024 slots): sized to the spine
+    long[] spine = {100, 200, 300};
+    long[] packed = new long[2 * entities * spine.length];
+    for (int e = 0, i = 0; e < entities; e++) {
+      for (long t : spine) {
+        packed[i++] = 1_000L * e - 77; // the entity's hash
+        packed[i++] = t;
+      }
+    }
+    LatestPerInterval thin = thinningOf(packed);
+    org.apache.spark.sql.catalyst.expressions.UnsafeProjection unsafe =
+        org.apache.spark.sql.catalyst.expressions.UnsafeProjection.create(
+            new DataType[] {
+              DataTypes.LongType,
+              DataTypes.LongType,
+              keyType,
+              DataTypes.LongType,
+              DataTypes.LongType
+            });
+    List<InternalRow> rows = new ArrayList<>();
+    for (long t = 0; t <= 300; t += 5) {
+      for (int e = 0; e < entities; e++) {
+        for (long bucket = 0; bucket < 2; bucket++) {
+          rows.add(unsafe.apply(row(1_000L * e - 77, t, "k" + e, bucket, e * 1_000L + t)).copy());
+        }
+      }
+    }
+    List<Long> out = values(thin.call(rows.iterator()));
+    List<Long> expected = new ArrayList<>();
+    for (int e = 0; e < entities; e++) {
+      for (long t : spine) {
+        expected.add(e * 1_000L + t); // the row on each spine time, in both buckets
+        expected.add(e * 1_000L + t);
+      }
+    }
+    assertThat(out).containsExactlyInAnyOrderElementsOf(expected);
   }
 
   @Test
