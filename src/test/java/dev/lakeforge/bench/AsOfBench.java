@@ -217,13 +217,14 @@ public final class AsOfBench {
       long largestStageShuffleRecords,
       long memoryBytesSpilled,
       long diskBytesSpilled,
-      long inputRecords) {
+      long inputRecords,
+      long cpuNanos) {
     @Override
     public String toString() {
       return String.format(
           Locale.ROOT,
           "%d tasks, peak exec mem max %s sum %s, shuffle %s / %,d rows (largest stage %,d),"
-              + " spill mem %s disk %s, input rows %,d",
+              + " spill mem %s disk %s, input rows %,d, task CPU %.2f s",
           tasks,
           mib(maxTaskPeakExecutionMemory),
           mib(sumTaskPeakExecutionMemory),
@@ -232,7 +233,8 @@ public final class AsOfBench {
           largestStageShuffleRecords,
           mib(memoryBytesSpilled),
           mib(diskBytesSpilled),
-          inputRecords);
+          inputRecords,
+          cpuNanos / 1e9);
     }
   }
 
@@ -252,11 +254,14 @@ public final class AsOfBench {
     private long spillMem;
     private long spillDisk;
     private long input;
+    private long cpu;
 
     synchronized void start(String runGroup) {
       group = runGroup;
       stageShuffleRecords.clear();
-      tasks = maxPeak = sumPeak = shuffleBytes = shuffleRecords = spillMem = spillDisk = input = 0;
+      tasks =
+          maxPeak =
+              sumPeak = shuffleBytes = shuffleRecords = spillMem = spillDisk = input = cpu = 0;
     }
 
     synchronized Metrics finish() {
@@ -270,7 +275,8 @@ public final class AsOfBench {
           largest,
           spillMem,
           spillDisk,
-          input);
+          input,
+          cpu);
     }
 
     @Override
@@ -296,6 +302,7 @@ public final class AsOfBench {
       spillMem += m.memoryBytesSpilled();
       spillDisk += m.diskBytesSpilled();
       input += m.inputMetrics().recordsRead();
+      cpu += m.executorCpuTime();
       stageShuffleRecords.computeIfAbsent(end.stageId(), k -> new long[1])[0] +=
           m.shuffleWriteMetrics().recordsWritten();
     }
@@ -384,10 +391,11 @@ public final class AsOfBench {
             shape.featureRows(),
             shape.featureRows() / shape.entities()));
     out.append(
-        "| plan | runs | median s | range s | of which building s | feast-style / plan | window / plan |"
+        "| plan | runs | median s | range s | of which building s | task CPU s, median |"
+            + " feast-style / plan | window / plan |"
             + " peak exec mem, max task | peak exec mem, sum of tasks | shuffle written |"
             + " rows shuffled | spill mem / disk | output |\n");
-    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     Double feast = median(runs.get("feast-style"));
     Double window = median(runs.get("window"));
     for (Plan p : plans) {
@@ -395,7 +403,7 @@ public final class AsOfBench {
       if (r.isEmpty()) {
         out.append(
             String.format(
-                "| %s | 0 | — | — | — | — | — | — | — | — | — | — | %s |%n",
+                "| %s | 0 | — | — | — | — | — | — | — | — | — | — | — | %s |%n",
                 p.name(),
                 skip.contains(p.name() + ":" + shape.name()) ? "skipped (--skip)" : "not run"));
         continue;
@@ -406,6 +414,11 @@ public final class AsOfBench {
           builds.length % 2 == 1
               ? builds[builds.length / 2]
               : (builds[builds.length / 2 - 1] + builds[builds.length / 2]) / 2;
+      double[] cpus = r.stream().mapToDouble(x -> x.metrics().cpuNanos() / 1e9).sorted().toArray();
+      double cpuMedian =
+          cpus.length % 2 == 1
+              ? cpus[cpus.length / 2]
+              : (cpus[cpus.length / 2 - 1] + cpus[cpus.length / 2]) / 2;
       double lo = r.stream().mapToDouble(Measured::seconds).min().orElseThrow();
       double hi = r.stream().mapToDouble(Measured::seconds).max().orElseThrow();
       Metrics m = r.get(r.size() - 1).metrics();
@@ -416,7 +429,8 @@ public final class AsOfBench {
       out.append(
           String.format(
               Locale.ROOT,
-              "| %s | %d%s | %.2f | %.2f–%.2f | %.2f | %s | %s | %s | %s | %s | %,d | %s / %s | %s |%n",
+              "| %s | %d%s | %.2f | %.2f–%.2f | %.2f | %.2f | %s | %s | %s | %s | %s | %,d | %s / %s |"
+                  + " %s |%n",
               p.name(),
               r.size(),
               capped.contains(p.name()) ? " (capped)" : "",
@@ -424,6 +438,7 @@ public final class AsOfBench {
               lo,
               hi,
               buildMedian,
+              cpuMedian,
               feast == null ? "—" : String.format(Locale.ROOT, "%.2f", feast / med),
               window == null ? "—" : String.format(Locale.ROOT, "%.2f", window / med),
               mib(maxPeak),
