@@ -409,16 +409,8 @@ public final class AsOfBench {
         continue;
       }
       double med = median(r);
-      double[] builds = r.stream().mapToDouble(Measured::buildSeconds).sorted().toArray();
-      double buildMedian =
-          builds.length % 2 == 1
-              ? builds[builds.length / 2]
-              : (builds[builds.length / 2 - 1] + builds[builds.length / 2]) / 2;
-      double[] cpus = r.stream().mapToDouble(x -> x.metrics().cpuNanos() / 1e9).sorted().toArray();
-      double cpuMedian =
-          cpus.length % 2 == 1
-              ? cpus[cpus.length / 2]
-              : (cpus[cpus.length / 2 - 1] + cpus[cpus.length / 2]) / 2;
+      double buildMedian = median(r.stream().mapToDouble(Measured::buildSeconds));
+      double cpuMedian = median(r.stream().mapToDouble(x -> x.metrics().cpuNanos() / 1e9));
       double lo = r.stream().mapToDouble(Measured::seconds).min().orElseThrow();
       double hi = r.stream().mapToDouble(Measured::seconds).max().orElseThrow();
       Metrics m = r.get(r.size() - 1).metrics();
@@ -484,7 +476,11 @@ public final class AsOfBench {
     if (runs == null || runs.isEmpty()) {
       return null;
     }
-    double[] s = runs.stream().mapToDouble(Measured::seconds).sorted().toArray();
+    return median(runs.stream().mapToDouble(Measured::seconds));
+  }
+
+  private static double median(java.util.stream.DoubleStream values) {
+    double[] s = values.sorted().toArray();
     return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   }
 
