@@ -93,7 +93,7 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
    * Slots for every entity of the spine in both bucket parities, within the memory bound (more
    * entities than that share slots, which only sends more rows on).
    */
-  static int cacheBits(int maxBits, int entities) {
+  private static int cacheBits(int maxBits, int entities) {
     int wanted = 64 - Long.numberOfLeadingZeros(Math.max(1, 2L * entities - 1));
     return Math.max(10, Math.min(maxBits, wanted));
   }

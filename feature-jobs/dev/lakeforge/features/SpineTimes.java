@@ -95,17 +95,6 @@ final class SpineTimes implements Serializable {
     return new SpineTimes(entities, starts, times);
   }
 
-  /**
-   * The position of the first spine time of entity {@code hash} at or after {@code micros}, if it
-   * is at most {@code micros + ttl}; -1 when there is none (no spine row can see a feature row of
-   * that entity at that time). Feature rows with the same position lie between the same two spine
-   * rows of their entity, so only the latest of them can be any spine row's answer.
-   */
-  long interval(long hash, long micros, long ttl) {
-    int e = entity(hash);
-    return e < 0 ? -1 : interval(e, micros, ttl);
-  }
-
   /** The index of the entity of {@code hash} (0 to {@link #entities()} - 1); -1 if absent. */
   int entity(long hash) {
     int p = prefixOf(hash);
@@ -114,8 +103,11 @@ final class SpineTimes implements Serializable {
   }
 
   /**
-   * {@link #interval(long, long, long)} for the entity at index {@code e}. Positions grow with time
-   * within an entity.
+   * The position of the first spine time of the entity at index {@code e} (see {@link
+   * #entity(long)}) at or after {@code micros}, if it is at most {@code micros + ttl}; -1 when
+   * there is none (no spine row can see a feature row of that entity at that time). Feature rows
+   * with the same position lie between the same two spine rows of their entity, so only the latest
+   * of them can be any spine row's answer. Positions grow with time within an entity.
    */
   long interval(int e, long micros, long ttl) {
     int lo = starts[e];

@@ -15,6 +15,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
+import org.apache.spark.sql.catalyst.expressions.UnsafeProjection;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.unsafe.types.UTF8String;
@@ -56,15 +57,21 @@ class LatestPerIntervalTest extends SparkTestBase {
           first = Math.min(first, pair[1]);
         }
       }
-      long interval = times.interval(hash, t, TTL);
+      long interval = interval(times, hash, t);
       if (first - t <= TTL && first != Long.MAX_VALUE) {
         assertThat(interval).as("hash %d at %d", hash, t).isNotNegative();
         // the same position for every time up to that first spine time: one interval
-        assertThat(times.interval(hash, first, TTL)).isEqualTo(interval);
+        assertThat(interval(times, hash, first)).isEqualTo(interval);
       } else {
         assertThat(interval).as("hash %d at %d", hash, t).isEqualTo(-1);
       }
     }
+  }
+
+  /** The interval of a feature row of entity {@code hash} at {@code t}, as thinning finds it. */
+  private static long interval(SpineTimes times, long hash, long t) {
+    int e = times.entity(hash);
+    return e < 0 ? -1 : times.interval(e, t, TTL);
   }
 
   /** The key column's type in the rows below: a string, or a long (held inline in the cache). */
@@ -101,10 +108,16 @@ class LatestPerIntervalTest extends SparkTestBase {
     broadcast =
         JavaSparkContext.fromSparkContext(spark.sparkContext())
             .broadcast(SpineTimes.of(List.of(packed)));
-    Broadcast<SpineTimes> b = broadcast;
     LatestPerInterval thin =
         new LatestPerInterval(
-            b, TTL, 0, 1, 3, new int[] {2, 3}, new DataType[] {keyType, DataTypes.LongType}, 100);
+            broadcast,
+            TTL,
+            0,
+            1,
+            3,
+            new int[] {2, 3},
+            new DataType[] {keyType, DataTypes.LongType},
+            100);
     // as a task gets it: serialized and read back
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
@@ -168,8 +181,8 @@ class LatestPerIntervalTest extends SparkTestBase {
       }
     }
     LatestPerInterval thin = thinningOf(packed);
-    org.apache.spark.sql.catalyst.expressions.UnsafeProjection unsafe =
-        org.apache.spark.sql.catalyst.expressions.UnsafeProjection.create(
+    UnsafeProjection unsafe =
+        UnsafeProjection.create(
             new DataType[] {
               DataTypes.LongType,
               DataTypes.LongType,
