@@ -1,27 +1,16 @@
 package dev.lakeforge.features;
 
-import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
-import java.util.Objects;
+import java.util.stream.IntStream;
 import org.apache.spark.api.java.function.FlatMapFunction;
-import org.apache.spark.sql.catalyst.CatalystTypeConverters;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.SpecificInternalRow;
-import org.apache.spark.sql.catalyst.types.PhysicalBooleanType;
-import org.apache.spark.sql.catalyst.types.PhysicalByteType;
-import org.apache.spark.sql.catalyst.types.PhysicalDataType;
-import org.apache.spark.sql.catalyst.types.PhysicalDoubleType;
-import org.apache.spark.sql.catalyst.types.PhysicalFloatType;
-import org.apache.spark.sql.catalyst.types.PhysicalIntegerType;
-import org.apache.spark.sql.catalyst.types.PhysicalLongType;
-import org.apache.spark.sql.catalyst.types.PhysicalShortType;
 import org.apache.spark.sql.types.DataType;
-import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
 /**
@@ -50,7 +39,8 @@ final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, Internal
 
   private final int spineWidth;
   private final int[] keyIndexes;
-  private final String[] keyNames;
+  private final EntityKeys unionKeys; // the keys in a union row
+  private final EntityKeys stateKeys; // the keys in a State's entity row
   private final long[] ttls;
   private final int[] widths;
   private final String[] sourceNames;
@@ -80,11 +70,15 @@ final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, Internal
     this.types = Arrays.stream(union.fields()).map(f -> f.dataType()).toArray(DataType[]::new);
     this.kinds = new char[types.length];
     for (int i = 0; i < types.length; i++) {
-      kinds[i] = kind(types[i]);
+      kinds[i] = RowValues.kind(types[i]);
     }
     this.spineWidth = spineWidth;
     this.keyIndexes = keyIndexes.clone();
-    this.keyNames = keyNames.clone();
+    DataType[] keyTypes =
+        Arrays.stream(keyIndexes).mapToObj(k -> types[k]).toArray(DataType[]::new);
+    this.unionKeys = new EntityKeys(keyIndexes, keyTypes, keyNames);
+    this.stateKeys =
+        new EntityKeys(IntStream.range(0, keyIndexes.length).toArray(), keyTypes, keyNames);
     this.ttls = ttls.clone();
     this.widths = widths.clone();
     this.sourceNames = sourceNames.clone();
@@ -208,12 +202,7 @@ final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, Internal
         }
         long ts = row.getLong(1) >> 1;
         if (st.has[kind] && st.latestTs[kind] == ts) {
-          throw new FeatureException(
-              String.format(
-                  "feature source %s has two rows for entity (%s) at %s: a point-in-time join"
-                      + " cannot tell which is the latest. Deduplicate the source (keep one row per"
-                      + " entity and timestamp) and run again.",
-                  sourceNames[kind], describe(row), instant(ts)));
+          throw FeatureException.duplicateRows(sourceNames[kind], unionKeys.describe(row), ts);
         }
         for (int j = 0; j < widths[kind]; j++) {
           copy(row, offsets[kind] + j, st.latest[kind], j, true);
@@ -247,7 +236,7 @@ final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, Internal
     private State find(InternalRow row) {
       long bucket = bucketOf(row);
       for (State st : group) {
-        if (st.bucket == bucket && sameEntity(st.entity, row)) {
+        if (st.bucket == bucket && stateKeys.same(st.entity, unionKeys, row)) {
           return st;
         }
       }
@@ -281,93 +270,7 @@ final class AsOfMerge implements FlatMapFunction<Iterator<InternalRow>, Internal
      * memory (a string, an array, a struct) is copied too, so it outlives the row.
      */
     private void copy(InternalRow from, int i, InternalRow to, int j, int column, boolean own) {
-      if (from.isNullAt(i)) {
-        to.setNullAt(j);
-        return;
-      }
-      switch (kinds[column]) {
-        case BOOLEAN -> to.setBoolean(j, from.getBoolean(i));
-        case BYTE -> to.setByte(j, from.getByte(i));
-        case SHORT -> to.setShort(j, from.getShort(i));
-        case INT -> to.setInt(j, from.getInt(i));
-        case LONG -> to.setLong(j, from.getLong(i));
-        case FLOAT -> to.setFloat(j, from.getFloat(i));
-        case DOUBLE -> to.setDouble(j, from.getDouble(i));
-        default -> {
-          Object v = from.get(i, types[column]);
-          to.update(j, own ? InternalRow.copyValue(v) : v);
-        }
-      }
+      RowValues.copy(from, i, to, j, kinds[column], types[column], own);
     }
-
-    private boolean sameEntity(InternalRow entity, InternalRow row) {
-      for (int k = 0; k < keyIndexes.length; k++) {
-        int i = keyIndexes[k];
-        boolean same =
-            switch (kinds[i]) {
-              case INT -> entity.getInt(k) == row.getInt(i);
-              case LONG -> entity.getLong(k) == row.getLong(i);
-              default ->
-                  types[i].equals(DataTypes.BinaryType)
-                      ? Arrays.equals(entity.getBinary(k), row.getBinary(i))
-                      : Objects.equals(entity.get(k, types[i]), row.get(i, types[i]));
-            };
-        if (!same) {
-          return false;
-        }
-      }
-      return true;
-    }
-
-    private String describe(InternalRow row) {
-      StringBuilder sb = new StringBuilder();
-      for (int k = 0; k < keyIndexes.length; k++) {
-        if (k > 0) {
-          sb.append(", ");
-        }
-        int i = keyIndexes[k];
-        Object v = CatalystTypeConverters.convertToScala(row.get(i, types[i]), types[i]);
-        sb.append(keyNames[k])
-            .append('=')
-            .append(v instanceof byte[] b ? Arrays.toString(b) : String.valueOf(v));
-      }
-      return sb.toString();
-    }
-  }
-
-  /** How a column's values are stored in a row, for typed copies. */
-  private static final char BOOLEAN = 'z',
-      BYTE = 'b',
-      SHORT = 's',
-      INT = 'i',
-      LONG = 'l',
-      FLOAT = 'f',
-      DOUBLE = 'd',
-      OTHER = 'o';
-
-  private static char kind(DataType t) {
-    PhysicalDataType p = PhysicalDataType.apply(t);
-    if (p instanceof PhysicalBooleanType) {
-      return BOOLEAN;
-    } else if (p instanceof PhysicalByteType) {
-      return BYTE;
-    } else if (p instanceof PhysicalShortType) {
-      return SHORT;
-    } else if (p instanceof PhysicalIntegerType) {
-      return INT;
-    } else if (p instanceof PhysicalLongType) {
-      return LONG;
-    } else if (p instanceof PhysicalFloatType) {
-      return FLOAT;
-    } else if (p instanceof PhysicalDoubleType) {
-      return DOUBLE;
-    }
-    return OTHER;
-  }
-
-  private static Instant instant(long micros) {
-    return Instant.EPOCH
-        .plusSeconds(Math.floorDiv(micros, 1_000_000L))
-        .plusNanos(Math.floorMod(micros, 1_000_000L) * 1_000L);
   }
 }

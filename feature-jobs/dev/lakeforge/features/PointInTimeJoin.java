@@ -23,16 +23,21 @@ import static org.apache.spark.sql.functions.xxhash64;
 
 import dev.lakeforge.core.SparkInternals;
 import dev.lakeforge.features.FeatureSource.Selected;
+import java.io.Serializable;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
+import org.apache.spark.SparkContext;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
@@ -40,6 +45,12 @@ import org.apache.spark.sql.types.DecimalType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.sketch.BloomFilter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.reflect.ClassTag$;
+import scala.runtime.AbstractFunction1;
+import scala.runtime.AbstractFunction2;
+import scala.runtime.BoxedUnit;
 
 /**
  * A point-in-time (as-of) join: each spine row gets, from every feature source, the latest row of
@@ -89,6 +100,7 @@ import org.apache.spark.util.sketch.BloomFilter;
  * to its own bucket and, when still valid at the next bucket's start, to that one too.
  */
 public final class PointInTimeJoin {
+  private static final Logger LOG = LoggerFactory.getLogger(PointInTimeJoin.class);
   private final Spine spine;
   private final List<FeatureSource> sources;
   private final Optional<Duration> timeBuckets;
@@ -96,14 +108,17 @@ public final class PointInTimeJoin {
   private final Duration maxTtl;
   private final long spineTimesLimit;
   private final long minSpineRowsPerEntity;
+  private final long answerBytes;
 
   private PointInTimeJoin(
       Spine spine,
       List<FeatureSource> sources,
       Optional<Duration> timeBuckets,
       long spineTimesLimit,
-      long minSpineRowsPerEntity) {
+      long minSpineRowsPerEntity,
+      long answerBytes) {
     this.spine = requireNonNull(spine, "spine is null");
+    this.answerBytes = answerBytes;
     this.spineTimesLimit = spineTimesLimit;
     this.minSpineRowsPerEntity = minSpineRowsPerEntity;
     this.sources = List.copyOf(sources);
@@ -149,6 +164,7 @@ public final class PointInTimeJoin {
     private Optional<Duration> timeBuckets = Optional.empty();
     private long spineTimesLimit = BROADCAST_SPINE_ROWS;
     private long minSpineRowsPerEntity = MIN_SPINE_ROWS_PER_ENTITY;
+    private long answerBytes = BROADCAST_FEATURE_BYTES;
 
     private Builder(Spine spine) {
       this.spine = requireNonNull(spine, "spine is null");
@@ -187,6 +203,22 @@ public final class PointInTimeJoin {
     }
 
     /**
+     * The most bytes of one source's feature rows that the join gathers on the driver and
+     * broadcasts, so that it needs no shuffle (default {@value #BROADCAST_FEATURE_BYTES}, and at
+     * most half of {@code spark.driver.maxResultSize}); a join whose spine times are broadcast and
+     * whose sources' rows that spine rows can see fit joins in one pass over the spine, else it
+     * shuffles. 0 always shuffles.
+     */
+    public Builder optBroadcastFeatureBytes(long bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException(
+            "optBroadcastFeatureBytes(" + bytes + "): use 0 or more (0 always shuffles).");
+      }
+      this.answerBytes = bytes;
+      return this;
+    }
+
+    /**
      * Broadcasts the spine's times only when its entities have at least this many rows each on
      * average (default {@value #MIN_SPINE_ROWS_PER_ENTITY}); 0 whenever the spine is small enough.
      * For tests of either path.
@@ -199,7 +231,7 @@ public final class PointInTimeJoin {
     /** The join, with its column rules checked (no Spark job runs). */
     public PointInTimeJoin build() {
       return new PointInTimeJoin(
-          spine, sources, timeBuckets, spineTimesLimit, minSpineRowsPerEntity);
+          spine, sources, timeBuckets, spineTimesLimit, minSpineRowsPerEntity, answerBytes);
     }
   }
 
@@ -230,6 +262,12 @@ public final class PointInTimeJoin {
         range.isNullAt(0) || times.isPresent()
             ? Optional.empty()
             : slotFilter(spineData, range.getLong(2));
+    if (times.isPresent() && answerBytes > 0) {
+      Optional<Dataset<Row>> looked = lookedUp(spineData, range, times.get());
+      if (looked.isPresent()) {
+        return looked.get();
+      }
+    }
     StructType spineSchema = spineData.schema();
     int n = sources.size();
     long bucketMicros = timeBuckets.map(PointInTimeJoin::micros).orElse(0L);
@@ -255,74 +293,30 @@ public final class PointInTimeJoin {
     Dataset<Row> union = spineData.select(unionColumns.toArray(Column[]::new));
 
     for (int i = 0; i < n; i++) {
-      FeatureSource src = sources.get(i);
-      Column ts = col(src.timestamp());
-      Column keep = present(src.keys(), src.timestamp());
-      if (range.isNullAt(0)) {
-        keep = lit(false);
-      } else {
-        long ttl = micros(src.ttl());
-        // Literal bounds on the raw column, so that Delta and Iceberg skip files and row groups.
-        keep =
-            keep.and(ts.geq(timestamp_micros(lit(range.getLong(0) - ttl))))
-                .and(ts.leq(timestamp_micros(lit(range.getLong(1)))));
-        if (slots.isPresent()) {
-          UserDefinedFunction mayBeNeeded =
-              udf(new MayBeNeeded(slots.get()), DataTypes.BooleanType)
-                  .withName("lakeforge_slot_needed");
-          keep = keep.and(mayBeNeeded.apply(slotHash(i, src.keys(), src.timestamp(), 0)));
-        }
+      Dataset<Row> rows = src(i, range, slots, bucketMicros, times.isPresent());
+      if (times.isPresent()) {
+        rows = thinned(rows, times.get(), sources.get(i));
       }
-      // The source's own columns first (narrow: what thinning reads and copies), then the union's
-      // layout by name, with the other columns null.
-      List<Column> own = new ArrayList<>();
       List<Column> wide = new ArrayList<>();
-      own.add(lit(i).as(KIND));
-      own.add(order(ts, false).as(TS));
-      if (bucketMicros > 0) {
-        Column bucket = floor(unix_micros(ts).divide(bucketMicros)).cast(DataTypes.LongType);
-        // Still valid at the next bucket's start: the rows of that bucket need it too.
-        Column validAtNext =
-            unix_micros(ts).plus(micros(src.ttl())).geq(bucket.plus(1).multiply(bucketMicros));
-        own.add(
-            explode(when(validAtNext, array(bucket, bucket.plus(1))).otherwise(array(bucket)))
-                .as(BUCKET));
-      } else {
-        own.add(lit(0L).as(BUCKET));
-      }
       wide.add(col(KIND));
       wide.add(col(TS));
       wide.add(col(BUCKET));
       for (StructField f : spineSchema.fields()) {
-        int k = spine.keys().indexOf(f.name());
-        if (k >= 0) {
-          own.add(col(src.keys().get(k)).as(f.name()));
-          wide.add(col(f.name()));
-        } else {
-          wide.add(lit(null).cast(f.dataType()).as(f.name()));
-        }
+        wide.add(
+            spine.keys().contains(f.name())
+                ? col(f.name())
+                : lit(null).cast(f.dataType()).as(f.name()));
       }
       for (int s = 0; s < n; s++) {
-        List<Selected> sel = checked.selections().get(s);
-        for (int j = 0; j < sel.size(); j++) {
+        for (int j = 0; j < checked.selections().get(s).size(); j++) {
           StructField f = checked.output().fields()[spineSchema.size() + offset(s) + j];
-          if (s == i) {
-            own.add(col(sel.get(j).column()).as(featureColumn(s, j)));
-            wide.add(col(featureColumn(s, j)));
-          } else {
-            wide.add(lit(null).cast(f.dataType()).as(featureColumn(s, j)));
-          }
+          wide.add(
+              s == i
+                  ? col(featureColumn(s, j))
+                  : lit(null).cast(f.dataType()).as(featureColumn(s, j)));
         }
       }
-      Dataset<Row> rows = src.data().where(keep);
-      if (times.isPresent()) {
-        own.add(entityHash(src.keys()).as(ENTITY_HASH)); // read by thinning, not shuffled
-        rows = thinned(rows.select(own.toArray(Column[]::new)), times.get(), src);
-      } else {
-        rows = rows.select(own.toArray(Column[]::new));
-      }
-      rows = rows.select(wide.toArray(Column[]::new));
-      union = union.unionAll(rows);
+      union = union.unionAll(rows.select(wide.toArray(Column[]::new)));
     }
 
     List<Column> partitionBy = new ArrayList<>();
@@ -363,6 +357,67 @@ public final class PointInTimeJoin {
         sorted.sparkSession(),
         SparkInternals.internalRows(sorted).toJavaRDD().mapPartitions(merge).rdd(),
         checked.output());
+  }
+
+  /**
+   * Source {@code i}'s rows that some spine row may see, in its own narrow layout: kind, order
+   * time, bucket (one row per bucket it belongs to), its keys under the spine's key names (in the
+   * spine's column order), its selected features under their union names, then — {@code withHash},
+   * for thinning — the entity hash. Rows outside the spine's time range (less the ttl), with a null
+   * key or time, or (given {@code slots}) in no slot the spine needs are dropped; the time bounds
+   * are literals on the raw column, so that Delta and Iceberg skip files and row groups.
+   */
+  private Dataset<Row> src(
+      int i,
+      Row range,
+      Optional<Broadcast<BloomFilter>> slots,
+      long bucketMicros,
+      boolean withHash) {
+    FeatureSource src = sources.get(i);
+    Column ts = col(src.timestamp());
+    Column keep = present(src.keys(), src.timestamp());
+    if (range.isNullAt(0)) {
+      keep = lit(false);
+    } else {
+      long ttl = micros(src.ttl());
+      keep =
+          keep.and(ts.geq(timestamp_micros(lit(range.getLong(0) - ttl))))
+              .and(ts.leq(timestamp_micros(lit(range.getLong(1)))));
+      if (slots.isPresent()) {
+        UserDefinedFunction mayBeNeeded =
+            udf(new MayBeNeeded(slots.get()), DataTypes.BooleanType)
+                .withName("lakeforge_slot_needed");
+        keep = keep.and(mayBeNeeded.apply(slotHash(i, src.keys(), src.timestamp(), 0)));
+      }
+    }
+    List<Column> own = new ArrayList<>();
+    own.add(lit(i).as(KIND));
+    own.add(order(ts, false).as(TS));
+    if (bucketMicros > 0) {
+      Column bucket = floor(unix_micros(ts).divide(bucketMicros)).cast(DataTypes.LongType);
+      // Still valid at the next bucket's start: the rows of that bucket need it too.
+      Column validAtNext =
+          unix_micros(ts).plus(micros(src.ttl())).geq(bucket.plus(1).multiply(bucketMicros));
+      own.add(
+          explode(when(validAtNext, array(bucket, bucket.plus(1))).otherwise(array(bucket)))
+              .as(BUCKET));
+    } else {
+      own.add(lit(0L).as(BUCKET));
+    }
+    for (StructField f : spine.data().schema().fields()) {
+      int k = spine.keys().indexOf(f.name());
+      if (k >= 0) {
+        own.add(col(src.keys().get(k)).as(f.name()));
+      }
+    }
+    List<Selected> sel = checked.selections().get(i);
+    for (int j = 0; j < sel.size(); j++) {
+      own.add(col(sel.get(j).column()).as(featureColumn(i, j)));
+    }
+    if (withHash) {
+      own.add(entityHash(src.keys()).as(ENTITY_HASH)); // read by thinning, not shuffled
+    }
+    return src.data().where(keep).select(own.toArray(Column[]::new));
   }
 
   /**
@@ -478,6 +533,12 @@ public final class PointInTimeJoin {
    * LatestPerInterval} lets go.
    */
   private Dataset<Row> thinned(Dataset<Row> rows, Broadcast<SpineTimes> times, FeatureSource src) {
+    return SparkInternals.fromInternalRows(
+        rows.sparkSession(), thinnedRows(rows, times, src).rdd(), rows.schema());
+  }
+
+  private JavaRDD<InternalRow> thinnedRows(
+      Dataset<Row> rows, Broadcast<SpineTimes> times, FeatureSource src) {
     StructType schema = rows.schema();
     List<String> entity = new ArrayList<>(spine.keys());
     entity.add(BUCKET);
@@ -494,10 +555,137 @@ public final class PointInTimeJoin {
             entityColumns,
             entityTypes,
             schema.defaultSize());
-    return SparkInternals.fromInternalRows(
-        rows.sparkSession(),
-        SparkInternals.internalRows(rows).toJavaRDD().mapPartitions(thin).rdd(),
-        schema);
+    return SparkInternals.internalRows(rows).toJavaRDD().mapPartitions(thin);
+  }
+
+  /**
+   * The join without a shuffle, when the spine's times are broadcast: each source is read now,
+   * thinned, and its rows that some spine row can see are gathered on the driver into its answers
+   * per spine position ({@link FeatureAnswers}), which are broadcast; the result is then one pass
+   * over the spine ({@link SpineLookup}). Empty — the caller shuffles instead — when a source's
+   * answers would take more than {@link Builder#optBroadcastFeatureBytes} (or half the driver's
+   * {@code spark.driver.maxResultSize}), or when two of a source's entities share a key hash.
+   */
+  private Optional<Dataset<Row>> lookedUp(
+      Dataset<Row> spineData, Row range, Broadcast<SpineTimes> times) {
+    SparkContext sc = spineData.sparkSession().sparkContext();
+    long maxResult = sc.getConf().getSizeAsBytes("spark.driver.maxResultSize", "1g");
+    long limit = maxResult > 0 ? Math.min(answerBytes, maxResult / 2) : answerBytes;
+    StructType spineSchema = spineData.schema();
+    String[] keyNames = spine.keys().toArray(String[]::new);
+    DataType[] keyTypes =
+        spine.keys().stream().map(k -> spineSchema.apply(k).dataType()).toArray(DataType[]::new);
+    int n = sources.size();
+    FeatureAnswers[] answers = new FeatureAnswers[n];
+    EntityKeys[] sourceKeys = new EntityKeys[n];
+    int[][] featureColumns = new int[n][];
+    for (int i = 0; i < n; i++) {
+      FeatureSource src = sources.get(i);
+      Dataset<Row> rows = src(i, range, Optional.empty(), 0, true);
+      StructType schema = rows.schema();
+      if (Math.multiplyHigh(range.getLong(2), schema.defaultSize()) != 0
+          || range.getLong(2) * schema.defaultSize() > limit) {
+        LOG.info(
+            "{}: {} spine rows times rows of ~{} bytes of feature source {} may exceed {} bytes;"
+                + " joining by a shuffle.",
+            this,
+            range.getLong(2),
+            schema.defaultSize(),
+            src.name(),
+            limit);
+        return Optional.empty();
+      }
+      sourceKeys[i] =
+          new EntityKeys(
+              spine.keys().stream().mapToInt(schema::fieldIndex).toArray(), keyTypes, keyNames);
+      int width = checked.selections().get(i).size();
+      featureColumns[i] = new int[width];
+      for (int j = 0; j < width; j++) {
+        featureColumns[i][j] = schema.fieldIndex(featureColumn(i, j));
+      }
+      long started = System.nanoTime();
+      FeatureAnswers.Merger merger =
+          new FeatureAnswers.Merger(times.value(), schema.size(), sourceKeys[i], src.name(), limit);
+      JavaRDD<FeatureAnswers.Batch> batches =
+          thinnedRows(rows, times, src)
+              .mapPartitions(
+                  new FeatureAnswers.Collect(
+                      times,
+                      micros(src.ttl()),
+                      schema.fieldIndex(ENTITY_HASH),
+                      schema.fieldIndex(TS),
+                      limit));
+      sc.runJob(
+          batches.rdd(),
+          new OnlyBatch(),
+          new AbstractFunction2<Object, FeatureAnswers.Batch, BoxedUnit>() {
+            @Override
+            public BoxedUnit apply(Object partition, FeatureAnswers.Batch batch) {
+              merger.add(batch);
+              return BoxedUnit.UNIT;
+            }
+          },
+          ClassTag$.MODULE$.apply(FeatureAnswers.Batch.class));
+      Optional<FeatureAnswers> built = merger.build();
+      if (built.isEmpty()) {
+        LOG.info(
+            "{}: feature source {}: {}; joining by a shuffle.",
+            this,
+            src.name(),
+            merger.givenUp().orElse("?"));
+        return Optional.empty();
+      }
+      answers[i] = built.get();
+      LOG.info(
+          "{}: gathered {} rows ({} MiB) of feature source {} that spine rows can see, in {} s;"
+              + " answers for {} spine positions hold {} MiB",
+          this,
+          merger.rowsReceived(),
+          merger.bytesReceived() >> 20,
+          src.name(),
+          String.format(Locale.ROOT, "%.2f", (System.nanoTime() - started) / 1e9),
+          times.value().size(),
+          answers[i].bytes() >> 20);
+    }
+    Broadcast<FeatureAnswers[]> shared = JavaSparkContext.fromSparkContext(sc).broadcast(answers);
+    List<Column> columns = new ArrayList<>();
+    for (StructField f : spineSchema.fields()) {
+      columns.add(col(f.name()));
+    }
+    columns.add(entityHash(spine.keys()).as(ENTITY_HASH));
+    columns.add(unix_micros(col(spine.timestamp())).as(TS));
+    EntityKeys spineKeys =
+        new EntityKeys(
+            spine.keys().stream().mapToInt(spineSchema::fieldIndex).toArray(), keyTypes, keyNames);
+    SpineLookup lookup =
+        new SpineLookup(
+            times,
+            shared,
+            sources.stream().mapToLong(s -> micros(s.ttl())).toArray(),
+            checked.output(),
+            spineSchema.size(),
+            spineKeys,
+            sourceKeys,
+            featureColumns);
+    Dataset<Row> in = spineData.select(columns.toArray(Column[]::new));
+    return Optional.of(
+        SparkInternals.fromInternalRows(
+            spineData.sparkSession(),
+            SparkInternals.internalRows(in).toJavaRDD().mapPartitions(lookup).rdd(),
+            checked.output()));
+  }
+
+  /** A scan task's one batch (what {@link FeatureAnswers.Collect} returns). */
+  private static final class OnlyBatch
+      extends AbstractFunction1<
+          scala.collection.Iterator<FeatureAnswers.Batch>, FeatureAnswers.Batch>
+      implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public FeatureAnswers.Batch apply(scala.collection.Iterator<FeatureAnswers.Batch> batches) {
+      return batches.next();
+    }
   }
 
   /** The 64-bit hash of an entity's keys (the same on spine and feature rows: same types). */
@@ -592,6 +780,9 @@ public final class PointInTimeJoin {
 
   /** Fewer spine rows per entity than this on average, and the join uses the Bloom filter. */
   static final long MIN_SPINE_ROWS_PER_ENTITY = 4;
+
+  /** The default of {@link Builder#optBroadcastFeatureBytes}: 256 MiB. */
+  public static final long BROADCAST_FEATURE_BYTES = 256L << 20;
 
   /** The default of {@link Builder#optBroadcastSpineRows}: at most 80 MiB of times. */
   public static final long BROADCAST_SPINE_ROWS = 4_000_000;

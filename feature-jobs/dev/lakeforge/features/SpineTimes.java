@@ -110,9 +110,18 @@ final class SpineTimes implements Serializable {
    * of them can be any spine row's answer. Positions grow with time within an entity.
    */
   long interval(int e, long micros, long ttl) {
+    int p = first(e, micros);
+    return p < starts[e + 1] && times[p] - micros <= ttl ? p : -1;
+  }
+
+  /**
+   * The position of the first spine time of the entity at index {@code e} at or after {@code
+   * micros}; {@link #end(int)} when there is none. For a spine row's own time it is the position of
+   * the first of the entity's spine rows at that time.
+   */
+  int first(int e, long micros) {
     int lo = starts[e];
     int hi = starts[e + 1];
-    int end = hi;
     while (lo < hi) {
       int mid = (lo + hi) >>> 1;
       if (times[mid] < micros) {
@@ -121,7 +130,17 @@ final class SpineTimes implements Serializable {
         hi = mid;
       }
     }
-    return lo < end && times[lo] - micros <= ttl ? lo : -1;
+    return lo;
+  }
+
+  /** The first position of the entity at index {@code e}: its spine times are [start, end). */
+  int start(int e) {
+    return starts[e];
+  }
+
+  /** The position after the last of the entity at index {@code e}. */
+  int end(int e) {
+    return starts[e + 1];
   }
 
   /** How many entities (distinct hashes) it holds. */

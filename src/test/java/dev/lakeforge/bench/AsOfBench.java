@@ -446,8 +446,19 @@ public final class AsOfBench {
       if (r == null || r.isEmpty()) {
         continue;
       }
-      long shuffled =
-          r.get(r.size() - 1).metrics().largestStageShuffleRecords() - shape.spineRows();
+      Metrics last = r.get(r.size() - 1).metrics();
+      long shuffled = last.largestStageShuffleRecords() - shape.spineRows();
+      if (shuffled < 0) {
+        out.append(
+            String.format(
+                Locale.ROOT,
+                "%n%s: no shuffle (the feature rows spine rows can see were gathered on the"
+                    + " driver, %,d rows shuffled in all); %,d input rows read over all its jobs%n",
+                name,
+                last.shuffleRecordsWritten(),
+                last.inputRecords()));
+        continue;
+      }
       out.append(
           String.format(
               Locale.ROOT,
@@ -458,7 +469,7 @@ public final class AsOfBench {
               shape.featureRows(),
               100.0 * shuffled / shape.featureRows(),
               shape.spineRows(),
-              r.get(r.size() - 1).metrics().inputRecords()));
+              last.inputRecords()));
     }
     out.append('\n');
     return out.toString();

@@ -339,7 +339,10 @@ class PointInTimeJoinTest extends SparkTestBase {
     spark.conf().set("spark.sql.adaptive.coalescePartitions.enabled", "false");
     spark.conf().set("spark.sql.shuffle.partitions", "8");
     try {
-      Merged plain = merged(PointInTimeJoin.builder(spine).add(risk).build());
+      // The shuffled path (the one-pass lookup has no per-entity task: see
+      // theSpinePassJoinsWithoutAShuffle)
+      Merged plain =
+          merged(PointInTimeJoin.builder(spine).add(risk).optBroadcastFeatureBytes(0).build());
       assertThat(plain.rows()).containsExactlyInAnyOrderElementsOf(expected);
       assertThat(plain.hotPartitions())
           .as("without buckets, one task merges the hot entity (streaming, one row held)")
@@ -347,7 +350,11 @@ class PointInTimeJoinTest extends SparkTestBase {
 
       Merged bucketed =
           merged(
-              PointInTimeJoin.builder(spine).add(risk).optTimeBuckets(Duration.ofHours(6)).build());
+              PointInTimeJoin.builder(spine)
+                  .add(risk)
+                  .optTimeBuckets(Duration.ofHours(6))
+                  .optBroadcastFeatureBytes(0)
+                  .build());
       assertThat(bucketed.rows()).containsExactlyInAnyOrderElementsOf(expected);
       assertThat(bucketed.hotPartitions())
           .as("with 6 h buckets over 3 days, the hot entity's rows are merged by several tasks")
@@ -481,6 +488,7 @@ class PointInTimeJoinTest extends SparkTestBase {
             .add(source)
             .optBroadcastSpineRows(broadcastTimes ? 1_000 : 0)
             .broadcastFromSpineRowsPerEntity(0)
+            .optBroadcastFeatureBytes(0)
             .build();
     TaskTotals.Measured<List<List<Object>>> run = TaskTotals.of(spark, () -> values(join.join()));
 
@@ -510,6 +518,64 @@ class PointInTimeJoinTest extends SparkTestBase {
    */
   @Test
   void betweenTwoSpineRowsOnlyAnEntitysLatestFeatureRowIsShuffled() {
+    Minutes d = minutes();
+    TaskTotals.Measured<List<List<Object>>> run =
+        TaskTotals.of(
+            spark,
+            () ->
+                values(
+                    PointInTimeJoin.builder(d.spine())
+                        .add(d.source())
+                        .optBroadcastFeatureBytes(0)
+                        .build()
+                        .join()));
+
+    assertThat(run.value()).containsExactlyInAnyOrderElementsOf(d.expected());
+    // 500 spine rows and 500 feature rows (one per entity and interval, per scan task: the two
+    // tasks split the history, so an interval on the split is sent twice); a cache slot two
+    // entities share sends a few more
+    assertThat(run.totals().shuffleRows)
+        .as("rows shuffled, of 500 spine rows and 50,000 feature rows")
+        .isBetween(1_000L, 2_000L);
+  }
+
+  /**
+   * With the spine's times broadcast and the feature rows its rows can see small enough, the join
+   * gathers those rows on the driver and passes over the spine once: nothing is shuffled but the
+   * range job's partial aggregate. Past the byte limit it shuffles, with the same rows.
+   */
+  @Test
+  void theSpinePassJoinsWithoutAShuffleUnlessTheFeatureRowsExceedTheLimit() {
+    Minutes d = minutes();
+    TaskTotals.Measured<List<List<Object>>> run =
+        TaskTotals.of(
+            spark, () -> values(PointInTimeJoin.builder(d.spine()).add(d.source()).build().join()));
+    assertThat(run.value()).containsExactlyInAnyOrderElementsOf(d.expected());
+    assertThat(run.totals().shuffleRows)
+        .as("rows shuffled: one partial aggregate per spine partition")
+        .isEqualTo(d.spine().data().javaRDD().getNumPartitions());
+
+    TaskTotals.Measured<List<List<Object>>> overLimit =
+        TaskTotals.of(
+            spark,
+            () ->
+                values(
+                    PointInTimeJoin.builder(d.spine())
+                        .add(d.source())
+                        .optBroadcastFeatureBytes(10_000)
+                        .build()
+                        .join()));
+    assertThat(overLimit.value()).containsExactlyInAnyOrderElementsOf(d.expected());
+    assertThat(overLimit.totals().shuffleRows).as("rows shuffled").isGreaterThan(1_000L);
+  }
+
+  /**
+   * 50 entities with a feature row every minute for 1,000 minutes, each asked 10 times, on a
+   * feature row's time: many rows between two spine rows of an entity.
+   */
+  record Minutes(Spine spine, FeatureSource source, List<List<Object>> expected) {}
+
+  private static Minutes minutes() {
     List<Row> features = new ArrayList<>();
     for (int m = 0; m < 1000; m++) {
       for (int e = 0; e < 50; e++) {
@@ -525,20 +591,10 @@ class PointInTimeJoinTest extends SparkTestBase {
         expected.add(Arrays.asList("e" + e, e, at(minute), k, (double) minute));
       }
     }
-    Spine spine = smallSpine(spineRows.toArray(Row[]::new));
-    FeatureSource source = smallSource("minutes", features, Duration.ofHours(12));
-
-    TaskTotals.Measured<List<List<Object>>> run =
-        TaskTotals.of(
-            spark, () -> values(PointInTimeJoin.builder(spine).add(source).build().join()));
-
-    assertThat(run.value()).containsExactlyInAnyOrderElementsOf(expected);
-    // 500 spine rows and 500 feature rows (one per entity and interval, per scan task: the two
-    // tasks split the history, so an interval on the split is sent twice); a cache slot two
-    // entities share sends a few more
-    assertThat(run.totals().shuffleRows)
-        .as("rows shuffled, of 500 spine rows and 50,000 feature rows")
-        .isBetween(1_000L, 2_000L);
+    return new Minutes(
+        smallSpine(spineRows.toArray(Row[]::new)),
+        smallSource("minutes", features, Duration.ofHours(12)),
+        expected);
   }
 
   /**

@@ -1,0 +1,91 @@
+package dev.lakeforge.features;
+
+import java.io.Serializable;
+import java.util.Arrays;
+import java.util.Objects;
+import org.apache.spark.sql.catalyst.CatalystTypeConverters;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+
+/**
+ * Where an entity's key columns lie in one row layout: compares two rows' entities (each in its own
+ * layout) and describes an entity for errors, without converting rows to Java objects.
+ */
+final class EntityKeys implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  private final int[] columns;
+  private final DataType[] types;
+  private final String[] names;
+
+  /**
+   * @param columns the key columns' positions in the layout, in key order
+   * @param types their types (the same, key by key, in every layout compared)
+   * @param names the keys' names, for errors
+   */
+  EntityKeys(int[] columns, DataType[] types, String[] names) {
+    if (columns.length != types.length || columns.length != names.length) {
+      throw new IllegalArgumentException("one type and one name per key column");
+    }
+    this.columns = columns.clone();
+    this.types = types.clone();
+    this.names = names.clone();
+  }
+
+  /** Whether any key of {@code row} is null. */
+  boolean anyNull(InternalRow row) {
+    for (int c : columns) {
+      if (row.isNullAt(c)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether {@code row} (in this layout) and {@code other} (in {@code layout}) have equal keys. */
+  boolean same(InternalRow row, EntityKeys layout, InternalRow other) {
+    for (int k = 0; k < columns.length; k++) {
+      int a = columns[k];
+      int b = layout.columns[k];
+      DataType t = types[k];
+      boolean same;
+      if (t.equals(DataTypes.LongType)) {
+        same = row.getLong(a) == other.getLong(b);
+      } else if (t.equals(DataTypes.IntegerType)) {
+        same = row.getInt(a) == other.getInt(b);
+      } else if (t.equals(DataTypes.StringType)) {
+        same = row.getUTF8String(a).equals(other.getUTF8String(b));
+      } else {
+        Object x = row.get(a, t);
+        Object y = other.get(b, t);
+        same =
+            x instanceof byte[] bx && y instanceof byte[] by
+                ? Arrays.equals(bx, by)
+                : Objects.equals(x, y);
+      }
+      if (!same) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** {@code k1=v1, k2=v2} for {@code row}'s keys. */
+  String describe(InternalRow row) {
+    StringBuilder sb = new StringBuilder();
+    for (int k = 0; k < columns.length; k++) {
+      if (k > 0) {
+        sb.append(", ");
+      }
+      Object v =
+          row.isNullAt(columns[k])
+              ? null
+              : CatalystTypeConverters.convertToScala(row.get(columns[k], types[k]), types[k]);
+      sb.append(names[k])
+          .append('=')
+          .append(v instanceof byte[] b ? Arrays.toString(b) : String.valueOf(v));
+    }
+    return sb.toString();
+  }
+}

@@ -1,0 +1,346 @@
+package dev.lakeforge.features;
+
+import java.io.Serializable;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.Optional;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.UnsafeRow;
+import org.apache.spark.unsafe.Platform;
+
+/**
+ * One feature source's answers, by spine position ({@link SpineTimes}): for each spine row's
+ * position, the latest feature row of its entity at or before the spine time, with that row's time.
+ * Which feature rows lie within the spine row's ttl is left to the reader ({@link #answer}). Built
+ * on the driver from the rows each scan task sends ({@link Collect}, {@link Merger}) and broadcast
+ * to the spine's tasks ({@link SpineLookup}), so the join needs no shuffle.
+ *
+ * <p>Position p's answer is the latest feature row whose interval (the first spine time of its
+ * entity at or after it, {@link SpineTimes#interval}) is p, or, when there is none, position p -
+ * 1's answer within the same entity: the latest row at or before the spine time either way.
+ *
+ * <p>Entities are matched by a 64-bit hash of their keys; two entities whose hashes collide share
+ * positions. The merger notices when rows of two different entities meet at one entity's positions
+ * and gives up ({@link Merger#build} returns empty: the join then shuffles and compares keys), and
+ * the reader compares the answer row's keys with the spine row's, so a feature-only entity whose
+ * hash collides with a spine entity's is never taken for it.
+ */
+final class FeatureAnswers implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  private final int fields;
+  private final long[] times; // per position: the answer row's time
+  private final int[] offsets; // per position: the answer row's offset in rows; -1 if none
+  private final int[] sizes;
+  private final byte[] rows; // UnsafeRow bytes, back to back
+
+  private FeatureAnswers(int fields, long[] times, int[] offsets, int[] sizes, byte[] rows) {
+    this.fields = fields;
+    this.times = times;
+    this.offsets = offsets;
+    this.sizes = sizes;
+    this.rows = rows;
+  }
+
+  /** A row object to pass to {@link #answer}. */
+  UnsafeRow newRow() {
+    return new UnsafeRow(fields);
+  }
+
+  /**
+   * Whether position {@code p} has an answer row at or after {@code earliest} (the spine time less
+   * the ttl); if so, {@code row} now points at it (valid as long as this object).
+   */
+  boolean answer(int p, long earliest, UnsafeRow row) {
+    int o = offsets[p];
+    if (o < 0 || times[p] < earliest) {
+      return false;
+    }
+    row.pointTo(rows, Platform.BYTE_ARRAY_OFFSET + o, sizes[p]);
+    return true;
+  }
+
+  /** How many bytes of rows it holds. */
+  long bytes() {
+    return rows.length;
+  }
+
+  /**
+   * One scan task's feature rows that some spine row may see, with their positions: what it sends
+   * to the driver. {@code overflow} when the task had more than the limit (no rows then).
+   */
+  static final class Batch implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    final long[] entries; // position, time: two per row
+    final int[] sizes;
+    final byte[] bytes;
+    final boolean overflow;
+
+    Batch(long[] entries, int[] sizes, byte[] bytes, boolean overflow) {
+      this.entries = entries;
+      this.sizes = sizes;
+      this.bytes = bytes;
+      this.overflow = overflow;
+    }
+
+    int rows() {
+      return sizes.length;
+    }
+
+    long size() {
+      return bytes.length + 12L * sizes.length;
+    }
+  }
+
+  /**
+   * Runs in each scan task, after thinning: packs the rows some spine row can see (with their
+   * positions) into one {@link Batch}; rows of entities not in the spine, or too old for the next
+   * spine row of their entity, are dropped. Rows must be {@link UnsafeRow}s.
+   */
+  static final class Collect implements FlatMapFunction<Iterator<InternalRow>, Batch> {
+    private static final long serialVersionUID = 1L;
+
+    private final Broadcast<SpineTimes> spine;
+    private final long ttl;
+    private final int hashColumn;
+    private final int timeColumn;
+    private final long limitBytes;
+
+    /**
+     * @param hashColumn the row's entity hash
+     * @param timeColumn the row's order column (microseconds × 2)
+     * @param limitBytes the most bytes a task sends; a task with more sends an overflow
+     */
+    Collect(
+        Broadcast<SpineTimes> spine, long ttl, int hashColumn, int timeColumn, long limitBytes) {
+      this.spine = spine;
+      this.ttl = ttl;
+      this.hashColumn = hashColumn;
+      this.timeColumn = timeColumn;
+      this.limitBytes = limitBytes;
+    }
+
+    @Override
+    public Iterator<Batch> call(Iterator<InternalRow> rows) {
+      SpineTimes times = spine.value();
+      long[] entries = new long[1024];
+      int[] sizes = new int[512];
+      byte[] bytes = new byte[1 << 16];
+      int n = 0;
+      int used = 0;
+      while (rows.hasNext()) {
+        InternalRow r = rows.next();
+        if (!(r instanceof UnsafeRow row)) {
+          throw new IllegalStateException("expected UnsafeRows, got " + r.getClass().getName());
+        }
+        long micros = row.getLong(timeColumn) >> 1;
+        int e = times.entity(row.getLong(hashColumn));
+        long p = e < 0 ? -1 : times.interval(e, micros, ttl);
+        if (p < 0) {
+          continue;
+        }
+        int size = row.getSizeInBytes();
+        if ((long) used + size + 12L * (n + 1) > limitBytes) {
+          return Collections.singletonList(new Batch(new long[0], new int[0], new byte[0], true))
+              .iterator();
+        }
+        if (n == sizes.length) {
+          sizes = Arrays.copyOf(sizes, n * 2);
+          entries = Arrays.copyOf(entries, n * 4);
+        }
+        if (used + size > bytes.length) {
+          bytes = Arrays.copyOf(bytes, Math.max(used + size, bytes.length * 2));
+        }
+        Platform.copyMemory(
+            row.getBaseObject(),
+            row.getBaseOffset(),
+            bytes,
+            Platform.BYTE_ARRAY_OFFSET + used,
+            size);
+        entries[2 * n] = p;
+        entries[2 * n + 1] = micros;
+        sizes[n++] = size;
+        used += size;
+      }
+      return Collections.singletonList(
+              new Batch(
+                  Arrays.copyOf(entries, 2 * n),
+                  Arrays.copyOf(sizes, n),
+                  Arrays.copyOf(bytes, used),
+                  false))
+          .iterator();
+    }
+  }
+
+  /**
+   * Gathers the batches of one source's scan on the driver (as each task finishes) into its
+   * answers: per position the latest row, with ties and colliding entities noted. Holds at most
+   * {@code limitBytes} of rows; past that it drops what it has and {@link #build} returns empty.
+   */
+  static final class Merger {
+    private final SpineTimes times;
+    private final int fields;
+    private final EntityKeys keys;
+    private final String source;
+    private final long limitBytes;
+    private long[] best;
+    private byte[][] rows;
+    private boolean[] tied;
+    private final UnsafeRow a;
+    private final UnsafeRow b;
+    private long received;
+    private long rowsReceived;
+    private Optional<String> givenUp = Optional.empty();
+
+    /**
+     * @param fields how many fields the rows have
+     * @param keys where the rows hold the entity's keys
+     * @param source the source's name, for errors
+     */
+    Merger(SpineTimes times, int fields, EntityKeys keys, String source, long limitBytes) {
+      this.times = times;
+      this.fields = fields;
+      this.keys = keys;
+      this.source = source;
+      this.limitBytes = limitBytes;
+      this.best = new long[times.size()];
+      this.rows = new byte[times.size()][];
+      this.tied = new boolean[times.size()];
+      this.a = new UnsafeRow(fields);
+      this.b = new UnsafeRow(fields);
+    }
+
+    /** How many rows the tasks sent. */
+    synchronized long rowsReceived() {
+      return rowsReceived;
+    }
+
+    /** How many bytes the tasks sent. */
+    synchronized long bytesReceived() {
+      return received;
+    }
+
+    /**
+     * Why it gave up (more rows than the limit, two entities with one hash); empty if it did not.
+     */
+    Optional<String> givenUp() {
+      return givenUp;
+    }
+
+    /** Adds one task's rows. */
+    synchronized void add(Batch batch) {
+      if (givenUp.isPresent()) {
+        return;
+      }
+      received += batch.size();
+      rowsReceived += batch.rows();
+      if (batch.overflow || received > limitBytes) {
+        giveUp(
+            String.format("its rows that spine rows can see are more than %,d bytes", limitBytes));
+        return;
+      }
+      int o = 0;
+      for (int k = 0; k < batch.rows(); k++) {
+        int p = (int) batch.entries[2 * k];
+        long t = batch.entries[2 * k + 1];
+        int size = batch.sizes[k];
+        byte[] held = rows[p];
+        if (held != null) {
+          point(a, held);
+          b.pointTo(batch.bytes, Platform.BYTE_ARRAY_OFFSET + o, size);
+          if (!keys.same(a, keys, b)) {
+            giveUp("two of its entities have the same 64-bit key hash");
+            return;
+          }
+        }
+        if (held == null || t > best[p]) {
+          rows[p] = Arrays.copyOfRange(batch.bytes, o, o + size);
+          best[p] = t;
+          tied[p] = false;
+        } else if (t == best[p]) {
+          tied[p] = true;
+        }
+        o += size;
+      }
+    }
+
+    private void giveUp(String why) {
+      givenUp = Optional.of(why);
+      best = null;
+      rows = null;
+      tied = null;
+    }
+
+    private void point(UnsafeRow row, byte[] bytes) {
+      row.pointTo(bytes, Platform.BYTE_ARRAY_OFFSET, bytes.length);
+    }
+
+    /**
+     * The answers; empty if it gave up (see {@link #givenUp}), including when two entities' rows
+     * meet at one entity's positions. A {@link FeatureException} when a position's latest row has a
+     * twin at the same time: that row is some spine row's answer.
+     */
+    synchronized Optional<FeatureAnswers> build() {
+      if (givenUp.isPresent()) {
+        return Optional.empty();
+      }
+      int n = times.size();
+      long total = 0;
+      for (int e = 0; e < times.entities(); e++) {
+        byte[] previous = null;
+        for (int p = times.start(e); p < times.end(e); p++) {
+          if (rows[p] == null) {
+            continue;
+          }
+          if (previous != null) {
+            point(a, previous);
+            point(b, rows[p]);
+            if (!keys.same(a, keys, b)) {
+              giveUp("two of its entities have the same 64-bit key hash");
+              return Optional.empty();
+            }
+          }
+          if (tied[p]) {
+            point(a, rows[p]);
+            throw FeatureException.duplicateRows(source, keys.describe(a), best[p]);
+          }
+          previous = rows[p];
+          total += rows[p].length;
+        }
+      }
+      if (total > Integer.MAX_VALUE - 8) {
+        giveUp(String.format("its answer rows are more than %,d bytes", Integer.MAX_VALUE));
+        return Optional.empty();
+      }
+      long[] answerTimes = new long[n];
+      int[] offsets = new int[n];
+      int[] sizes = new int[n];
+      byte[] all = new byte[(int) total];
+      int used = 0;
+      for (int e = 0; e < times.entities(); e++) {
+        int start = times.start(e);
+        for (int p = start; p < times.end(e); p++) {
+          if (rows[p] != null) {
+            System.arraycopy(rows[p], 0, all, used, rows[p].length);
+            offsets[p] = used;
+            sizes[p] = rows[p].length;
+            answerTimes[p] = best[p];
+            used += rows[p].length;
+          } else if (p > start) {
+            offsets[p] = offsets[p - 1]; // the latest row so far: position p - 1's answer
+            sizes[p] = sizes[p - 1];
+            answerTimes[p] = answerTimes[p - 1];
+          } else {
+            offsets[p] = -1;
+          }
+        }
+      }
+      rows = null;
+      return Optional.of(new FeatureAnswers(fields, answerTimes, offsets, sizes, all));
+    }
+  }
+}
