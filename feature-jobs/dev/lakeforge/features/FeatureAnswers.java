@@ -1,9 +1,11 @@
 package dev.lakeforge.features;
 
 import java.io.Serializable;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Optional;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
@@ -178,8 +180,9 @@ final class FeatureAnswers implements Serializable {
 
   /**
    * Gathers the batches of one source's scan on the driver (as each task finishes) into its
-   * answers: per position the latest row, with ties and colliding entities noted. Holds at most
-   * {@code limitBytes} of rows; past that it drops what it has and {@link #build} returns empty.
+   * answers: per position the latest row, with ties and colliding entities noted. It keeps the
+   * batches and, per position, where its latest row lies in them (no copy per row), at most {@code
+   * limitBytes} of them; past that it drops what it has and {@link #build} returns empty.
    */
   static final class Merger {
     private final SpineTimes times;
@@ -187,8 +190,11 @@ final class FeatureAnswers implements Serializable {
     private final EntityKeys keys;
     private final String source;
     private final long limitBytes;
-    private long[] best;
-    private byte[][] rows;
+    private final List<Batch> batches = new ArrayList<>();
+    private long[] best; // per position: the latest row's time
+    private int[] batchOf; // per position: the latest row's batch; -1 if none
+    private int[] offsetOf; // per position: the latest row's offset in its batch
+    private int[] sizeOf;
     private boolean[] tied;
     private final UnsafeRow a;
     private final UnsafeRow b;
@@ -207,9 +213,13 @@ final class FeatureAnswers implements Serializable {
       this.keys = keys;
       this.source = source;
       this.limitBytes = limitBytes;
-      this.best = new long[times.size()];
-      this.rows = new byte[times.size()][];
-      this.tied = new boolean[times.size()];
+      int n = times.size();
+      this.best = new long[n];
+      this.batchOf = new int[n];
+      Arrays.fill(batchOf, -1);
+      this.offsetOf = new int[n];
+      this.sizeOf = new int[n];
+      this.tied = new boolean[n];
       this.a = new UnsafeRow(fields);
       this.b = new UnsafeRow(fields);
     }
@@ -227,7 +237,7 @@ final class FeatureAnswers implements Serializable {
     /**
      * Why it gave up (more rows than the limit, two entities with one hash); empty if it did not.
      */
-    Optional<String> givenUp() {
+    synchronized Optional<String> givenUp() {
       return givenUp;
     }
 
@@ -243,22 +253,26 @@ final class FeatureAnswers implements Serializable {
             String.format("its rows that spine rows can see are more than %,d bytes", limitBytes));
         return;
       }
+      int index = batches.size();
+      batches.add(batch);
       int o = 0;
       for (int k = 0; k < batch.rows(); k++) {
         int p = (int) batch.entries[2 * k];
         long t = batch.entries[2 * k + 1];
         int size = batch.sizes[k];
-        byte[] held = rows[p];
-        if (held != null) {
-          point(a, held);
+        boolean held = batchOf[p] >= 0;
+        if (held) {
+          point(a, p);
           b.pointTo(batch.bytes, Platform.BYTE_ARRAY_OFFSET + o, size);
           if (!keys.same(a, keys, b)) {
             giveUp("two of its entities have the same 64-bit key hash");
             return;
           }
         }
-        if (held == null || t > best[p]) {
-          rows[p] = Arrays.copyOfRange(batch.bytes, o, o + size);
+        if (!held || t > best[p]) {
+          batchOf[p] = index;
+          offsetOf[p] = o;
+          sizeOf[p] = size;
           best[p] = t;
           tied[p] = false;
         } else if (t == best[p]) {
@@ -270,13 +284,16 @@ final class FeatureAnswers implements Serializable {
 
     private void giveUp(String why) {
       givenUp = Optional.of(why);
+      batches.clear();
       best = null;
-      rows = null;
+      batchOf = offsetOf = sizeOf = null;
       tied = null;
     }
 
-    private void point(UnsafeRow row, byte[] bytes) {
-      row.pointTo(bytes, Platform.BYTE_ARRAY_OFFSET, bytes.length);
+    /** Points {@code row} at position {@code p}'s latest row. */
+    private void point(UnsafeRow row, int p) {
+      row.pointTo(
+          batches.get(batchOf[p]).bytes, Platform.BYTE_ARRAY_OFFSET + offsetOf[p], sizeOf[p]);
     }
 
     /**
@@ -291,25 +308,25 @@ final class FeatureAnswers implements Serializable {
       int n = times.size();
       long total = 0;
       for (int e = 0; e < times.entities(); e++) {
-        byte[] previous = null;
+        int previous = -1;
         for (int p = times.start(e); p < times.end(e); p++) {
-          if (rows[p] == null) {
+          if (batchOf[p] < 0) {
             continue;
           }
-          if (previous != null) {
+          if (previous >= 0) {
             point(a, previous);
-            point(b, rows[p]);
+            point(b, p);
             if (!keys.same(a, keys, b)) {
               giveUp("two of its entities have the same 64-bit key hash");
               return Optional.empty();
             }
           }
           if (tied[p]) {
-            point(a, rows[p]);
+            point(a, p);
             throw FeatureException.duplicateRows(source, keys.describe(a), best[p]);
           }
-          previous = rows[p];
-          total += rows[p].length;
+          previous = p;
+          total += sizeOf[p];
         }
       }
       if (total > Integer.MAX_VALUE - 8) {
@@ -324,12 +341,12 @@ final class FeatureAnswers implements Serializable {
       for (int e = 0; e < times.entities(); e++) {
         int start = times.start(e);
         for (int p = start; p < times.end(e); p++) {
-          if (rows[p] != null) {
-            System.arraycopy(rows[p], 0, all, used, rows[p].length);
+          if (batchOf[p] >= 0) {
+            System.arraycopy(batches.get(batchOf[p]).bytes, offsetOf[p], all, used, sizeOf[p]);
             offsets[p] = used;
-            sizes[p] = rows[p].length;
+            sizes[p] = sizeOf[p];
             answerTimes[p] = best[p];
-            used += rows[p].length;
+            used += sizeOf[p];
           } else if (p > start) {
             offsets[p] = offsets[p - 1]; // the latest row so far: position p - 1's answer
             sizes[p] = sizes[p - 1];
@@ -339,7 +356,7 @@ final class FeatureAnswers implements Serializable {
           }
         }
       }
-      rows = null;
+      batches.clear();
       return Optional.of(new FeatureAnswers(fields, answerTimes, offsets, sizes, all));
     }
   }

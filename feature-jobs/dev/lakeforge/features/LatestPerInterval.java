@@ -122,17 +122,19 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
 
   /**
    * The cache sits in front of each task's rows. Per slot it keeps the row (a copy) and, in one
-   * array, its interval, its time and — when every entity column is a fixed-width number — the
-   * entity's values, so that telling whether a slot holds the row's entity reads no row. An
-   * entity's slot is its position in the spine's times, doubled, plus the parity of its bucket (a
-   * row near a bucket's end is copied into the next bucket, and the two copies take two slots).
+   * array, its interval, its time, the interval's bounds (the spine times before and at its end, so
+   * that a later row of the entity between them needs no search of the spine's times) and — when
+   * every entity column is a fixed-width number — the entity's values, so that telling whether a
+   * slot holds the row's entity reads no row. An entity's slot is its position in the spine's
+   * times, doubled, plus the parity of its bucket (a row near a bucket's end is copied into the
+   * next bucket, and the two copies take two slots).
    */
   private final class Thinned implements Iterator<InternalRow> {
     private final Iterator<InternalRow> in;
     private final SpineTimes times = spine.value();
     private final int mask = (1 << cacheBits(maxCacheBits, times.entities())) - 1;
     private final boolean inline = inlineKinds != null;
-    private final int stride = 2 + (inline ? entityColumns.length : 0);
+    private final int stride = 4 + (inline ? entityColumns.length : 0);
     private final long[] meta = new long[(mask + 1) * stride];
     private final InternalRow[] rowOf = new InternalRow[mask + 1];
     private long seen;
@@ -194,15 +196,26 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
       }
       long micros = row.getLong(timeColumn) >> 1;
       int e = times.entity(row.getLong(hashColumn));
-      long interval = e < 0 ? -1 : times.interval(e, micros, ttl);
-      if (interval < 0) {
+      if (e < 0) {
         thinned++;
-        return null; // no spine row can see it
+        return null; // no spine row of its entity
       }
       int slot = (int) ((2L * e + (row.getLong(bucketColumn) & 1)) & mask);
       int m = slot * stride;
       InternalRow held = rowOf[slot];
-      if (held != null && holdsEntityOf(slot, row)) {
+      boolean same = held != null && holdsEntityOf(slot, row);
+      long interval;
+      if (same && micros > meta[m + 2] && micros <= meta[m + 3]) {
+        // between the same two spine times as the held row: no search
+        interval = meta[m + 3] - micros <= ttl ? meta[m] : -1;
+      } else {
+        interval = times.interval(e, micros, ttl);
+      }
+      if (interval < 0) {
+        thinned++;
+        return null; // no spine row can see it
+      }
+      if (same) {
         if (interval == meta[m]) {
           if (micros < meta[m + 1]) {
             thinned++;
@@ -224,9 +237,12 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
       spare = null;
       meta[m] = interval;
       meta[m + 1] = micros;
+      int p = (int) interval;
+      meta[m + 2] = p > times.start(e) ? times.time(p - 1) : Long.MIN_VALUE;
+      meta[m + 3] = times.time(p);
       if (inline) {
         for (int k = 0; k < entityColumns.length; k++) {
-          meta[m + 2 + k] = keyBits(row, k);
+          meta[m + 4 + k] = keyBits(row, k);
         }
       }
       sent = held;
@@ -247,7 +263,7 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
       if (inline) {
         int m = slot * stride;
         for (int k = 0; k < entityColumns.length; k++) {
-          if (meta[m + 2 + k] != keyBits(row, k)) {
+          if (meta[m + 4 + k] != keyBits(row, k)) {
             return false;
           }
         }

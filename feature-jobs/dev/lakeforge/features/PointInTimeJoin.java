@@ -69,10 +69,11 @@ import scala.runtime.BoxedUnit;
  *   <li>A feature row's own null values come through as nulls: the latest row wins, even when an
  *       older row had a value.
  *   <li>Two rows of one source for the same entity at the same timestamp are an error (a {@link
- *       FeatureException} naming the source, the entity and the time, raised when the join runs),
- *       since neither is "the latest". Deduplicate the source first. Only rows that could be a
- *       spine row's answer are checked: duplicates that a later row of the entity hides from every
- *       spine row, or that lie outside every spine row's ttl, may pass unreported.
+ *       FeatureException} naming the source, the entity and the time, raised by {@link #join} or
+ *       when its result is used), since neither is "the latest". Deduplicate the source first. Only
+ *       rows that could be a spine row's answer are checked: duplicates that a later row of the
+ *       entity hides from every spine row, or that lie outside every spine row's ttl, may pass
+ *       unreported.
  *   <li>Feature output names must be unique across the spine and all sources (rename with {@link
  *       Selected}); the schema rules are checked when the join is built, before any Spark job.
  * </ul>
@@ -85,10 +86,14 @@ import scala.runtime.BoxedUnit;
  * spine rows keeps only the latest, on the map side ({@link LatestPerInterval}), so a source with
  * many rows per spine row shuffles about one row per spine row. A larger spine gets a Bloom filter
  * of the time slots it needs instead ({@code slotFilter}), which each source's scan applies. Then
- * spine rows and the remaining feature rows of all sources are unioned, shuffled once by the entity
- * keys (plus a time bucket with {@link Builder#optTimeBuckets}), sorted within each partition by
- * entity hash and coarse time, then exact time (feature rows before spine rows at equal times;
- * {@code sortGroup}), and merged in one streaming pass ({@link AsOfMerge}).
+ * with the spine's times broadcast, each source's thinned rows are gathered on the driver into its
+ * answers per spine position and broadcast, and the spine is joined in one pass without a shuffle
+ * ({@code lookedUp}). Otherwise (or when a source's rows exceed {@link
+ * Builder#optBroadcastFeatureBytes}, or two of its entities share a key hash) the spine rows and
+ * the remaining feature rows of all sources are unioned, shuffled once by the entity keys (plus a
+ * time bucket with {@link Builder#optTimeBuckets}), sorted within each partition by entity hash and
+ * coarse time, then exact time (feature rows before spine rows at equal times; {@code sortGroup}),
+ * and merged in one streaming pass ({@link AsOfMerge}).
  *
  * <p>Memory per task, precisely: the sort is Spark's external sorter, which holds rows up to the
  * task's share of execution memory and spills sorted runs to local disk, whatever the entities; the
@@ -242,10 +247,16 @@ public final class PointInTimeJoin {
 
   /**
    * The joined rows. Runs two small Spark jobs over the spine now (its time range and row count,
-   * then the filter of the time slots it needs); the rest runs when the result is used.
+   * then its times per entity or the filter of the time slots it needs); with the spine's times
+   * broadcast, also reads each source now and gathers its answers ({@link FeatureAnswers}), so that
+   * the result is one pass over the spine. The rest runs when the result is used.
+   *
+   * @throws FeatureException when gathering finds two rows of one entity at the time of a spine
+   *     row's answer (on the shuffled path that error comes when the result is used)
    */
   public Dataset<Row> join() {
     Dataset<Row> spineData = spine.data();
+    long started = System.nanoTime();
     Row range =
         spineData
             .agg(
@@ -254,10 +265,24 @@ public final class PointInTimeJoin {
                 count(lit(1)),
                 approx_count_distinct(entityHash(spine.keys())))
             .first();
+    String rangeSeconds = seconds(started);
+    started = System.nanoTime();
     Optional<Broadcast<SpineTimes>> times =
         range.isNullAt(0)
             ? Optional.empty()
             : spineTimes(spineData, range.getLong(2), range.getLong(3));
+    LOG.info(
+        "{}: the spine's time range read in {} s; its times per entity {}",
+        this,
+        rangeSeconds,
+        times.isPresent()
+            ? String.format(
+                Locale.ROOT,
+                "(%,d entities, %,d rows) collected and broadcast in %s s",
+                times.get().value().entities(),
+                times.get().value().size(),
+                seconds(started))
+            : "not broadcast");
     Optional<Broadcast<BloomFilter>> slots =
         range.isNullAt(0) || times.isPresent()
             ? Optional.empty()
@@ -643,11 +668,13 @@ public final class PointInTimeJoin {
           merger.rowsReceived(),
           merger.bytesReceived() >> 20,
           src.name(),
-          String.format(Locale.ROOT, "%.2f", (System.nanoTime() - started) / 1e9),
+          seconds(started),
           times.value().size(),
           answers[i].bytes() >> 20);
     }
+    long broadcasting = System.nanoTime();
     Broadcast<FeatureAnswers[]> shared = JavaSparkContext.fromSparkContext(sc).broadcast(answers);
+    LOG.info("{}: answers broadcast in {} s", this, seconds(broadcasting));
     List<Column> columns = new ArrayList<>();
     for (StructField f : spineSchema.fields()) {
       columns.add(col(f.name()));
@@ -673,6 +700,10 @@ public final class PointInTimeJoin {
             spineData.sparkSession(),
             SparkInternals.internalRows(in).toJavaRDD().mapPartitions(lookup).rdd(),
             checked.output()));
+  }
+
+  private static String seconds(long since) {
+    return String.format(Locale.ROOT, "%.2f", (System.nanoTime() - since) / 1e9);
   }
 
   /** A scan task's one batch (what {@link FeatureAnswers.Collect} returns). */

@@ -143,6 +143,11 @@ final class SpineTimes implements Serializable {
     return starts[e + 1];
   }
 
+  /** The spine time at position {@code p}. */
+  long time(int p) {
+    return times[p];
+  }
+
   /** How many entities (distinct hashes) it holds. */
   int entities() {
     return entities.length;
