@@ -651,6 +651,8 @@ public final class PointInTimeJoin {
             }
           },
           ClassTag$.MODULE$.apply(FeatureAnswers.Batch.class));
+      String read = seconds(started);
+      long building = System.nanoTime();
       Optional<FeatureAnswers> built = merger.build();
       if (built.isEmpty()) {
         LOG.info(
@@ -662,13 +664,14 @@ public final class PointInTimeJoin {
       }
       answers[i] = built.get();
       LOG.info(
-          "{}: gathered {} rows ({} MiB) of feature source {} that spine rows can see, in {} s;"
-              + " answers for {} spine positions hold {} MiB",
+          "{}: gathered {} rows ({} MiB) of feature source {} that spine rows can see, in {} s"
+              + " (answers built in {} s); answers for {} spine positions hold {} MiB",
           this,
           merger.rowsReceived(),
           merger.bytesReceived() >> 20,
           src.name(),
-          seconds(started),
+          read,
+          seconds(building),
           times.value().size(),
           answers[i].bytes() >> 20);
     }
