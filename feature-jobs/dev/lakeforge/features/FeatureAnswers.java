@@ -34,16 +34,18 @@ final class FeatureAnswers implements Serializable {
   private static final long serialVersionUID = 1L;
 
   private final int fields;
-  private final long[] times; // per position: the answer row's time
-  private final int[] offsets; // per position: the answer row's offset in rows; -1 if none
-  private final int[] sizes;
+
+  /**
+   * Two longs per position, so that a lookup reads one cache line: the answer row's time, then its
+   * offset in {@code rows} (high 32 bits) and size (low 32 bits); -1 when it has none.
+   */
+  private final long[] entries;
+
   private final byte[] rows; // UnsafeRow bytes, back to back
 
-  private FeatureAnswers(int fields, long[] times, int[] offsets, int[] sizes, byte[] rows) {
+  private FeatureAnswers(int fields, long[] entries, byte[] rows) {
     this.fields = fields;
-    this.times = times;
-    this.offsets = offsets;
-    this.sizes = sizes;
+    this.entries = entries;
     this.rows = rows;
   }
 
@@ -57,11 +59,11 @@ final class FeatureAnswers implements Serializable {
    * the ttl); if so, {@code row} now points at it (valid as long as this object).
    */
   boolean answer(int p, long earliest, UnsafeRow row) {
-    int o = offsets[p];
-    if (o < 0 || times[p] < earliest) {
+    long at = entries[2 * p + 1];
+    if (at < 0 || entries[2 * p] < earliest) {
       return false;
     }
-    row.pointTo(rows, Platform.BYTE_ARRAY_OFFSET + o, sizes[p]);
+    row.pointTo(rows, Platform.BYTE_ARRAY_OFFSET + (int) (at >>> 32), (int) at);
     return true;
   }
 
@@ -307,57 +309,48 @@ final class FeatureAnswers implements Serializable {
       }
       int n = times.size();
       long total = 0;
+      for (int p = 0; p < n; p++) {
+        total += batchOf[p] >= 0 ? sizeOf[p] : 0;
+      }
+      if (total > Integer.MAX_VALUE - 8) {
+        giveUp(String.format("its answer rows are more than %,d bytes", Integer.MAX_VALUE));
+        return Optional.empty();
+      }
+      long[] entries = new long[2 * n];
+      byte[] all = new byte[(int) total];
+      int used = 0;
       for (int e = 0; e < times.entities(); e++) {
-        int previous = -1;
-        for (int p = times.start(e); p < times.end(e); p++) {
+        int start = times.start(e);
+        int previous = -1; // the offset in all of the entity's previous row
+        int previousSize = 0;
+        for (int p = start; p < times.end(e); p++) {
           if (batchOf[p] < 0) {
+            // the latest row so far: position p - 1's answer, or none
+            entries[2 * p] = p > start ? entries[2 * p - 2] : 0;
+            entries[2 * p + 1] = p > start ? entries[2 * p - 1] : -1;
             continue;
           }
+          System.arraycopy(batches.get(batchOf[p]).bytes, offsetOf[p], all, used, sizeOf[p]);
+          b.pointTo(all, Platform.BYTE_ARRAY_OFFSET + used, sizeOf[p]);
           if (previous >= 0) {
-            point(a, previous);
-            point(b, p);
+            a.pointTo(all, Platform.BYTE_ARRAY_OFFSET + previous, previousSize);
             if (!keys.same(a, keys, b)) {
               giveUp("two of its entities have the same 64-bit key hash");
               return Optional.empty();
             }
           }
           if (tied[p]) {
-            point(a, p);
-            throw FeatureException.duplicateRows(source, keys.describe(a), best[p]);
+            throw FeatureException.duplicateRows(source, keys.describe(b), best[p]);
           }
-          previous = p;
-          total += sizeOf[p];
-        }
-      }
-      if (total > Integer.MAX_VALUE - 8) {
-        giveUp(String.format("its answer rows are more than %,d bytes", Integer.MAX_VALUE));
-        return Optional.empty();
-      }
-      long[] answerTimes = new long[n];
-      int[] offsets = new int[n];
-      int[] sizes = new int[n];
-      byte[] all = new byte[(int) total];
-      int used = 0;
-      for (int e = 0; e < times.entities(); e++) {
-        int start = times.start(e);
-        for (int p = start; p < times.end(e); p++) {
-          if (batchOf[p] >= 0) {
-            System.arraycopy(batches.get(batchOf[p]).bytes, offsetOf[p], all, used, sizeOf[p]);
-            offsets[p] = used;
-            sizes[p] = sizeOf[p];
-            answerTimes[p] = best[p];
-            used += sizeOf[p];
-          } else if (p > start) {
-            offsets[p] = offsets[p - 1]; // the latest row so far: position p - 1's answer
-            sizes[p] = sizes[p - 1];
-            answerTimes[p] = answerTimes[p - 1];
-          } else {
-            offsets[p] = -1;
-          }
+          entries[2 * p] = best[p];
+          entries[2 * p + 1] = ((long) used << 32) | sizeOf[p];
+          previous = used;
+          previousSize = sizeOf[p];
+          used += sizeOf[p];
         }
       }
       batches.clear();
-      return Optional.of(new FeatureAnswers(fields, answerTimes, offsets, sizes, all));
+      return Optional.of(new FeatureAnswers(fields, entries, all));
     }
   }
 }

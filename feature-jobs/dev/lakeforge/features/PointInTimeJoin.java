@@ -1,7 +1,6 @@
 package dev.lakeforge.features;
 
 import static java.util.Objects.requireNonNull;
-import static org.apache.spark.sql.functions.approx_count_distinct;
 import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
@@ -79,16 +78,16 @@ import scala.runtime.BoxedUnit;
  * </ul>
  *
  * <p>How it runs: one Spark job reads the spine's earliest and latest time, so that each source is
- * read only for {@code [earliest - ttl, latest]} (pushed down to the table scan). A second one
- * collects the spine's times per entity (a 64-bit hash of the keys), when the spine has at most
- * {@value #BROADCAST_SPINE_ROWS} rows, and broadcasts them ({@link SpineTimes}): each source's scan
- * then drops, exactly, the rows no spine row can see, and of an entity's rows between two of its
- * spine rows keeps only the latest, on the map side ({@link LatestPerInterval}), so a source with
- * many rows per spine row shuffles about one row per spine row. A larger spine gets a Bloom filter
- * of the time slots it needs instead ({@code slotFilter}), which each source's scan applies. Then
- * with the spine's times broadcast, each source's thinned rows are gathered on the driver into its
- * answers per spine position and broadcast, and the spine is joined in one pass without a shuffle
- * ({@code lookedUp}). Otherwise (or when a source's rows exceed {@link
+ * read only for {@code [earliest - ttl, latest]} (pushed down to the table scan), and in the same
+ * pass collects the spine's times per entity (a 64-bit hash of the keys); when the spine has at
+ * most {@value #BROADCAST_SPINE_ROWS} rows, it broadcasts them ({@link SpineTimes}): each source's
+ * scan then drops, exactly, the rows no spine row can see, and of an entity's rows between two of
+ * its spine rows keeps only the latest, on the map side ({@link LatestPerInterval}), so a source
+ * with many rows per spine row shuffles about one row per spine row. A larger spine gets a Bloom
+ * filter of the time slots it needs instead ({@code slotFilter}), which each source's scan applies.
+ * Then with the spine's times broadcast, each source's thinned rows are gathered on the driver into
+ * its answers per spine position and broadcast, and the spine is joined in one pass without a
+ * shuffle ({@code lookedUp}). Otherwise (or when the sources' rows exceed {@link
  * Builder#optBroadcastFeatureBytes}, or two of its entities share a key hash) the spine rows and
  * the remaining feature rows of all sources are unioned, shuffled once by the entity keys (plus a
  * time bucket with {@link Builder#optTimeBuckets}), sorted within each partition by entity hash and
@@ -208,11 +207,12 @@ public final class PointInTimeJoin {
     }
 
     /**
-     * The most bytes of one source's feature rows that the join gathers on the driver and
-     * broadcasts, so that it needs no shuffle (default {@value #BROADCAST_FEATURE_BYTES}, and at
-     * most half of {@code spark.driver.maxResultSize}); a join whose spine times are broadcast and
-     * whose sources' rows that spine rows can see fit joins in one pass over the spine, else it
-     * shuffles. 0 always shuffles.
+     * The most bytes that the join gathers on the driver and broadcasts, so that it needs no
+     * shuffle: the feature rows spine rows can see, of all sources, and 16 bytes per spine row for
+     * each source (default {@value #BROADCAST_FEATURE_BYTES}, and at most half of {@code
+     * spark.driver.maxResultSize}); a join whose spine times are broadcast and whose sources' rows
+     * that spine rows can see fit joins in one pass over the spine, else it shuffles. 0 always
+     * shuffles.
      */
     public Builder optBroadcastFeatureBytes(long bytes) {
       if (bytes < 0) {
@@ -246,10 +246,11 @@ public final class PointInTimeJoin {
   }
 
   /**
-   * The joined rows. Runs two small Spark jobs over the spine now (its time range and row count,
-   * then its times per entity or the filter of the time slots it needs); with the spine's times
-   * broadcast, also reads each source now and gathers its answers ({@link FeatureAnswers}), so that
-   * the result is one pass over the spine. The rest runs when the result is used.
+   * The joined rows. Runs one small Spark job over the spine now (its time range, row count and
+   * times per entity), and a second for the filter of the time slots it needs when its times are
+   * not broadcast; with the spine's times broadcast, also reads each source now and gathers its
+   * answers ({@link FeatureAnswers}), so that the result is one pass over the spine. The rest runs
+   * when the result is used.
    *
    * @throws FeatureException when gathering finds two rows of one entity at the time of a spine
    *     row's answer (on the shuffled path that error comes when the result is used)
@@ -257,36 +258,18 @@ public final class PointInTimeJoin {
   public Dataset<Row> join() {
     Dataset<Row> spineData = spine.data();
     long started = System.nanoTime();
-    Row range =
-        spineData
-            .agg(
-                min(unix_micros(col(spine.timestamp()))),
-                max(unix_micros(col(spine.timestamp()))),
-                count(lit(1)),
-                approx_count_distinct(entityHash(spine.keys())))
-            .first();
-    String rangeSeconds = seconds(started);
-    started = System.nanoTime();
-    Optional<Broadcast<SpineTimes>> times =
-        range.isNullAt(0)
-            ? Optional.empty()
-            : spineTimes(spineData, range.getLong(2), range.getLong(3));
+    SpineRange range = scanSpine(spineData);
+    Optional<Broadcast<SpineTimes>> times = range.times();
     LOG.info(
-        "{}: the spine's time range read in {} s; its times per entity {}",
+        "{}: the spine read in {} s: {} rows with keys and a time; its times per entity {}",
         this,
-        rangeSeconds,
+        seconds(started),
+        range.rows(),
         times.isPresent()
-            ? String.format(
-                Locale.ROOT,
-                "(%,d entities, %,d rows) collected and broadcast in %s s",
-                times.get().value().entities(),
-                times.get().value().size(),
-                seconds(started))
+            ? String.format(Locale.ROOT, "(%,d entities) broadcast", times.get().value().entities())
             : "not broadcast");
     Optional<Broadcast<BloomFilter>> slots =
-        range.isNullAt(0) || times.isPresent()
-            ? Optional.empty()
-            : slotFilter(spineData, range.getLong(2));
+        range.empty() || times.isPresent() ? Optional.empty() : slotFilter(spineData, range.rows());
     if (times.isPresent() && answerBytes > 0) {
       Optional<Dataset<Row>> looked = lookedUp(spineData, range, times.get());
       if (looked.isPresent()) {
@@ -394,20 +377,20 @@ public final class PointInTimeJoin {
    */
   private Dataset<Row> src(
       int i,
-      Row range,
+      SpineRange range,
       Optional<Broadcast<BloomFilter>> slots,
       long bucketMicros,
       boolean withHash) {
     FeatureSource src = sources.get(i);
     Column ts = col(src.timestamp());
     Column keep = present(src.keys(), src.timestamp());
-    if (range.isNullAt(0)) {
+    if (range.empty()) {
       keep = lit(false);
     } else {
       long ttl = micros(src.ttl());
       keep =
-          keep.and(ts.geq(timestamp_micros(lit(range.getLong(0) - ttl))))
-              .and(ts.leq(timestamp_micros(lit(range.getLong(1)))));
+          keep.and(ts.geq(timestamp_micros(lit(range.min() - ttl))))
+              .and(ts.leq(timestamp_micros(lit(range.max()))));
       if (slots.isPresent()) {
         UserDefinedFunction mayBeNeeded =
             udf(new MayBeNeeded(slots.get()), DataTypes.BooleanType)
@@ -463,12 +446,12 @@ public final class PointInTimeJoin {
    * earliest time any source is read from ({@code earliest spine time - longest ttl}), divided by a
    * step that fits the whole range in 32 bits; 0 for a row without time.
    */
-  private Column coarseTime(Row range) {
+  private Column coarseTime(SpineRange range) {
     long base = 0;
     long step = 1;
-    if (!range.isNullAt(0)) {
-      base = range.getLong(0) - micros(maxTtl);
-      step = Math.floorDiv(range.getLong(1) - base, 1L << 32) + 1;
+    if (!range.empty()) {
+      base = range.min() - micros(maxTtl);
+      step = Math.floorDiv(range.max() - base, 1L << 32) + 1;
     }
     Column micros = shiftright(col(TS), 1); // the order column halved: the time
     Column coarse = floor(micros.minus(base).divide(step)).cast(DataTypes.LongType);
@@ -525,32 +508,75 @@ public final class PointInTimeJoin {
   }
 
   /**
-   * The spine's times per entity, broadcast for each source's scan to thin its rows exactly ({@link
-   * LatestPerInterval}). Empty — the Bloom filter of {@link #slotFilter} is used then — when the
-   * spine has more than {@code spineTimesLimit} rows, when its entities have fewer than {@code
-   * minSpineRowsPerEntity} rows each on average ({@code entities} is an estimate), or when a key's
-   * type cannot be hashed exactly. With about one spine row per entity there is little to thin
-   * between spine rows, and the Bloom filter prunes nearly as many rows for fewer memory reads per
-   * row (measured: bench/RESULTS.md).
+   * What one pass over the spine's rows with keys and a time finds: their count and time range
+   * ({@code min}, {@code max} in microseconds; meaningless when {@code rows} is 0) and, broadcast
+   * for each source's scan to thin its rows exactly ({@link LatestPerInterval}), their times per
+   * entity.
    */
-  private Optional<Broadcast<SpineTimes>> spineTimes(
-      Dataset<Row> spineData, long spineRows, long entities) {
-    if (spineRows > spineTimesLimit
-        || spineRows < minSpineRowsPerEntity * entities
-        || !hashableKeys(spineData.schema())) {
-      return Optional.empty();
+  record SpineRange(long rows, long min, long max, Optional<Broadcast<SpineTimes>> times) {
+    boolean empty() {
+      return rows == 0;
     }
-    List<long[]> packed =
-        SparkInternals.internalRows(
-                spineData
-                    .where(present(spine.keys(), spine.timestamp()))
-                    .select(entityHash(spine.keys()), unix_micros(col(spine.timestamp()))))
-            .toJavaRDD()
-            .mapPartitions(new SpineTimes.Pack())
-            .collect();
-    return Optional.of(
-        JavaSparkContext.fromSparkContext(spineData.sparkSession().sparkContext())
-            .broadcast(SpineTimes.of(packed)));
+  }
+
+  /**
+   * Reads the spine once: when a key's type can be hashed exactly and {@code spineTimesLimit} is
+   * not 0, one job packs each partition's (entity hash, time) pairs (a partition with more than
+   * twice its share of the limit sends only its count and range), and the times are broadcast when
+   * the spine has at most {@code spineTimesLimit} rows and its entities have at least {@code
+   * minSpineRowsPerEntity} rows each on average (with about one spine row per entity there is
+   * little to thin between spine rows, and the Bloom filter of {@link #slotFilter} prunes nearly as
+   * many rows for fewer memory reads per row: measured, bench/RESULTS.md). A partition that held
+   * more than its share of a spine within the limit is packed again, uncapped. Otherwise one
+   * aggregation reads the count and range, and the join uses the Bloom filter.
+   */
+  private SpineRange scanSpine(Dataset<Row> spineData) {
+    Dataset<Row> pairs =
+        spineData
+            .where(present(spine.keys(), spine.timestamp()))
+            .select(entityHash(spine.keys()).as("h"), unix_micros(col(spine.timestamp())).as("t"));
+    if (spineTimesLimit == 0 || !hashableKeys(spineData.schema())) {
+      Row r = pairs.agg(min("t"), max("t"), count(lit(1))).first();
+      return r.getLong(2) == 0
+          ? new SpineRange(0, 0, 0, Optional.empty())
+          : new SpineRange(r.getLong(2), r.getLong(0), r.getLong(1), Optional.empty());
+    }
+    JavaRDD<InternalRow> rows = SparkInternals.internalRows(pairs).toJavaRDD();
+    long cap = Math.max(1024, 2 * spineTimesLimit / Math.max(1, rows.getNumPartitions()));
+    List<SpineTimes.Packed> packs = rows.mapPartitions(new SpineTimes.Pack(cap)).collect();
+    long n = 0;
+    long lo = Long.MAX_VALUE;
+    long hi = Long.MIN_VALUE;
+    for (SpineTimes.Packed p : packs) {
+      n += p.rows;
+      lo = Math.min(lo, p.min);
+      hi = Math.max(hi, p.max);
+    }
+    if (n == 0) {
+      return new SpineRange(0, 0, 0, Optional.empty());
+    }
+    if (n > spineTimesLimit) {
+      return new SpineRange(n, lo, hi, Optional.empty());
+    }
+    if (packs.stream().anyMatch(p -> p.pairs == null)) {
+      LOG.info(
+          "{}: a spine partition held more than {} of its {} rows; packing its times again, whole",
+          this,
+          cap,
+          n);
+      packs = rows.mapPartitions(new SpineTimes.Pack(Long.MAX_VALUE)).collect();
+    }
+    SpineTimes times = SpineTimes.of(packs.stream().map(p -> p.pairs).toList());
+    if (n < minSpineRowsPerEntity * times.entities()) {
+      return new SpineRange(n, lo, hi, Optional.empty());
+    }
+    return new SpineRange(
+        n,
+        lo,
+        hi,
+        Optional.of(
+            JavaSparkContext.fromSparkContext(spineData.sparkSession().sparkContext())
+                .broadcast(times)));
   }
 
   /**
@@ -587,12 +613,12 @@ public final class PointInTimeJoin {
    * The join without a shuffle, when the spine's times are broadcast: each source is read now,
    * thinned, and its rows that some spine row can see are gathered on the driver into its answers
    * per spine position ({@link FeatureAnswers}), which are broadcast; the result is then one pass
-   * over the spine ({@link SpineLookup}). Empty — the caller shuffles instead — when a source's
+   * over the spine ({@link SpineLookup}). Empty — the caller shuffles instead — when the sources'
    * answers would take more than {@link Builder#optBroadcastFeatureBytes} (or half the driver's
    * {@code spark.driver.maxResultSize}), or when two of a source's entities share a key hash.
    */
   private Optional<Dataset<Row>> lookedUp(
-      Dataset<Row> spineData, Row range, Broadcast<SpineTimes> times) {
+      Dataset<Row> spineData, SpineRange range, Broadcast<SpineTimes> times) {
     SparkContext sc = spineData.sparkSession().sparkContext();
     long maxResult = sc.getConf().getSizeAsBytes("spark.driver.maxResultSize", "1g");
     long limit = maxResult > 0 ? Math.min(answerBytes, maxResult / 2) : answerBytes;
@@ -601,6 +627,9 @@ public final class PointInTimeJoin {
     DataType[] keyTypes =
         spine.keys().stream().map(k -> spineSchema.apply(k).dataType()).toArray(DataType[]::new);
     int n = sources.size();
+    // what all sources' answers may hold: the rows gathered, and 16 bytes per spine position each
+    long left = limit;
+    long positions = 16L * times.value().size();
     FeatureAnswers[] answers = new FeatureAnswers[n];
     EntityKeys[] sourceKeys = new EntityKeys[n];
     int[][] featureColumns = new int[n][];
@@ -608,15 +637,16 @@ public final class PointInTimeJoin {
       FeatureSource src = sources.get(i);
       Dataset<Row> rows = src(i, range, Optional.empty(), 0, true);
       StructType schema = rows.schema();
-      if (Math.multiplyHigh(range.getLong(2), schema.defaultSize()) != 0
-          || range.getLong(2) * schema.defaultSize() > limit) {
+      if (Math.multiplyHigh(range.rows(), schema.defaultSize()) != 0
+          || range.rows() * schema.defaultSize() + positions > left) {
         LOG.info(
-            "{}: {} spine rows times rows of ~{} bytes of feature source {} may exceed {} bytes;"
-                + " joining by a shuffle.",
+            "{}: {} spine rows times rows of ~{} bytes of feature source {} may exceed the {} bytes"
+                + " left of {}; joining by a shuffle.",
             this,
-            range.getLong(2),
+            range.rows(),
             schema.defaultSize(),
             src.name(),
+            left,
             limit);
         return Optional.empty();
       }
@@ -630,7 +660,8 @@ public final class PointInTimeJoin {
       }
       long started = System.nanoTime();
       FeatureAnswers.Merger merger =
-          new FeatureAnswers.Merger(times.value(), schema.size(), sourceKeys[i], src.name(), limit);
+          new FeatureAnswers.Merger(
+              times.value(), schema.size(), sourceKeys[i], src.name(), left - positions);
       JavaRDD<FeatureAnswers.Batch> batches =
           thinnedRows(rows, times, src)
               .mapPartitions(
@@ -663,6 +694,7 @@ public final class PointInTimeJoin {
         return Optional.empty();
       }
       answers[i] = built.get();
+      left -= positions + answers[i].bytes();
       LOG.info(
           "{}: gathered {} rows ({} MiB) of feature source {} that spine rows can see, in {} s"
               + " (answers built in {} s); answers for {} spine positions hold {} MiB",

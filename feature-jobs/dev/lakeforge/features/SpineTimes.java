@@ -159,24 +159,63 @@ final class SpineTimes implements Serializable {
   }
 
   /**
-   * Packs a partition of (hash, microseconds) rows, both non-null longs, into one array of pairs.
+   * One partition of the spine packed: its row count and time range, and its (hash, time) pairs
+   * {@code [h0, t0, h1, t1, …]} — null when it had more rows than the cap it was packed with.
    */
-  static final class Pack implements FlatMapFunction<Iterator<InternalRow>, long[]> {
+  static final class Packed implements Serializable {
     private static final long serialVersionUID = 1L;
 
+    final long rows;
+    final long min;
+    final long max;
+    final long[] pairs;
+
+    Packed(long rows, long min, long max, long[] pairs) {
+      this.rows = rows;
+      this.min = min;
+      this.max = max;
+      this.pairs = pairs;
+    }
+  }
+
+  /**
+   * Packs a partition of (hash, microseconds) rows, both non-null longs, into a {@link Packed}: all
+   * its pairs, unless it has more than {@code capRows} rows (then only its count and time range).
+   */
+  static final class Pack implements FlatMapFunction<Iterator<InternalRow>, Packed> {
+    private static final long serialVersionUID = 1L;
+
+    private final long capRows;
+
+    Pack(long capRows) {
+      this.capRows = capRows;
+    }
+
     @Override
-    public Iterator<long[]> call(Iterator<InternalRow> rows) {
+    public Iterator<Packed> call(Iterator<InternalRow> rows) {
       long[] pairs = new long[1024];
-      int n = 0;
+      long count = 0;
+      long min = Long.MAX_VALUE;
+      long max = Long.MIN_VALUE;
       while (rows.hasNext()) {
         InternalRow row = rows.next();
-        if (n == pairs.length) {
-          pairs = Arrays.copyOf(pairs, Math.multiplyExact(pairs.length, 2));
+        long t = row.getLong(1);
+        min = Math.min(min, t);
+        max = Math.max(max, t);
+        if (count < capRows) {
+          int n = Math.toIntExact(2 * count);
+          if (n == pairs.length) {
+            pairs = Arrays.copyOf(pairs, Math.multiplyExact(pairs.length, 2));
+          }
+          pairs[n] = row.getLong(0);
+          pairs[n + 1] = t;
+        } else {
+          pairs = null; // over the cap: only counted from here on
         }
-        pairs[n++] = row.getLong(0);
-        pairs[n++] = row.getLong(1);
+        count++;
       }
-      return Collections.singletonList(Arrays.copyOf(pairs, n)).iterator();
+      long[] kept = pairs == null ? null : Arrays.copyOf(pairs, Math.toIntExact(2 * count));
+      return Collections.singletonList(new Packed(count, min, max, kept)).iterator();
     }
   }
 }

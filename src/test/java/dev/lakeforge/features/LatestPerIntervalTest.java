@@ -68,6 +68,27 @@ class LatestPerIntervalTest extends SparkTestBase {
     }
   }
 
+  /** A partition packs its pairs up to the cap; past it, only its count and time range. */
+  @Test
+  void packingKeepsThePairsUpToTheCapAndAlwaysCountsAndRanges() {
+    List<InternalRow> rows = new ArrayList<>();
+    long[] times = {50, -7, 300, 12, 9};
+    for (int i = 0; i < times.length; i++) {
+      rows.add(new GenericInternalRow(new Object[] {(long) i * 11, times[i]}));
+    }
+    SpineTimes.Packed all = new SpineTimes.Pack(5).call(rows.iterator()).next();
+    assertThat(all.rows).isEqualTo(5);
+    assertThat(all.min).isEqualTo(-7);
+    assertThat(all.max).isEqualTo(300);
+    assertThat(all.pairs).containsExactly(0, 50, 11, -7, 22, 300, 33, 12, 44, 9);
+
+    SpineTimes.Packed over = new SpineTimes.Pack(4).call(rows.iterator()).next();
+    assertThat(over.rows).isEqualTo(5);
+    assertThat(over.min).isEqualTo(-7);
+    assertThat(over.max).isEqualTo(300);
+    assertThat(over.pairs).as("more rows than the cap: no pairs").isNull();
+  }
+
   /** The interval of a feature row of entity {@code hash} at {@code t}, as thinning finds it. */
   private static long interval(SpineTimes times, long hash, long t) {
     int e = times.entity(hash);

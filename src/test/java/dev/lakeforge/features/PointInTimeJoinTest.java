@@ -500,10 +500,8 @@ class PointInTimeJoinTest extends SparkTestBase {
     // needed: 20 spine rows and 20 feature rows; the Bloom filter also keeps the rest of each
     // needed slot, and its false positives about 3 % of the 10,000 others
     if (broadcastTimes) {
-      // plus the range job's partial aggregate: one row per spine partition
-      assertThat(run.totals().shuffleRows)
-          .as("rows shuffled")
-          .isEqualTo(40L + spine.data().javaRDD().getNumPartitions());
+      // the spine's pass packs its times, with no aggregation: nothing else is shuffled
+      assertThat(run.totals().shuffleRows).as("rows shuffled").isEqualTo(40L);
     } else {
       assertThat(run.totals().shuffleRows)
           .as("rows shuffled, of 20 spine rows and 10,000 feature rows")
@@ -541,8 +539,8 @@ class PointInTimeJoinTest extends SparkTestBase {
 
   /**
    * With the spine's times broadcast and the feature rows its rows can see small enough, the join
-   * gathers those rows on the driver and passes over the spine once: nothing is shuffled but the
-   * range job's partial aggregate. Past the byte limit it shuffles, with the same rows.
+   * gathers those rows on the driver and passes over the spine once: nothing is shuffled. Past the
+   * byte limit it shuffles, with the same rows.
    */
   @Test
   void theSpinePassJoinsWithoutAShuffleUnlessTheFeatureRowsExceedTheLimit() {
@@ -551,9 +549,7 @@ class PointInTimeJoinTest extends SparkTestBase {
         TaskTotals.of(
             spark, () -> values(PointInTimeJoin.builder(d.spine()).add(d.source()).build().join()));
     assertThat(run.value()).containsExactlyInAnyOrderElementsOf(d.expected());
-    assertThat(run.totals().shuffleRows)
-        .as("rows shuffled: one partial aggregate per spine partition")
-        .isEqualTo(d.spine().data().javaRDD().getNumPartitions());
+    assertThat(run.totals().shuffleRows).as("rows shuffled").isZero();
 
     TaskTotals.Measured<List<List<Object>>> overLimit =
         TaskTotals.of(
@@ -567,6 +563,49 @@ class PointInTimeJoinTest extends SparkTestBase {
                         .join()));
     assertThat(overLimit.value()).containsExactlyInAnyOrderElementsOf(d.expected());
     assertThat(overLimit.totals().shuffleRows).as("rows shuffled").isGreaterThan(1_000L);
+  }
+
+  /**
+   * The spine's one pass packs each partition's times up to twice its share of the limit; a
+   * partition over that (a skewed spine within the limit) is packed again, whole, and the join
+   * still takes the no-shuffle path with the oracle's rows.
+   */
+  @Test
+  void aSkewedSpinePartitionIsPackedAgainWhole() {
+    Minutes d = minutes();
+    List<Row> big = new ArrayList<>();
+    List<Row> small = new ArrayList<>();
+    List<List<Object>> expected = new ArrayList<>();
+    for (int e = 0; e < 50; e++) {
+      for (int k = 0; k < 30; k++) {
+        int minute = (k * 33 + e) % 1000;
+        Row r = RowFactory.create("e" + e, e, at(minute), k);
+        (big.size() < 1_491 ? big : small).add(r);
+        expected.add(Arrays.asList("e" + e, e, at(minute), k, (double) minute));
+      }
+    }
+    // one partition of 1,491 rows and 9 of one row: a cap of max(1,024, 2 × 2,000 / 10) rows
+    Dataset<Row> skewed =
+        spark
+            .createDataFrame(big, SMALL_SPINE)
+            .coalesce(1)
+            .union(spark.createDataFrame(small, SMALL_SPINE).repartition(9));
+    assertThat(skewed.javaRDD().getNumPartitions()).isEqualTo(10);
+    Spine spine = new Spine("spine", skewed, List.of("k1", "k2"), "as_of");
+
+    TaskTotals.Measured<List<List<Object>>> run =
+        TaskTotals.of(
+            spark,
+            () ->
+                values(
+                    PointInTimeJoin.builder(spine)
+                        .add(d.source())
+                        .optBroadcastSpineRows(2_000)
+                        .build()
+                        .join()));
+    assertThat(run.value()).containsExactlyInAnyOrderElementsOf(expected);
+    // only the 9 small rows, once per job that reads the spine (repartition): no union shuffle
+    assertThat(run.totals().shuffleRows).as("rows shuffled").isLessThan(100L);
   }
 
   /**
@@ -812,6 +851,9 @@ class PointInTimeJoinTest extends SparkTestBase {
         .hasMessage(
             "optBroadcastSpineRows(-1): use 0 or more (0 always uses the Bloom filter of the"
                 + " spine's time slots).");
+    assertThatThrownBy(() -> PointInTimeJoin.builder(smallSpine()).optBroadcastFeatureBytes(-1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("optBroadcastFeatureBytes(-1): use 0 or more (0 always shuffles).");
   }
 
   @Test
