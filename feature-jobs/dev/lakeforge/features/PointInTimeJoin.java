@@ -566,17 +566,11 @@ public final class PointInTimeJoin {
           n);
       packs = rows.mapPartitions(new SpineTimes.Pack(Long.MAX_VALUE)).collect();
     }
-    SpineTimes times = SpineTimes.of(packs.stream().map(p -> p.pairs).toList());
-    if (n < minSpineRowsPerEntity * times.entities()) {
-      return new SpineRange(n, lo, hi, Optional.empty());
-    }
-    return new SpineRange(
-        n,
-        lo,
-        hi,
-        Optional.of(
-            JavaSparkContext.fromSparkContext(spineData.sparkSession().sparkContext())
-                .broadcast(times)));
+    Optional<SpineTimes> times =
+        SpineTimes.of(packs.stream().map(p -> p.pairs).toList(), minSpineRowsPerEntity);
+    JavaSparkContext jsc =
+        JavaSparkContext.fromSparkContext(spineData.sparkSession().sparkContext());
+    return new SpineRange(n, lo, hi, times.map(jsc::broadcast));
   }
 
   /**
@@ -658,54 +652,13 @@ public final class PointInTimeJoin {
       for (int j = 0; j < width; j++) {
         featureColumns[i][j] = schema.fieldIndex(featureColumn(i, j));
       }
-      long started = System.nanoTime();
-      FeatureAnswers.Merger merger =
-          new FeatureAnswers.Merger(
-              times.value(), schema.size(), sourceKeys[i], src.name(), left - positions);
-      JavaRDD<FeatureAnswers.Batch> batches =
-          thinnedRows(rows, times, src)
-              .mapPartitions(
-                  new FeatureAnswers.Collect(
-                      times,
-                      micros(src.ttl()),
-                      schema.fieldIndex(ENTITY_HASH),
-                      schema.fieldIndex(TS),
-                      limit));
-      sc.runJob(
-          batches.rdd(),
-          new OnlyBatch(),
-          new AbstractFunction2<Object, FeatureAnswers.Batch, BoxedUnit>() {
-            @Override
-            public BoxedUnit apply(Object partition, FeatureAnswers.Batch batch) {
-              merger.add(batch);
-              return BoxedUnit.UNIT;
-            }
-          },
-          ClassTag$.MODULE$.apply(FeatureAnswers.Batch.class));
-      String read = seconds(started);
-      long building = System.nanoTime();
-      Optional<FeatureAnswers> built = merger.build();
+      Optional<FeatureAnswers> built =
+          gathered(src, rows, times, sourceKeys[i], left - positions, limit);
       if (built.isEmpty()) {
-        LOG.info(
-            "{}: feature source {}: {}; joining by a shuffle.",
-            this,
-            src.name(),
-            merger.givenUp().orElse("?"));
         return Optional.empty();
       }
       answers[i] = built.get();
       left -= positions + answers[i].bytes();
-      LOG.info(
-          "{}: gathered {} rows ({} MiB) of feature source {} that spine rows can see, in {} s"
-              + " (answers built in {} s); answers for {} spine positions hold {} MiB",
-          this,
-          merger.rowsReceived(),
-          merger.bytesReceived() >> 20,
-          src.name(),
-          read,
-          seconds(building),
-          times.value().size(),
-          answers[i].bytes() >> 20);
     }
     long broadcasting = System.nanoTime();
     Broadcast<FeatureAnswers[]> shared = JavaSparkContext.fromSparkContext(sc).broadcast(answers);
@@ -735,6 +688,70 @@ public final class PointInTimeJoin {
             spineData.sparkSession(),
             SparkInternals.internalRows(in).toJavaRDD().mapPartitions(lookup).rdd(),
             checked.output()));
+  }
+
+  /**
+   * Source {@code src}'s answers: its {@code rows} (its own narrow layout, with the entity hash)
+   * thinned, and those a spine row can see gathered on the driver as each scan task ends. Empty
+   * when they take more than {@code bytes} (a task with more than {@code taskBytes} sends none) or
+   * two of its entities share a key hash.
+   */
+  private Optional<FeatureAnswers> gathered(
+      FeatureSource src,
+      Dataset<Row> rows,
+      Broadcast<SpineTimes> times,
+      EntityKeys keys,
+      long bytes,
+      long taskBytes) {
+    StructType schema = rows.schema();
+    long started = System.nanoTime();
+    FeatureAnswers.Merger merger =
+        new FeatureAnswers.Merger(times.value(), schema.size(), keys, src.name(), bytes);
+    JavaRDD<FeatureAnswers.Batch> batches =
+        thinnedRows(rows, times, src)
+            .mapPartitions(
+                new FeatureAnswers.Collect(
+                    times,
+                    micros(src.ttl()),
+                    schema.fieldIndex(ENTITY_HASH),
+                    schema.fieldIndex(TS),
+                    taskBytes));
+    rows.sparkSession()
+        .sparkContext()
+        .runJob(
+            batches.rdd(),
+            new OnlyBatch(),
+            new AbstractFunction2<Object, FeatureAnswers.Batch, BoxedUnit>() {
+              @Override
+              public BoxedUnit apply(Object partition, FeatureAnswers.Batch batch) {
+                merger.add(batch);
+                return BoxedUnit.UNIT;
+              }
+            },
+            ClassTag$.MODULE$.apply(FeatureAnswers.Batch.class));
+    String read = seconds(started);
+    long building = System.nanoTime();
+    Optional<FeatureAnswers> built = merger.build();
+    if (built.isEmpty()) {
+      LOG.info(
+          "{}: feature source {}: {}; joining by a shuffle.",
+          this,
+          src.name(),
+          merger.givenUp().orElse("it gave up"));
+    } else {
+      LOG.info(
+          "{}: gathered {} rows ({} MiB) of feature source {} that spine rows can see, in {} s"
+              + " (answers built in {} s); answers for {} spine positions hold {} MiB",
+          this,
+          merger.rowsReceived(),
+          merger.bytesReceived() >> 20,
+          src.name(),
+          read,
+          seconds(building),
+          times.value().size(),
+          built.get().bytes() >> 20);
+    }
+    return built;
   }
 
   private static String seconds(long since) {

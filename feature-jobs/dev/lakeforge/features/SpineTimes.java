@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Optional;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.catalyst.InternalRow;
 
@@ -53,6 +54,14 @@ final class SpineTimes implements Serializable {
    * h1, t1, …]}.
    */
   static SpineTimes of(List<long[]> packed) {
+    return of(packed, 0).orElseThrow();
+  }
+
+  /**
+   * As {@link #of(List)}, or empty — found from the sorted hashes, before the lists are built —
+   * when there are fewer than {@code minRowsPerEntity} pairs per entity on average.
+   */
+  static Optional<SpineTimes> of(List<long[]> packed, long minRowsPerEntity) {
     int n = 0;
     for (long[] p : packed) {
       n = Math.addExact(n, p.length / 2);
@@ -74,6 +83,9 @@ final class SpineTimes implements Serializable {
         sorted[distinct++] = sorted[k];
       }
     }
+    if (n < minRowsPerEntity * distinct) {
+      return Optional.empty();
+    }
     long[] entities = Arrays.copyOf(sorted, distinct);
     int[] entityOf = new int[n];
     int[] starts = new int[distinct + 1];
@@ -92,7 +104,7 @@ final class SpineTimes implements Serializable {
     for (int e = 0; e < distinct; e++) {
       Arrays.sort(times, starts[e], starts[e + 1]);
     }
-    return new SpineTimes(entities, starts, times);
+    return Optional.of(new SpineTimes(entities, starts, times));
   }
 
   /** The index of the entity of {@code hash} (0 to {@link #entities()} - 1); -1 if absent. */
