@@ -33,6 +33,11 @@ final class EntityKeys implements Serializable {
     this.names = names.clone();
   }
 
+  /** Keys without names (described by their positions), for comparisons only. */
+  EntityKeys(int[] columns, DataType[] types) {
+    this(columns, types, Arrays.stream(columns).mapToObj(c -> "#" + c).toArray(String[]::new));
+  }
+
   /** Whether any key of {@code row} is null. */
   boolean anyNull(InternalRow row) {
     for (int c : columns) {

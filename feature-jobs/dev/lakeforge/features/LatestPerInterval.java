@@ -1,9 +1,7 @@
 package dev.lakeforge.features;
 
-import java.util.Arrays;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
-import java.util.Objects;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.catalyst.InternalRow;
@@ -46,7 +44,7 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
   private final int timeColumn;
   private final int bucketColumn;
   private final int[] entityColumns;
-  private final DataType[] entityTypes;
+  private final EntityKeys entity; // keys and bucket
   private final char[] inlineKinds; // null unless every entity column can be held as a long
   private final int maxCacheBits;
 
@@ -72,7 +70,7 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
     this.timeColumn = timeColumn;
     this.bucketColumn = bucketColumn;
     this.entityColumns = entityColumns.clone();
-    this.entityTypes = entityTypes.clone();
+    this.entity = new EntityKeys(entityColumns, entityTypes);
     char[] kinds = new char[entityTypes.length];
     boolean all = true;
     for (int k = 0; k < kinds.length; k++) {
@@ -227,7 +225,7 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
             meta[m + 1] = micros;
             return null;
           }
-          // the same time: both go on, so that the merge reports the duplicate
+          // the same time: both go on, so that the merge (or the gathering) reports the duplicate
         } else if (interval < meta[m]) {
           return row; // late: an earlier interval than the one held; the caller reads it now
         }
@@ -269,7 +267,7 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
         }
         return true;
       }
-      return sameEntity(rowOf[slot], row);
+      return entity.same(rowOf[slot], entity, row);
     }
 
     private long keyBits(InternalRow row, int k) {
@@ -281,28 +279,6 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
         case 'B' -> row.getByte(o);
         default -> row.getBoolean(o) ? 1 : 0;
       };
-    }
-
-    private boolean sameEntity(InternalRow a, InternalRow b) {
-      for (int k = 0; k < entityColumns.length; k++) {
-        int o = entityColumns[k];
-        DataType t = entityTypes[k];
-        boolean same;
-        if (t.equals(DataTypes.StringType)) {
-          same = a.getUTF8String(o).equals(b.getUTF8String(o));
-        } else {
-          Object x = a.get(o, t);
-          Object y = b.get(o, t);
-          same =
-              x instanceof byte[] bx && y instanceof byte[] by
-                  ? Arrays.equals(bx, by)
-                  : Objects.equals(x, y);
-        }
-        if (!same) {
-          return false;
-        }
-      }
-      return true;
     }
   }
 }

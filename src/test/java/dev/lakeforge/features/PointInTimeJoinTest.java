@@ -517,16 +517,7 @@ class PointInTimeJoinTest extends SparkTestBase {
   @Test
   void betweenTwoSpineRowsOnlyAnEntitysLatestFeatureRowIsShuffled() {
     Minutes d = minutes();
-    TaskTotals.Measured<List<List<Object>>> run =
-        TaskTotals.of(
-            spark,
-            () ->
-                values(
-                    PointInTimeJoin.builder(d.spine())
-                        .add(d.source())
-                        .optBroadcastFeatureBytes(0)
-                        .build()
-                        .join()));
+    TaskTotals.Measured<List<List<Object>>> run = joined(d, 0);
 
     assertThat(run.value()).containsExactlyInAnyOrderElementsOf(d.expected());
     // 500 spine rows and 500 feature rows (one per entity and interval, per scan task: the two
@@ -546,21 +537,11 @@ class PointInTimeJoinTest extends SparkTestBase {
   void theSpinePassJoinsWithoutAShuffleUnlessTheFeatureRowsExceedTheLimit() {
     Minutes d = minutes();
     TaskTotals.Measured<List<List<Object>>> run =
-        TaskTotals.of(
-            spark, () -> values(PointInTimeJoin.builder(d.spine()).add(d.source()).build().join()));
+        joined(d, PointInTimeJoin.BROADCAST_FEATURE_BYTES);
     assertThat(run.value()).containsExactlyInAnyOrderElementsOf(d.expected());
     assertThat(run.totals().shuffleRows).as("rows shuffled").isZero();
 
-    TaskTotals.Measured<List<List<Object>>> overLimit =
-        TaskTotals.of(
-            spark,
-            () ->
-                values(
-                    PointInTimeJoin.builder(d.spine())
-                        .add(d.source())
-                        .optBroadcastFeatureBytes(10_000)
-                        .build()
-                        .join()));
+    TaskTotals.Measured<List<List<Object>>> overLimit = joined(d, 10_000);
     assertThat(overLimit.value()).containsExactlyInAnyOrderElementsOf(d.expected());
     assertThat(overLimit.totals().shuffleRows).as("rows shuffled").isGreaterThan(1_000L);
   }
@@ -613,6 +594,19 @@ class PointInTimeJoinTest extends SparkTestBase {
    * feature row's time: many rows between two spine rows of an entity.
    */
   record Minutes(Spine spine, FeatureSource source, List<List<Object>> expected) {}
+
+  /** The join of {@code d} with {@code optBroadcastFeatureBytes(featureBytes)}, measured. */
+  private static TaskTotals.Measured<List<List<Object>>> joined(Minutes d, long featureBytes) {
+    return TaskTotals.of(
+        spark,
+        () ->
+            values(
+                PointInTimeJoin.builder(d.spine())
+                    .add(d.source())
+                    .optBroadcastFeatureBytes(featureBytes)
+                    .build()
+                    .join()));
+  }
 
   private static Minutes minutes() {
     List<Row> features = new ArrayList<>();
