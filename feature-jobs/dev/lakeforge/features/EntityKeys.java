@@ -6,7 +6,7 @@ import java.util.Objects;
 import org.apache.spark.sql.catalyst.CatalystTypeConverters;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.types.DataType;
-import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StringType;
 
 /**
  * Where an entity's key columns lie in one row layout: compares two rows' entities (each in its own
@@ -18,6 +18,10 @@ final class EntityKeys implements Serializable {
   private final int[] columns;
   private final DataType[] types;
   private final String[] names;
+  private final char[] kinds; // RowValues' kinds, and STRING
+
+  /** The kind of a string key, compared as UTF-8 bytes. */
+  private static final char STRING = 'u';
 
   /**
    * @param columns the key columns' positions in the layout, in key order
@@ -31,6 +35,10 @@ final class EntityKeys implements Serializable {
     this.columns = columns.clone();
     this.types = types.clone();
     this.names = names.clone();
+    this.kinds = new char[types.length];
+    for (int k = 0; k < types.length; k++) {
+      kinds[k] = types[k] instanceof StringType ? STRING : RowValues.kind(types[k]);
+    }
   }
 
   /** Keys without names (described by their positions), for comparisons only. */
@@ -53,22 +61,23 @@ final class EntityKeys implements Serializable {
     for (int k = 0; k < columns.length; k++) {
       int a = columns[k];
       int b = layout.columns[k];
-      DataType t = types[k];
-      boolean same;
-      if (t.equals(DataTypes.LongType)) {
-        same = row.getLong(a) == other.getLong(b);
-      } else if (t.equals(DataTypes.IntegerType)) {
-        same = row.getInt(a) == other.getInt(b);
-      } else if (t.equals(DataTypes.StringType)) {
-        same = row.getUTF8String(a).equals(other.getUTF8String(b));
-      } else {
-        Object x = row.get(a, t);
-        Object y = other.get(b, t);
-        same =
-            x instanceof byte[] bx && y instanceof byte[] by
-                ? Arrays.equals(bx, by)
-                : Objects.equals(x, y);
-      }
+      boolean same =
+          switch (kinds[k]) {
+            case RowValues.LONG -> row.getLong(a) == other.getLong(b);
+            case RowValues.INT -> row.getInt(a) == other.getInt(b);
+            case RowValues.SHORT -> row.getShort(a) == other.getShort(b);
+            case RowValues.BYTE -> row.getByte(a) == other.getByte(b);
+            case RowValues.BOOLEAN -> row.getBoolean(a) == other.getBoolean(b);
+            case STRING -> row.getUTF8String(a).equals(other.getUTF8String(b));
+            default -> {
+              // floating point (boxed equality, as before), binary, decimals, structs
+              Object x = row.get(a, types[k]);
+              Object y = other.get(b, types[k]);
+              yield x instanceof byte[] bx && y instanceof byte[] by
+                  ? Arrays.equals(bx, by)
+                  : Objects.equals(x, y);
+            }
+          };
       if (!same) {
         return false;
       }

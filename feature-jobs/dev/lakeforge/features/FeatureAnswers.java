@@ -301,7 +301,8 @@ final class FeatureAnswers implements Serializable {
     /**
      * The answers; empty if it gave up (see {@link #givenUp}), including when two entities' rows
      * meet at one entity's positions. A {@link FeatureException} when a position's latest row has a
-     * twin at the same time: that row is some spine row's answer.
+     * twin at the same time: that row is some spine row's answer. Call it once, after the last
+     * batch: it lets the batches go.
      */
     synchronized Optional<FeatureAnswers> build() {
       if (givenUp.isPresent()) {

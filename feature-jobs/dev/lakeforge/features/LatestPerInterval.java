@@ -7,7 +7,6 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.UnsafeRow;
 import org.apache.spark.sql.types.DataType;
-import org.apache.spark.sql.types.DataTypes;
 
 /**
  * Thins one source's feature rows before the shuffle, on the map side, using the spine's times
@@ -96,26 +95,14 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
     return Math.max(10, Math.min(maxBits, wanted));
   }
 
-  /** How a key is held inline in the cache: as a long, by its type; 0 when it cannot be. */
+  /** How a key is held inline in the cache, as a long: its kind in a row; 0 when it cannot be. */
   private static char inlineKind(DataType t) {
-    if (t.equals(DataTypes.LongType)
-        || t.equals(DataTypes.TimestampType)
-        || t.equals(DataTypes.TimestampNTZType)) {
-      return 'J';
-    }
-    if (t.equals(DataTypes.IntegerType) || t.equals(DataTypes.DateType)) {
-      return 'I';
-    }
-    if (t.equals(DataTypes.ShortType)) {
-      return 'S';
-    }
-    if (t.equals(DataTypes.ByteType)) {
-      return 'B';
-    }
-    if (t.equals(DataTypes.BooleanType)) {
-      return 'Z';
-    }
-    return 0;
+    char kind = RowValues.kind(t);
+    return switch (kind) {
+      case RowValues.LONG, RowValues.INT, RowValues.SHORT, RowValues.BYTE, RowValues.BOOLEAN ->
+          kind;
+      default -> 0;
+    };
   }
 
   /**
@@ -273,10 +260,10 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
     private long keyBits(InternalRow row, int k) {
       int o = entityColumns[k];
       return switch (inlineKinds[k]) {
-        case 'J' -> row.getLong(o);
-        case 'I' -> row.getInt(o);
-        case 'S' -> row.getShort(o);
-        case 'B' -> row.getByte(o);
+        case RowValues.LONG -> row.getLong(o);
+        case RowValues.INT -> row.getInt(o);
+        case RowValues.SHORT -> row.getShort(o);
+        case RowValues.BYTE -> row.getByte(o);
         default -> row.getBoolean(o) ? 1 : 0;
       };
     }

@@ -258,7 +258,7 @@ public final class PointInTimeJoin {
   public Dataset<Row> join() {
     Dataset<Row> spineData = spine.data();
     long started = System.nanoTime();
-    SpineRange range = scanSpine(spineData);
+    SpineScan range = scanSpine(spineData);
     Optional<Broadcast<SpineTimes>> times = range.times();
     LOG.info(
         "{}: the spine read in {} s: {} rows with keys and a time; its times per entity {}",
@@ -377,7 +377,7 @@ public final class PointInTimeJoin {
    */
   private Dataset<Row> src(
       int i,
-      SpineRange range,
+      SpineScan range,
       Optional<Broadcast<BloomFilter>> slots,
       long bucketMicros,
       boolean withHash) {
@@ -446,7 +446,7 @@ public final class PointInTimeJoin {
    * earliest time any source is read from ({@code earliest spine time - longest ttl}), divided by a
    * step that fits the whole range in 32 bits; 0 for a row without time.
    */
-  private Column coarseTime(SpineRange range) {
+  private Column coarseTime(SpineScan range) {
     long base = 0;
     long step = 1;
     if (!range.empty()) {
@@ -513,7 +513,7 @@ public final class PointInTimeJoin {
    * for each source's scan to thin its rows exactly ({@link LatestPerInterval}), their times per
    * entity.
    */
-  record SpineRange(long rows, long min, long max, Optional<Broadcast<SpineTimes>> times) {
+  record SpineScan(long rows, long min, long max, Optional<Broadcast<SpineTimes>> times) {
     boolean empty() {
       return rows == 0;
     }
@@ -530,7 +530,7 @@ public final class PointInTimeJoin {
    * more than its share of a spine within the limit is packed again, uncapped. Otherwise one
    * aggregation reads the count and range, and the join uses the Bloom filter.
    */
-  private SpineRange scanSpine(Dataset<Row> spineData) {
+  private SpineScan scanSpine(Dataset<Row> spineData) {
     Dataset<Row> pairs =
         spineData
             .where(present(spine.keys(), spine.timestamp()))
@@ -538,8 +538,8 @@ public final class PointInTimeJoin {
     if (spineTimesLimit == 0 || !hashableKeys(spineData.schema())) {
       Row r = pairs.agg(min("t"), max("t"), count(lit(1))).first();
       return r.getLong(2) == 0
-          ? new SpineRange(0, 0, 0, Optional.empty())
-          : new SpineRange(r.getLong(2), r.getLong(0), r.getLong(1), Optional.empty());
+          ? new SpineScan(0, 0, 0, Optional.empty())
+          : new SpineScan(r.getLong(2), r.getLong(0), r.getLong(1), Optional.empty());
     }
     JavaRDD<InternalRow> rows = SparkInternals.internalRows(pairs).toJavaRDD();
     long cap = Math.max(1024, 2 * spineTimesLimit / Math.max(1, rows.getNumPartitions()));
@@ -553,10 +553,10 @@ public final class PointInTimeJoin {
       hi = Math.max(hi, p.max);
     }
     if (n == 0) {
-      return new SpineRange(0, 0, 0, Optional.empty());
+      return new SpineScan(0, 0, 0, Optional.empty());
     }
     if (n > spineTimesLimit) {
-      return new SpineRange(n, lo, hi, Optional.empty());
+      return new SpineScan(n, lo, hi, Optional.empty());
     }
     if (packs.stream().anyMatch(p -> p.pairs == null)) {
       LOG.info(
@@ -570,7 +570,7 @@ public final class PointInTimeJoin {
         SpineTimes.of(packs.stream().map(p -> p.pairs).toList(), minSpineRowsPerEntity);
     JavaSparkContext jsc =
         JavaSparkContext.fromSparkContext(spineData.sparkSession().sparkContext());
-    return new SpineRange(n, lo, hi, times.map(jsc::broadcast));
+    return new SpineScan(n, lo, hi, times.map(jsc::broadcast));
   }
 
   /**
@@ -612,7 +612,7 @@ public final class PointInTimeJoin {
    * {@code spark.driver.maxResultSize}), or when two of a source's entities share a key hash.
    */
   private Optional<Dataset<Row>> lookedUp(
-      Dataset<Row> spineData, SpineRange range, Broadcast<SpineTimes> times) {
+      Dataset<Row> spineData, SpineScan range, Broadcast<SpineTimes> times) {
     SparkContext sc = spineData.sparkSession().sparkContext();
     long maxResult = sc.getConf().getSizeAsBytes("spark.driver.maxResultSize", "1g");
     long limit = maxResult > 0 ? Math.min(answerBytes, maxResult / 2) : answerBytes;

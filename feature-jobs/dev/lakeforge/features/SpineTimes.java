@@ -50,16 +50,9 @@ final class SpineTimes implements Serializable {
   }
 
   /**
-   * Builds the lists from packed (hash, time) pairs, as {@link Pack} returns them: {@code [h0, t0,
-   * h1, t1, …]}.
-   */
-  static SpineTimes of(List<long[]> packed) {
-    return of(packed, 0).orElseThrow();
-  }
-
-  /**
-   * As {@link #of(List)}, or empty — found from the sorted hashes, before the lists are built —
-   * when there are fewer than {@code minRowsPerEntity} pairs per entity on average.
+   * Builds the lists from packed (hash, time) pairs ({@link Packed#pairs}: {@code [h0, t0, h1, t1,
+   * …]}); empty — found from the sorted hashes, before the lists are built — when there are fewer
+   * than {@code minRowsPerEntity} pairs per entity on average.
    */
   static Optional<SpineTimes> of(List<long[]> packed, long minRowsPerEntity) {
     int n = 0;

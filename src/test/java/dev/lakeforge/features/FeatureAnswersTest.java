@@ -36,7 +36,8 @@ class FeatureAnswersTest extends SparkTestBase {
       new EntityKeys(new int[] {0}, new DataType[] {DataTypes.StringType}, new String[] {"k"});
 
   private final SpineTimes times =
-      SpineTimes.of(List.of(new long[] {1, 30, 2, 15, 1, 10}, new long[] {1, 40, 1, 20}));
+      SpineTimes.of(List.of(new long[] {1, 30, 2, 15, 1, 10}, new long[] {1, 40, 1, 20}), 0)
+          .orElseThrow();
 
   @Test
   void eachPositionGetsItsLatestRowElseThePreviousPositionsWithinTheEntity() {

@@ -45,8 +45,12 @@ class LatestPerIntervalTest extends SparkTestBase {
       }
       packed.add(p);
     }
-    SpineTimes times = SpineTimes.of(packed);
+    SpineTimes times = SpineTimes.of(packed, 0).orElseThrow();
     assertThat(times.size()).isEqualTo(1_200);
+    // 1,200 pairs of 40 entities: 30 each on average; one more is too few (the Bloom path's rule)
+    assertThat(times.entities()).isEqualTo(40);
+    assertThat(SpineTimes.of(packed, 30)).isPresent();
+    assertThat(SpineTimes.of(packed, 31)).isEmpty();
 
     for (int probe = 0; probe < 5_000; probe++) {
       long hash = rnd.nextInt(45) * 0x1_0000_0001L - 20; // some entities absent
@@ -128,7 +132,7 @@ class LatestPerIntervalTest extends SparkTestBase {
   private LatestPerInterval thinningOf(long[] packed) throws Exception {
     broadcast =
         JavaSparkContext.fromSparkContext(spark.sparkContext())
-            .broadcast(SpineTimes.of(List.of(packed)));
+            .broadcast(SpineTimes.of(List.of(packed), 0).orElseThrow());
     LatestPerInterval thin =
         new LatestPerInterval(
             broadcast,
