@@ -1,12 +1,15 @@
 package dev.lakeforge.features;
 
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.UnsafeProjection;
 import org.apache.spark.sql.catalyst.expressions.UnsafeRow;
 import org.apache.spark.sql.types.DataType;
+import org.apache.spark.unsafe.Platform;
 
 /**
  * Thins one source's feature rows before the shuffle, on the map side, using the spine's times
@@ -34,25 +37,35 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
   private static final long serialVersionUID = 1L;
   static final int PROBE_ROWS = 50_000;
 
-  /** The cache's share of a task's memory, in bytes of rows (estimated from the schema). */
+  /** The cache's share of a task's memory, in bytes (held rows and their slots' bookkeeping). */
   private static final long CACHE_BYTES = 16L << 20;
+
+  /** A slot's bookkeeping before its inline keys: interval (-1: empty), time, interval bounds. */
+  private static final int META = 4;
 
   private final Broadcast<SpineTimes> spine;
   private final long ttl;
   private final int hashColumn;
   private final int timeColumn;
   private final int bucketColumn;
+  private final boolean bucketed;
   private final int[] entityColumns;
   private final EntityKeys entity; // keys and bucket
   private final char[] inlineKinds; // null unless every entity column can be held as a long
+  private final DataType[] rowTypes;
+
+  /** A row's size in longs when every field has a fixed width (rows held in the cache's array). */
+  private final int rowWords;
+
   private final int maxCacheBits;
 
   /**
    * @param hashColumn the row's entity hash (the one {@code spine} was built with)
    * @param timeColumn the row's order column (microseconds × 2)
    * @param bucketColumn the row's time bucket (a bigint; 0 without buckets)
+   * @param bucketed whether rows have time buckets (one slot per entity and bucket parity)
    * @param entityColumns the columns that identify an entity in the union (keys and bucket)
-   * @param rowBytes an estimate of a row's size, which bounds the cache
+   * @param rowTypes the types of the rows' columns
    */
   LatestPerInterval(
       Broadcast<SpineTimes> spine,
@@ -60,24 +73,35 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
       int hashColumn,
       int timeColumn,
       int bucketColumn,
+      boolean bucketed,
       int[] entityColumns,
-      DataType[] entityTypes,
-      long rowBytes) {
+      DataType[] rowTypes) {
     this.spine = spine;
     this.ttl = ttl;
     this.hashColumn = hashColumn;
     this.timeColumn = timeColumn;
     this.bucketColumn = bucketColumn;
+    this.bucketed = bucketed;
     this.entityColumns = entityColumns.clone();
-    this.entity = new EntityKeys(entityColumns, entityTypes);
-    char[] kinds = new char[entityTypes.length];
+    this.rowTypes = rowTypes.clone();
+    DataType[] entityTypes = new DataType[entityColumns.length];
+    char[] kinds = new char[entityColumns.length];
     boolean all = true;
     for (int k = 0; k < kinds.length; k++) {
+      entityTypes[k] = rowTypes[entityColumns[k]];
       kinds[k] = inlineKind(entityTypes[k]);
       all &= kinds[k] != 0;
     }
+    this.entity = new EntityKeys(entityColumns, entityTypes);
     this.inlineKinds = all ? kinds : null;
-    long entries = Math.max(1, CACHE_BYTES / Math.max(64, rowBytes));
+    boolean fixed = Arrays.stream(rowTypes).allMatch(UnsafeRow::isFixedLength);
+    this.rowWords =
+        fixed ? (UnsafeRow.calculateBitSetWidthInBytes(rowTypes.length) >> 3) + rowTypes.length : 0;
+    long slotBytes = 8L * (META + (all ? kinds.length : 0) + rowWords);
+    if (!fixed) {
+      slotBytes += 64 + Arrays.stream(rowTypes).mapToLong(DataType::defaultSize).sum(); // a row
+    }
+    long entries = Math.max(1, CACHE_BYTES / slotBytes);
     this.maxCacheBits = Math.max(10, Math.min(18, 63 - Long.numberOfLeadingZeros(entries)));
   }
 
@@ -87,11 +111,11 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
   }
 
   /**
-   * Slots for every entity of the spine in both bucket parities, within the memory bound (more
-   * entities than that share slots, which only sends more rows on).
+   * Slots for every entity of the spine (in both bucket parities when bucketed), within the memory
+   * bound (more entities than that share slots, which only sends more rows on).
    */
-  private static int cacheBits(int maxBits, int entities) {
-    int wanted = 64 - Long.numberOfLeadingZeros(Math.max(1, 2L * entities - 1));
+  private static int cacheBits(int maxBits, long slots) {
+    int wanted = 64 - Long.numberOfLeadingZeros(Math.max(1, slots - 1));
     return Math.max(10, Math.min(maxBits, wanted));
   }
 
@@ -106,36 +130,37 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
   }
 
   /**
-   * The cache sits in front of each task's rows. Per slot it keeps the row (a copy) and, in one
-   * array, its interval, its time, the interval's bounds (the spine times before and at its end, so
-   * that a later row of the entity between them needs no search of the spine's times) and — when
-   * every entity column is a fixed-width number — the entity's values, so that telling whether a
-   * slot holds the row's entity reads no row. An entity's slot is its position in the spine's
-   * times, doubled, plus the parity of its bucket (a row near a bucket's end is copied into the
-   * next bucket, and the two copies take two slots).
+   * The cache sits in front of each task's rows. Per slot it keeps, in one array, the held row's
+   * interval, its time, the interval's bounds (the spine times before and at its end, so that a
+   * later row of the entity between them needs no search of the spine's times), the entity's values
+   * when every entity column is a fixed-width number (so that telling whether a slot holds the
+   * row's entity reads no row) and the row itself when every column has a fixed width (so that a
+   * row's visit touches one place in memory, not a slot, a row object and its bytes); rows of
+   * variable width are held as row objects beside it. An entity's slot is its position in the
+   * spine's times — doubled plus the parity of its bucket when rows are bucketed (a row near a
+   * bucket's end is copied into the next bucket, and the two copies take two slots).
    */
   private final class Thinned implements Iterator<InternalRow> {
     private final Iterator<InternalRow> in;
     private final SpineTimes times = spine.value();
-    private final int mask = (1 << cacheBits(maxCacheBits, times.entities())) - 1;
+    private final int mask =
+        (1 << cacheBits(maxCacheBits, (bucketed ? 2L : 1L) * times.entities())) - 1;
     private final boolean inline = inlineKinds != null;
-    private final int stride = 4 + (inline ? entityColumns.length : 0);
-    private final long[] meta = new long[(mask + 1) * stride];
-    private final InternalRow[] rowOf = new InternalRow[mask + 1];
+    private final int rowAt = META + (inline ? entityColumns.length : 0);
+    private final int stride = rowAt + rowWords;
+    private final long[] cache = new long[(mask + 1) * stride];
+    private final HeldRows held = rowWords > 0 ? new InCache() : new AsObjects(mask + 1);
     private long seen;
     private long thinned;
     private boolean passing;
     private int flushed;
     private InternalRow next;
 
-    /** The row last sent on from the cache: the caller is done with it at the next offer. */
-    private InternalRow sent;
-
-    /** A row object free for the next copy into the cache. */
-    private InternalRow spare;
-
     Thinned(Iterator<InternalRow> in) {
       this.in = in;
+      for (int m = 0; m < cache.length; m += stride) {
+        cache[m] = -1;
+      }
     }
 
     @Override
@@ -144,14 +169,15 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
         if (in.hasNext()) {
           next = offer(in.next());
         } else {
-          while (flushed < rowOf.length && rowOf[flushed] == null) {
+          int slots = mask + 1;
+          while (flushed < slots && cache[flushed * stride] < 0) {
             flushed++;
           }
-          if (flushed == rowOf.length) {
+          if (flushed == slots) {
             return false;
           }
-          next = rowOf[flushed];
-          rowOf[flushed++] = null;
+          cache[flushed * stride] = -1;
+          next = held.release(flushed++);
         }
       }
       return true;
@@ -167,14 +193,13 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
       return row;
     }
 
-    /** Takes a row; returns the row to send on now (it, or one it displaced), or null. */
+    /**
+     * Takes a row; returns the row to send on now (it, or one it displaced), or null. A row
+     * returned is valid until the next call (the caller reads it before asking for the next).
+     */
     private InternalRow offer(InternalRow row) {
       if (passing) {
-        return row; // the caller reads it before asking for the next
-      }
-      if (sent != null) {
-        spare = sent;
-        sent = null;
+        return row;
       }
       if (++seen == PROBE_ROWS && thinned * 5 < seen) {
         passing = true;
@@ -185,14 +210,13 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
         thinned++;
         return null; // no spine row of its entity
       }
-      int slot = (int) ((2L * e + (row.getLong(bucketColumn) & 1)) & mask);
+      int slot = (bucketed ? (int) ((2L * e + (row.getLong(bucketColumn) & 1)) & mask) : e & mask);
       int m = slot * stride;
-      InternalRow held = rowOf[slot];
-      boolean same = held != null && holdsEntityOf(slot, row);
+      boolean same = cache[m] >= 0 && holdsEntityOf(slot, row);
       long interval;
-      if (same && micros > meta[m + 2] && micros <= meta[m + 3]) {
+      if (same && micros > cache[m + 2] && micros <= cache[m + 3]) {
         // between the same two spine times as the held row: no search
-        interval = meta[m + 3] - micros <= ttl ? meta[m] : -1;
+        interval = cache[m + 3] - micros <= ttl ? cache[m] : -1;
       } else {
         interval = times.interval(e, micros, ttl);
       }
@@ -201,60 +225,55 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
         return null; // no spine row can see it
       }
       if (same) {
-        if (interval == meta[m]) {
-          if (micros < meta[m + 1]) {
+        if (interval == cache[m]) {
+          if (micros < cache[m + 1]) {
             thinned++;
             return null; // an older row between the same spine rows: never the latest
           }
-          if (micros > meta[m + 1]) {
+          if (micros > cache[m + 1]) {
+            if (!held.replace(slot, row)) {
+              return row; // not held: sending it on is always safe
+            }
             thinned++;
-            rowOf[slot] = copy(row, held);
-            meta[m + 1] = micros;
+            cache[m + 1] = micros;
             return null;
           }
           // the same time: both go on, so that the merge (or the gathering) reports the duplicate
-        } else if (interval < meta[m]) {
-          return row; // late: an earlier interval than the one held; the caller reads it now
+        } else if (interval < cache[m]) {
+          return row; // late: an earlier interval than the one held
         }
         // else a later interval: the held row is the latest of its own, and goes on
       }
-      rowOf[slot] = copy(row, spare);
-      spare = null;
-      meta[m] = interval;
-      meta[m + 1] = micros;
+      boolean occupied = cache[m] >= 0;
+      InternalRow out = held.swap(slot, occupied, row);
+      if (out == row) {
+        return row; // not held (and the held row stays)
+      }
+      cache[m] = interval;
+      cache[m + 1] = micros;
       int p = (int) interval;
-      meta[m + 2] = p > times.start(e) ? times.time(p - 1) : Long.MIN_VALUE;
-      meta[m + 3] = times.time(p);
+      cache[m + 2] = p > times.start(e) ? times.time(p - 1) : Long.MIN_VALUE;
+      cache[m + 3] = times.time(p);
       if (inline) {
         for (int k = 0; k < entityColumns.length; k++) {
-          meta[m + 4 + k] = keyBits(row, k);
+          cache[m + META + k] = keyBits(row, k);
         }
       }
-      sent = held;
-      return held;
-    }
-
-    /** {@code row} copied into {@code into} when it can be reused, else into a new row. */
-    private InternalRow copy(InternalRow row, InternalRow into) {
-      if (row instanceof UnsafeRow r && into instanceof UnsafeRow target) {
-        target.copyFrom(r);
-        return target;
-      }
-      return row.copy();
+      return out;
     }
 
     /** Whether the row in {@code slot} is of the same entity (keys and bucket) as {@code row}. */
     private boolean holdsEntityOf(int slot, InternalRow row) {
       if (inline) {
-        int m = slot * stride;
+        int m = slot * stride + META;
         for (int k = 0; k < entityColumns.length; k++) {
-          if (meta[m + 4 + k] != keyBits(row, k)) {
+          if (cache[m + k] != keyBits(row, k)) {
             return false;
           }
         }
         return true;
       }
-      return entity.same(rowOf[slot], entity, row);
+      return entity.same(held.view(slot), entity, row);
     }
 
     private long keyBits(InternalRow row, int k) {
@@ -266,6 +285,136 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
         case RowValues.BYTE -> row.getByte(o);
         default -> row.getBoolean(o) ? 1 : 0;
       };
+    }
+
+    /** Where the held rows live: in the cache's array, or as row objects beside it. */
+    private interface HeldRows {
+      /** Holds {@code row} in place of the slot's row; false if it cannot be held. */
+      boolean replace(int slot, InternalRow row);
+
+      /**
+       * Holds {@code row} in the slot; returns the row it held ({@code occupied}) to send on, else
+       * null — or {@code row} itself, changing nothing, when it cannot be held.
+       */
+      InternalRow swap(int slot, boolean occupied, InternalRow row);
+
+      /** The slot's row, to send on as the slot is emptied. */
+      InternalRow release(int slot);
+
+      /** The slot's row, to read now. */
+      InternalRow view(int slot);
+    }
+
+    /** Rows of fixed width, in the slot's words of the cache. */
+    private final class InCache implements HeldRows {
+      private final int bytes = rowWords * 8;
+      private final UnsafeRow out = new UnsafeRow(rowTypes.length);
+      private final byte[] outBytes = new byte[bytes];
+      private final UnsafeRow view = new UnsafeRow(rowTypes.length);
+      private UnsafeProjection toUnsafe; // for rows in another format (tests feed such rows)
+
+      InCache() {
+        out.pointTo(outBytes, bytes);
+      }
+
+      @Override
+      public boolean replace(int slot, InternalRow row) {
+        UnsafeRow r = unsafe(row);
+        if (r == null) {
+          return false;
+        }
+        Platform.copyMemory(r.getBaseObject(), r.getBaseOffset(), cache, at(slot), bytes);
+        return true;
+      }
+
+      @Override
+      public InternalRow swap(int slot, boolean occupied, InternalRow row) {
+        UnsafeRow r = unsafe(row);
+        if (r == null) {
+          return row;
+        }
+        InternalRow sent = occupied ? release(slot) : null;
+        Platform.copyMemory(r.getBaseObject(), r.getBaseOffset(), cache, at(slot), bytes);
+        return sent;
+      }
+
+      @Override
+      public InternalRow release(int slot) {
+        Platform.copyMemory(cache, at(slot), outBytes, Platform.BYTE_ARRAY_OFFSET, bytes);
+        return out;
+      }
+
+      @Override
+      public InternalRow view(int slot) {
+        view.pointTo(cache, at(slot), bytes);
+        return view;
+      }
+
+      private long at(int slot) {
+        return Platform.LONG_ARRAY_OFFSET + 8L * ((long) slot * stride + rowAt);
+      }
+
+      /** The row in Spark's row format, of the fixed size; null if it is not. */
+      private UnsafeRow unsafe(InternalRow row) {
+        UnsafeRow r;
+        if (row instanceof UnsafeRow u) {
+          r = u;
+        } else {
+          if (toUnsafe == null) {
+            toUnsafe = UnsafeProjection.create(rowTypes);
+          }
+          r = toUnsafe.apply(row);
+        }
+        return r.getSizeInBytes() == bytes ? r : null;
+      }
+    }
+
+    /**
+     * Rows of variable width, as row objects. The row last sent on is reused for the next copy,
+     * once the caller is done with it (at the next offer).
+     */
+    private static final class AsObjects implements HeldRows {
+      private final InternalRow[] rowOf;
+      private InternalRow sent;
+
+      AsObjects(int slots) {
+        rowOf = new InternalRow[slots];
+      }
+
+      @Override
+      public boolean replace(int slot, InternalRow row) {
+        rowOf[slot] = copy(row, rowOf[slot]);
+        return true;
+      }
+
+      @Override
+      public InternalRow swap(int slot, boolean occupied, InternalRow row) {
+        InternalRow spare = sent;
+        sent = occupied ? rowOf[slot] : null;
+        rowOf[slot] = copy(row, spare);
+        return sent;
+      }
+
+      @Override
+      public InternalRow release(int slot) {
+        InternalRow row = rowOf[slot];
+        rowOf[slot] = null;
+        return row;
+      }
+
+      @Override
+      public InternalRow view(int slot) {
+        return rowOf[slot];
+      }
+
+      /** {@code row} copied into {@code into} when it can be reused, else into a new row. */
+      private static InternalRow copy(InternalRow row, InternalRow into) {
+        if (row instanceof UnsafeRow r && into instanceof UnsafeRow target) {
+          target.copyFrom(r);
+          return target;
+        }
+        return row.copy();
+      }
     }
   }
 }

@@ -25,6 +25,7 @@ import dev.lakeforge.features.FeatureSource.Selected;
 import java.io.Serializable;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -303,7 +304,7 @@ public final class PointInTimeJoin {
     for (int i = 0; i < n; i++) {
       Dataset<Row> rows = src(i, range, slots, bucketMicros, times.isPresent());
       if (times.isPresent()) {
-        rows = thinned(rows, times.get(), sources.get(i));
+        rows = thinned(rows, times.get(), sources.get(i), bucketMicros > 0);
       }
       List<Column> wide = new ArrayList<>();
       wide.add(col(KIND));
@@ -577,19 +578,17 @@ public final class PointInTimeJoin {
    * {@code rows} (a source's own columns and its entity hash) less those that {@link
    * LatestPerInterval} lets go.
    */
-  private Dataset<Row> thinned(Dataset<Row> rows, Broadcast<SpineTimes> times, FeatureSource src) {
+  private Dataset<Row> thinned(
+      Dataset<Row> rows, Broadcast<SpineTimes> times, FeatureSource src, boolean bucketed) {
     return SparkInternals.fromInternalRows(
-        rows.sparkSession(), thinnedRows(rows, times, src).rdd(), rows.schema());
+        rows.sparkSession(), thinnedRows(rows, times, src, bucketed).rdd(), rows.schema());
   }
 
   private JavaRDD<InternalRow> thinnedRows(
-      Dataset<Row> rows, Broadcast<SpineTimes> times, FeatureSource src) {
+      Dataset<Row> rows, Broadcast<SpineTimes> times, FeatureSource src, boolean bucketed) {
     StructType schema = rows.schema();
     List<String> entity = new ArrayList<>(spine.keys());
     entity.add(BUCKET);
-    int[] entityColumns = entity.stream().mapToInt(schema::fieldIndex).toArray();
-    DataType[] entityTypes =
-        entity.stream().map(c -> schema.apply(c).dataType()).toArray(DataType[]::new);
     LatestPerInterval thin =
         new LatestPerInterval(
             times,
@@ -597,9 +596,9 @@ public final class PointInTimeJoin {
             schema.fieldIndex(ENTITY_HASH),
             schema.fieldIndex(TS),
             schema.fieldIndex(BUCKET),
-            entityColumns,
-            entityTypes,
-            schema.defaultSize());
+            bucketed,
+            entity.stream().mapToInt(schema::fieldIndex).toArray(),
+            Arrays.stream(schema.fields()).map(StructField::dataType).toArray(DataType[]::new));
     return SparkInternals.internalRows(rows).toJavaRDD().mapPartitions(thin);
   }
 
@@ -708,7 +707,7 @@ public final class PointInTimeJoin {
     FeatureAnswers.Merger merger =
         new FeatureAnswers.Merger(times.value(), schema.size(), keys, src.name(), bytes);
     JavaRDD<FeatureAnswers.Batch> batches =
-        thinnedRows(rows, times, src)
+        thinnedRows(rows, times, src, false)
             .mapPartitions(
                 new FeatureAnswers.Collect(
                     times,

@@ -19,34 +19,22 @@ import org.apache.spark.sql.catalyst.InternalRow;
 final class SpineTimes implements Serializable {
   private static final long serialVersionUID = 1L;
 
-  private static final int PREFIX_BITS = 16;
-
   private final long[] entities; // sorted, distinct
   private final int[] starts; // entity e's times: times[starts[e] .. starts[e + 1])
   private final long[] times;
 
   /**
-   * The entities whose hashes have top bits p: entities[prefix[p] .. prefix[p + 1]), so that a
-   * lookup searches a few entries (hashes are uniform) instead of all of them.
+   * The entities by hash, open addressing: (hash, index + 1) pairs, (0, 0) where free, at least a
+   * third of them free. A lookup reads one pair, usually, where a search of the sorted hashes read
+   * several cache lines; thinning asks once per feature row. Not serialized: each JVM builds it
+   * where it first looks up (cheap next to reading the broadcast).
    */
-  private final int[] prefix;
+  private transient volatile long[] index;
 
   private SpineTimes(long[] entities, int[] starts, long[] times) {
     this.entities = entities;
     this.starts = starts;
     this.times = times;
-    this.prefix = new int[(1 << PREFIX_BITS) + 1];
-    for (long h : entities) {
-      prefix[prefixOf(h) + 1]++;
-    }
-    for (int p = 0; p < 1 << PREFIX_BITS; p++) {
-      prefix[p + 1] += prefix[p];
-    }
-  }
-
-  /** The top bits of a hash, in the order of the signed hashes (the sign bit flipped). */
-  private static int prefixOf(long hash) {
-    return (int) (hash >>> (64 - PREFIX_BITS)) ^ (1 << (PREFIX_BITS - 1));
   }
 
   /**
@@ -102,9 +90,50 @@ final class SpineTimes implements Serializable {
 
   /** The index of the entity of {@code hash} (0 to {@link #entities()} - 1); -1 if absent. */
   int entity(long hash) {
-    int p = prefixOf(hash);
-    int e = Arrays.binarySearch(entities, prefix[p], prefix[p + 1], hash);
-    return e < 0 ? -1 : e;
+    long[] ix = index();
+    int mask = (ix.length >>> 1) - 1;
+    for (int i = slotOf(hash, mask); ; i = (i + 1) & mask) {
+      long e = ix[2 * i + 1];
+      if (e == 0) {
+        return -1;
+      }
+      if (ix[2 * i] == hash) {
+        return (int) e - 1;
+      }
+    }
+  }
+
+  private long[] index() {
+    long[] ix = index;
+    if (ix == null) {
+      // racing threads build equal arrays; the volatile write publishes a whole one
+      ix = indexOf(entities);
+      index = ix;
+    }
+    return ix;
+  }
+
+  private static long[] indexOf(long[] entities) {
+    int slots = Integer.highestOneBit(Math.max(2, entities.length + entities.length / 2)) << 1;
+    long[] ix = new long[2 * slots];
+    int mask = slots - 1;
+    for (int e = 0; e < entities.length; e++) {
+      int i = slotOf(entities[e], mask);
+      while (ix[2 * i + 1] != 0) {
+        i = (i + 1) & mask;
+      }
+      ix[2 * i] = entities[e];
+      ix[2 * i + 1] = e + 1L;
+    }
+    return ix;
+  }
+
+  /**
+   * Where a hash's probe starts: its bits mixed (a key's hash need not be uniform in every bit).
+   */
+  private static int slotOf(long hash, int mask) {
+    long h = hash * 0x9E37_79B9_7F4A_7C15L;
+    return (int) (h ^ (h >>> 32)) & mask;
   }
 
   /**

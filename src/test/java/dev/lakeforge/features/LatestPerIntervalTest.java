@@ -99,7 +99,10 @@ class LatestPerIntervalTest extends SparkTestBase {
     return e < 0 ? -1 : times.interval(e, t, TTL);
   }
 
-  /** The key column's type in the rows below: a string, or a long (held inline in the cache). */
+  /**
+   * The key column's type in the rows below: a string (rows held as objects), a long (held inline
+   * in the cache, and rows in it) or a double (rows in the cache, keys compared in them).
+   */
   private DataType keyType = DataTypes.StringType;
 
   /** Feature rows: (hash, order = time × 2, key, bucket, value). */
@@ -108,8 +111,14 @@ class LatestPerIntervalTest extends SparkTestBase {
   }
 
   private InternalRow row(long hash, long micros, String key, long bucket, long value) {
-    Object k =
-        keyType.equals(DataTypes.StringType) ? UTF8String.fromString(key) : (long) key.hashCode();
+    Object k;
+    if (keyType.equals(DataTypes.StringType)) {
+      k = UTF8String.fromString(key);
+    } else if (keyType.equals(DataTypes.DoubleType)) {
+      k = (double) key.hashCode();
+    } else {
+      k = (long) key.hashCode();
+    }
     return new GenericInternalRow(new Object[] {hash, micros * 2, k, bucket, value});
   }
 
@@ -128,6 +137,9 @@ class LatestPerIntervalTest extends SparkTestBase {
    */
   private Broadcast<SpineTimes> broadcast;
 
+  /** Whether the rows below have time buckets (then parities take two slots per entity). */
+  private boolean bucketed;
+
   /** Thinning against the spine's packed (hash, time) pairs, as a task gets it. */
   private LatestPerInterval thinningOf(long[] packed) throws Exception {
     broadcast =
@@ -140,9 +152,15 @@ class LatestPerIntervalTest extends SparkTestBase {
             0,
             1,
             3,
+            bucketed,
             new int[] {2, 3},
-            new DataType[] {keyType, DataTypes.LongType},
-            100);
+            new DataType[] {
+              DataTypes.LongType,
+              DataTypes.LongType,
+              keyType,
+              DataTypes.LongType,
+              DataTypes.LongType
+            });
     // as a task gets it: serialized and read back
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
@@ -161,7 +179,7 @@ class LatestPerIntervalTest extends SparkTestBase {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"string", "bigint"})
+  @ValueSource(strings = {"string", "bigint", "double"})
   void onlyTheLatestRowBetweenTwoSpineTimesOfAnEntityIsSentOn(String type) throws Exception {
     keyType = DataType.fromDDL(type);
     LatestPerInterval thin = thinning(100, 200);
@@ -193,9 +211,10 @@ class LatestPerIntervalTest extends SparkTestBase {
    * Spark's own row format and in two buckets: each (entity, bucket) leaves one row per interval.
    */
   @ParameterizedTest
-  @ValueSource(strings = {"string", "bigint"})
+  @ValueSource(strings = {"string", "bigint", "double"})
   void interleavedEntitiesLeaveTheirLatestRowPerIntervalAndBucket(String type) throws Exception {
     keyType = DataType.fromDDL(type);
+    bucketed = true;
     int entities = 3_000; // more than the smallest cache (1,024 slots): sized to the spine
     long[] spine = {100, 200, 300};
     long[] packed = new long[2 * entities * spine.length];
