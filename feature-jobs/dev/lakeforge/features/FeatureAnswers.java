@@ -193,11 +193,14 @@ final class FeatureAnswers implements Serializable {
     private final String source;
     private final long limitBytes;
     private final List<Batch> batches = new ArrayList<>();
-    private long[] best; // per position: the latest row's time
-    private int[] batchOf; // per position: the latest row's batch; -1 if none
-    private int[] offsetOf; // per position: the latest row's offset in its batch
-    private int[] sizeOf;
-    private boolean[] tied;
+
+    /**
+     * Three longs per position, so that a row's visit reads one place: the latest row's time; its
+     * batch (high 32 bits) and offset in it (low 32 bits), -1 if none; its size times two, plus one
+     * when another row has the same time.
+     */
+    private long[] state;
+
     private final UnsafeRow a;
     private final UnsafeRow b;
     private long received;
@@ -215,13 +218,10 @@ final class FeatureAnswers implements Serializable {
       this.keys = keys;
       this.source = source;
       this.limitBytes = limitBytes;
-      int n = times.size();
-      this.best = new long[n];
-      this.batchOf = new int[n];
-      Arrays.fill(batchOf, -1);
-      this.offsetOf = new int[n];
-      this.sizeOf = new int[n];
-      this.tied = new boolean[n];
+      this.state = new long[3 * times.size()];
+      for (int s = 1; s < state.length; s += 3) {
+        state[s] = -1;
+      }
       this.a = new UnsafeRow(fields);
       this.b = new UnsafeRow(fields);
     }
@@ -259,26 +259,24 @@ final class FeatureAnswers implements Serializable {
       batches.add(batch);
       int o = 0;
       for (int k = 0; k < batch.rows(); k++) {
-        int p = (int) batch.entries[2 * k];
+        int s = 3 * (int) batch.entries[2 * k];
         long t = batch.entries[2 * k + 1];
         int size = batch.sizes[k];
-        boolean held = batchOf[p] >= 0;
+        boolean held = state[s + 1] >= 0;
         if (held) {
-          point(a, p);
+          point(a, s);
           b.pointTo(batch.bytes, Platform.BYTE_ARRAY_OFFSET + o, size);
           if (!keys.same(a, keys, b)) {
             giveUp("two of its entities have the same 64-bit key hash");
             return;
           }
         }
-        if (!held || t > best[p]) {
-          batchOf[p] = index;
-          offsetOf[p] = o;
-          sizeOf[p] = size;
-          best[p] = t;
-          tied[p] = false;
-        } else if (t == best[p]) {
-          tied[p] = true;
+        if (!held || t > state[s]) {
+          state[s] = t;
+          state[s + 1] = ((long) index << 32) | o;
+          state[s + 2] = 2L * size;
+        } else if (t == state[s]) {
+          state[s + 2] |= 1; // tied
         }
         o += size;
       }
@@ -287,15 +285,16 @@ final class FeatureAnswers implements Serializable {
     private void giveUp(String why) {
       givenUp = Optional.of(why);
       batches.clear();
-      best = null;
-      batchOf = offsetOf = sizeOf = null;
-      tied = null;
+      state = null;
     }
 
-    /** Points {@code row} at position {@code p}'s latest row. */
-    private void point(UnsafeRow row, int p) {
+    /** Points {@code row} at the latest row of the position whose state is at {@code s}. */
+    private void point(UnsafeRow row, int s) {
+      long where = state[s + 1];
       row.pointTo(
-          batches.get(batchOf[p]).bytes, Platform.BYTE_ARRAY_OFFSET + offsetOf[p], sizeOf[p]);
+          batches.get((int) (where >>> 32)).bytes,
+          Platform.BYTE_ARRAY_OFFSET + (int) where,
+          (int) (state[s + 2] >>> 1));
     }
 
     /**
@@ -310,8 +309,8 @@ final class FeatureAnswers implements Serializable {
       }
       int n = times.size();
       long total = 0;
-      for (int p = 0; p < n; p++) {
-        total += batchOf[p] >= 0 ? sizeOf[p] : 0;
+      for (int s = 0; s < state.length; s += 3) {
+        total += state[s + 1] >= 0 ? state[s + 2] >>> 1 : 0;
       }
       if (total > Integer.MAX_VALUE - 8) {
         giveUp(String.format("its answer rows are more than %,d bytes", Integer.MAX_VALUE));
@@ -325,14 +324,17 @@ final class FeatureAnswers implements Serializable {
         int previous = -1; // the offset in all of the entity's previous row
         int previousSize = 0;
         for (int p = start; p < times.end(e); p++) {
-          if (batchOf[p] < 0) {
+          long where = state[3 * p + 1];
+          if (where < 0) {
             // the latest row so far: position p - 1's answer, or none
             entries[2 * p] = p > start ? entries[2 * p - 2] : 0;
             entries[2 * p + 1] = p > start ? entries[2 * p - 1] : -1;
             continue;
           }
-          System.arraycopy(batches.get(batchOf[p]).bytes, offsetOf[p], all, used, sizeOf[p]);
-          b.pointTo(all, Platform.BYTE_ARRAY_OFFSET + used, sizeOf[p]);
+          long t = state[3 * p];
+          int size = (int) (state[3 * p + 2] >>> 1);
+          System.arraycopy(batches.get((int) (where >>> 32)).bytes, (int) where, all, used, size);
+          b.pointTo(all, Platform.BYTE_ARRAY_OFFSET + used, size);
           if (previous >= 0) {
             a.pointTo(all, Platform.BYTE_ARRAY_OFFSET + previous, previousSize);
             if (!keys.same(a, keys, b)) {
@@ -340,17 +342,18 @@ final class FeatureAnswers implements Serializable {
               return Optional.empty();
             }
           }
-          if (tied[p]) {
-            throw FeatureException.duplicateRows(source, keys.describe(b), best[p]);
+          if ((state[3 * p + 2] & 1) != 0) {
+            throw FeatureException.duplicateRows(source, keys.describe(b), t);
           }
-          entries[2 * p] = best[p];
-          entries[2 * p + 1] = ((long) used << 32) | sizeOf[p];
+          entries[2 * p] = t;
+          entries[2 * p + 1] = ((long) used << 32) | size;
           previous = used;
-          previousSize = sizeOf[p];
-          used += sizeOf[p];
+          previousSize = size;
+          used += size;
         }
       }
       batches.clear();
+      state = null;
       return Optional.of(new FeatureAnswers(fields, entries, all));
     }
   }

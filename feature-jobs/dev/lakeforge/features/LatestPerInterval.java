@@ -217,6 +217,12 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
       if (same && micros > cache[m + 2] && micros <= cache[m + 3]) {
         // between the same two spine times as the held row: no search
         interval = cache[m + 3] - micros <= ttl ? cache[m] : -1;
+      } else if (same
+          && micros > cache[m + 3]
+          && cache[m] + 1 < times.end(e)
+          && micros <= times.time((int) cache[m] + 1)) {
+        // the next interval, where rows in time order go next: no search either
+        interval = times.time((int) cache[m] + 1) - micros <= ttl ? cache[m] + 1 : -1;
       } else {
         interval = times.interval(e, micros, ttl);
       }

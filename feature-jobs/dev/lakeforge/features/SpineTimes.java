@@ -39,53 +39,70 @@ final class SpineTimes implements Serializable {
 
   /**
    * Builds the lists from packed (hash, time) pairs ({@link Packed#pairs}: {@code [h0, t0, h1, t1,
-   * …]}); empty — found from the sorted hashes, before the lists are built — when there are fewer
-   * than {@code minRowsPerEntity} pairs per entity on average.
+   * …]}); empty — found from the distinct hashes, before the lists are built — when there are fewer
+   * than {@code minRowsPerEntity} pairs per entity on average. Entities are numbered in the order
+   * they first appear, through the index that lookups then use.
    */
   static Optional<SpineTimes> of(List<long[]> packed, long minRowsPerEntity) {
     int n = 0;
     for (long[] p : packed) {
       n = Math.addExact(n, p.length / 2);
     }
-    long[] hashes = new long[n];
-    long[] at = new long[n];
-    int i = 0;
-    for (long[] p : packed) {
-      for (int k = 0; k < p.length; k += 2, i++) {
-        hashes[i] = p[k];
-        at[i] = p[k + 1];
-      }
-    }
-    long[] sorted = hashes.clone();
-    Arrays.sort(sorted);
+    long[] index = new long[2 * 1024];
+    long[] hashes = new long[1024]; // by entity
+    int[] counts = new int[1024]; // by entity
+    int[] entityOf = new int[n];
     int distinct = 0;
-    for (int k = 0; k < n; k++) {
-      if (k == 0 || sorted[k] != sorted[k - 1]) {
-        sorted[distinct++] = sorted[k];
+    int k = 0;
+    for (long[] p : packed) {
+      for (int q = 0; q < p.length; q += 2, k++) {
+        long hash = p[q];
+        int mask = (index.length >>> 1) - 1;
+        int i = slotOf(hash, mask);
+        while (index[2 * i + 1] != 0 && index[2 * i] != hash) {
+          i = (i + 1) & mask;
+        }
+        int e;
+        if (index[2 * i + 1] == 0) {
+          if (distinct == hashes.length) {
+            hashes = Arrays.copyOf(hashes, 2 * distinct);
+            counts = Arrays.copyOf(counts, 2 * distinct);
+          }
+          e = distinct++;
+          hashes[e] = hash;
+          index[2 * i] = hash;
+          index[2 * i + 1] = distinct;
+          if (3L * distinct > index.length) { // more than two thirds of the slots taken
+            index = indexOf(Arrays.copyOf(hashes, distinct));
+          }
+        } else {
+          e = (int) index[2 * i + 1] - 1;
+        }
+        entityOf[k] = e;
+        counts[e]++;
       }
     }
     if (n < minRowsPerEntity * distinct) {
       return Optional.empty();
     }
-    long[] entities = Arrays.copyOf(sorted, distinct);
-    int[] entityOf = new int[n];
     int[] starts = new int[distinct + 1];
-    for (int k = 0; k < n; k++) {
-      entityOf[k] = Arrays.binarySearch(entities, hashes[k]);
-      starts[entityOf[k] + 1]++;
-    }
     for (int e = 0; e < distinct; e++) {
-      starts[e + 1] += starts[e];
+      starts[e + 1] = starts[e] + counts[e];
     }
     int[] fill = Arrays.copyOf(starts, distinct);
     long[] times = new long[n];
-    for (int k = 0; k < n; k++) {
-      times[fill[entityOf[k]]++] = at[k];
+    k = 0;
+    for (long[] p : packed) {
+      for (int q = 1; q < p.length; q += 2, k++) {
+        times[fill[entityOf[k]]++] = p[q];
+      }
     }
     for (int e = 0; e < distinct; e++) {
       Arrays.sort(times, starts[e], starts[e + 1]);
     }
-    return Optional.of(new SpineTimes(entities, starts, times));
+    SpineTimes built = new SpineTimes(Arrays.copyOf(hashes, distinct), starts, times);
+    built.index = index;
+    return Optional.of(built);
   }
 
   /** The index of the entity of {@code hash} (0 to {@link #entities()} - 1); -1 if absent. */
