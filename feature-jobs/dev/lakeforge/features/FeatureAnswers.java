@@ -49,22 +49,33 @@ final class FeatureAnswers implements Serializable {
     this.rows = rows;
   }
 
-  /** A row object to pass to {@link #answer}. */
+  /** A row object to pass to {@link #point}. */
   UnsafeRow newRow() {
     return new UnsafeRow(fields);
   }
 
   /**
-   * Whether position {@code p} has an answer row at or after {@code earliest} (the spine time less
-   * the ttl); if so, {@code row} now points at it (valid as long as this object).
+   * Where position {@code p}'s answer row lies, if it has one at or after {@code earliest} (the
+   * spine time less the ttl): for {@link #point}; -1 if it has none.
    */
-  boolean answer(int p, long earliest, UnsafeRow row) {
+  long at(int p, long earliest) {
     long at = entries[2 * p + 1];
-    if (at < 0 || entries[2 * p] < earliest) {
-      return false;
-    }
+    return at < 0 || entries[2 * p] < earliest ? -1 : at;
+  }
+
+  /**
+   * Points {@code row} at the answer row {@code at} ({@link #at}; valid as long as this object).
+   */
+  void point(long at, UnsafeRow row) {
     row.pointTo(rows, Platform.BYTE_ARRAY_OFFSET + (int) (at >>> 32), (int) at);
-    return true;
+  }
+
+  /**
+   * The first word of the answer row {@code at}: reading it ahead of a row's use brings the row
+   * into the processor's cache while other reads are under way.
+   */
+  long firstWord(long at) {
+    return Platform.getLong(rows, Platform.BYTE_ARRAY_OFFSET + (int) (at >>> 32));
   }
 
   /** How many bytes of rows it holds. */

@@ -36,6 +36,7 @@ import org.apache.spark.unsafe.Platform;
 final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, InternalRow> {
   private static final long serialVersionUID = 1L;
   static final int PROBE_ROWS = 50_000;
+  private static final int GROUP = 64;
 
   /** The cache's share of a task's memory, in bytes (held rows and their slots' bookkeeping). */
   private static final long CACHE_BYTES = 16L << 20;
@@ -156,6 +157,18 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
     private int flushed;
     private InternalRow next;
 
+    /**
+     * Rows read ahead ({@value #GROUP}, copies), with their entities: the entity lookups of a
+     * group, then the first reads of their slots, run before the rows are offered one by one, so
+     * that these reads (a cache miss or two per row) overlap instead of following one another.
+     */
+    private final InternalRow[] group = new InternalRow[GROUP];
+
+    private final int[] entityOf = new int[GROUP];
+    private int grouped;
+    private int offered;
+    private long touched; // the slots' first words, read ahead (kept, so the reads are kept)
+
     Thinned(Iterator<InternalRow> in) {
       this.in = in;
       for (int m = 0; m < cache.length; m += stride) {
@@ -166,8 +179,13 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
     @Override
     public boolean hasNext() {
       while (next == null) {
-        if (in.hasNext()) {
-          next = offer(in.next());
+        if (offered < grouped) {
+          int k = offered++;
+          next = offer(group[k], entityOf[k]);
+        } else if (passing && in.hasNext()) {
+          next = in.next(); // sent on untested: the caller reads it before asking for the next
+        } else if (in.hasNext()) {
+          readAhead();
         } else {
           int slots = mask + 1;
           while (flushed < slots && cache[flushed * stride] < 0) {
@@ -193,11 +211,37 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
       return row;
     }
 
+    /** Reads the next group of rows and looks up their entities and slots. */
+    private void readAhead() {
+      grouped = 0;
+      offered = 0;
+      while (grouped < GROUP && in.hasNext()) {
+        InternalRow row = in.next();
+        group[grouped] =
+            row instanceof UnsafeRow u && group[grouped] instanceof UnsafeRow target
+                ? copyInto(u, target)
+                : row.copy();
+        entityOf[grouped] = times.entity(row.getLong(hashColumn));
+        grouped++;
+      }
+      long touch = 0;
+      for (int k = 0; k < grouped; k++) {
+        int e = entityOf[k];
+        touch += e < 0 ? 0 : cache[slotOf(group[k], e) * stride];
+      }
+      touched += touch;
+    }
+
+    private int slotOf(InternalRow row, int e) {
+      return bucketed ? (int) ((2L * e + (row.getLong(bucketColumn) & 1)) & mask) : e & mask;
+    }
+
     /**
-     * Takes a row; returns the row to send on now (it, or one it displaced), or null. A row
-     * returned is valid until the next call (the caller reads it before asking for the next).
+     * Takes a row of entity {@code e}; returns the row to send on now (it, or one it displaced), or
+     * null. A row returned is valid until the next call (the caller reads it before asking for the
+     * next).
      */
-    private InternalRow offer(InternalRow row) {
+    private InternalRow offer(InternalRow row, int e) {
       if (passing) {
         return row;
       }
@@ -205,12 +249,11 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
         passing = true;
       }
       long micros = row.getLong(timeColumn) >> 1;
-      int e = times.entity(row.getLong(hashColumn));
       if (e < 0) {
         thinned++;
         return null; // no spine row of its entity
       }
-      int slot = (bucketed ? (int) ((2L * e + (row.getLong(bucketColumn) & 1)) & mask) : e & mask);
+      int slot = slotOf(row, e);
       int m = slot * stride;
       boolean same = cache[m] >= 0 && holdsEntityOf(slot, row);
       long interval;
@@ -422,5 +465,10 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
         return row.copy();
       }
     }
+  }
+
+  private static InternalRow copyInto(UnsafeRow row, UnsafeRow into) {
+    into.copyFrom(row);
+    return into;
   }
 }

@@ -69,60 +69,114 @@ final class SpineLookup implements FlatMapFunction<Iterator<InternalRow>, Intern
 
   @Override
   public Iterator<InternalRow> call(Iterator<InternalRow> rows) {
-    SpineTimes times = spine.value();
-    FeatureAnswers[] all = answers.value();
-    UnsafeRow[] answerRows = new UnsafeRow[all.length];
-    for (int i = 0; i < all.length; i++) {
-      answerRows[i] = all[i].newRow();
-    }
-    InternalRow out = new SpecificInternalRow(output);
-    int hashColumn = spineWidth;
-    int microsColumn = spineWidth + 1;
-    return new Iterator<>() {
-      @Override
-      public boolean hasNext() {
-        return rows.hasNext();
-      }
+    return new Looked(rows);
+  }
 
-      /** One reused row: the reader converts each row before it asks for the next. */
-      @Override
-      public InternalRow next() {
-        if (!rows.hasNext()) {
+  /**
+   * The spine's rows with their features, looked up {@value #GROUP} at a time: each step of the
+   * lookup (entity, position, answer, answer row) runs for the whole group before the next, so that
+   * the group's memory reads — a handful of cache misses per row into the broadcast times and
+   * answers — overlap instead of following one another.
+   */
+  private final class Looked implements Iterator<InternalRow> {
+    private static final int GROUP = 64;
+
+    private final Iterator<InternalRow> in;
+    private final SpineTimes times = spine.value();
+    private final FeatureAnswers[] all = answers.value();
+    private final SpineTimes.Lookups group = new SpineTimes.Lookups(GROUP);
+    private final InternalRow[] held = new InternalRow[GROUP];
+    private final long[][] at = new long[all.length][GROUP]; // per source: its answer row, or -1
+    private final UnsafeRow[] answerRows = new UnsafeRow[all.length];
+    private final InternalRow out = new SpecificInternalRow(output);
+    private final int hashColumn = spineWidth;
+    private final int microsColumn = spineWidth + 1;
+    private int size;
+    private int next;
+    private long touched; // answer rows' first words, read ahead (kept, so the reads are kept)
+
+    Looked(Iterator<InternalRow> in) {
+      this.in = in;
+      for (int i = 0; i < all.length; i++) {
+        answerRows[i] = all[i].newRow();
+      }
+    }
+
+    @Override
+    public boolean hasNext() {
+      return next < size || in.hasNext();
+    }
+
+    /** One reused row: the reader converts each row before it asks for the next. */
+    @Override
+    public InternalRow next() {
+      if (next == size) {
+        if (!in.hasNext()) {
           throw new NoSuchElementException();
         }
-        InternalRow row = rows.next();
-        for (int c = 0; c < spineWidth; c++) {
-          RowValues.copy(row, c, out, c, kinds[c], types[c], false);
-        }
-        int p = -1;
-        long micros = 0;
-        if (!row.isNullAt(microsColumn) && !spineKeys.anyNull(row)) {
-          micros = row.getLong(microsColumn);
-          int e = times.entity(row.getLong(hashColumn));
-          if (e >= 0) {
-            p = times.first(e, micros);
-            p = p < times.end(e) ? p : -1; // its own time is there: never -1 for a spine row
-          }
-        }
-        int o = spineWidth;
-        for (int i = 0; i < all.length; i++) {
-          int[] columns = featureColumns[i];
-          UnsafeRow a = answerRows[i];
-          boolean found =
-              p >= 0
-                  && all[i].answer(p, micros - ttls[i], a)
-                  && spineKeys.same(row, sourceKeys[i], a);
-          for (int j = 0; j < columns.length; j++) {
-            if (found) {
-              RowValues.copy(a, columns[j], out, o + j, kinds[o + j], types[o + j], false);
-            } else {
-              out.setNullAt(o + j);
-            }
-          }
-          o += columns.length;
-        }
-        return out;
+        lookUp();
       }
-    };
+      int k = next++;
+      InternalRow row = held[k];
+      for (int c = 0; c < spineWidth; c++) {
+        RowValues.copy(row, c, out, c, kinds[c], types[c], false);
+      }
+      int o = spineWidth;
+      for (int i = 0; i < all.length; i++) {
+        int[] columns = featureColumns[i];
+        UnsafeRow a = answerRows[i];
+        long where = at[i][k];
+        boolean found = where >= 0;
+        if (found) {
+          all[i].point(where, a);
+          found = spineKeys.same(row, sourceKeys[i], a);
+        }
+        for (int j = 0; j < columns.length; j++) {
+          if (found) {
+            RowValues.copy(a, columns[j], out, o + j, kinds[o + j], types[o + j], false);
+          } else {
+            out.setNullAt(o + j);
+          }
+        }
+        o += columns.length;
+      }
+      return out;
+    }
+
+    /** Reads the next group of rows (copies: the reader reuses its row) and looks them up. */
+    private void lookUp() {
+      size = 0;
+      next = 0;
+      while (size < GROUP && in.hasNext()) {
+        InternalRow row = in.next();
+        held[size] =
+            row instanceof UnsafeRow u && held[size] instanceof UnsafeRow h
+                ? copyInto(u, h)
+                : row.copy();
+        boolean absent = row.isNullAt(microsColumn) || spineKeys.anyNull(row);
+        group.absent[size] = absent;
+        group.hashes[size] = absent ? 0 : row.getLong(hashColumn);
+        group.micros[size] = absent ? 0 : row.getLong(microsColumn);
+        size++;
+      }
+      times.positions(group, size);
+      long touch = 0;
+      for (int i = 0; i < all.length; i++) {
+        long[] where = at[i];
+        for (int k = 0; k < size; k++) {
+          int p = group.positions[k];
+          where[k] = p < 0 ? -1 : all[i].at(p, group.micros[k] - ttls[i]);
+        }
+        for (int k = 0; k < size; k++) {
+          touch += where[k] < 0 ? 0 : all[i].firstWord(where[k]);
+        }
+      }
+      touched += touch;
+    }
+  }
+
+  private static InternalRow copyInto(UnsafeRow row, UnsafeRow into) {
+    into.copyFrom(row);
+    return into;
   }
 }

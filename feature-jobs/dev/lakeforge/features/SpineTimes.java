@@ -184,6 +184,61 @@ final class SpineTimes implements Serializable {
     return lo;
   }
 
+  /**
+   * The positions of the first {@code n} spine rows of {@code rows}: for each, {@link #first} of
+   * its own time among its entity's, or -1 when it is {@code absent} (no keys or time), its entity
+   * is not here or its time is not (the spine read differently from the pass that packed it). The
+   * searches advance together, one step of every row per round, so that the memory reads of
+   * different rows overlap: a search on its own waits for each of its reads in turn.
+   */
+  void positions(Lookups rows, int n) {
+    int[] lo = rows.positions;
+    int[] hi = rows.hi;
+    int[] end = rows.end;
+    for (int k = 0; k < n; k++) {
+      int e = rows.absent[k] ? -1 : entity(rows.hashes[k]);
+      lo[k] = e < 0 ? 0 : starts[e];
+      hi[k] = end[k] = e < 0 ? 0 : starts[e + 1];
+    }
+    boolean searching = true;
+    while (searching) {
+      searching = false;
+      for (int k = 0; k < n; k++) {
+        if (lo[k] < hi[k]) {
+          int mid = (lo[k] + hi[k]) >>> 1;
+          if (times[mid] < rows.micros[k]) {
+            lo[k] = mid + 1;
+          } else {
+            hi[k] = mid;
+          }
+          searching |= lo[k] < hi[k];
+        }
+      }
+    }
+    for (int k = 0; k < n; k++) {
+      lo[k] = lo[k] < end[k] ? lo[k] : -1;
+    }
+  }
+
+  /** Spine rows to look up together ({@link #positions}): the caller fills their hash and time. */
+  static final class Lookups {
+    final long[] hashes;
+    final long[] micros;
+    final boolean[] absent;
+    final int[] positions;
+    private final int[] hi;
+    private final int[] end;
+
+    Lookups(int size) {
+      hashes = new long[size];
+      micros = new long[size];
+      absent = new boolean[size];
+      positions = new int[size];
+      hi = new int[size];
+      end = new int[size];
+    }
+  }
+
   /** The first position of the entity at index {@code e}: its spine times are [start, end). */
   int start(int e) {
     return starts[e];

@@ -195,7 +195,12 @@ class FeatureAnswersTest extends SparkTestBase {
   /** Position p's answer value for a spine row at {@code spineTime}, or null. */
   private static Double answer(FeatureAnswers answers, int p, long spineTime) {
     UnsafeRow r = answers.newRow();
-    return answers.answer(p, spineTime - TTL, r) ? r.getDouble(2) : null;
+    long at = answers.at(p, spineTime - TTL);
+    if (at < 0) {
+      return null;
+    }
+    answers.point(at, r);
+    return r.getDouble(2);
   }
 
   private static Broadcast<SpineTimes> broadcast(SpineTimes times) {
