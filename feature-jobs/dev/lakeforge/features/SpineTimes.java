@@ -19,7 +19,7 @@ import org.apache.spark.sql.catalyst.InternalRow;
 final class SpineTimes implements Serializable {
   private static final long serialVersionUID = 1L;
 
-  private final long[] entities; // sorted, distinct
+  private final long[] entities; // distinct, in the order they first appear in the packed pairs
   private final int[] starts; // entity e's times: times[starts[e] .. starts[e + 1])
   private final long[] times;
 

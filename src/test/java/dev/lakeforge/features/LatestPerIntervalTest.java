@@ -72,6 +72,41 @@ class LatestPerIntervalTest extends SparkTestBase {
     }
   }
 
+  /**
+   * Positions looked up in a group (the spine pass's way) are each row's own search: the first
+   * position at or after its time; -1 for a row without keys, an entity not there, or a time after
+   * all of its entity's.
+   */
+  @Test
+  void aGroupsPositionsAreEachRowsOwnSearch() {
+    Random rnd = new Random(5);
+    long[] p = new long[2 * 2_000];
+    for (int i = 0; i < p.length; i += 2) {
+      p[i] = rnd.nextInt(50) * 0x1_0000_0001L - 20;
+      p[i + 1] = rnd.nextInt(2_000);
+    }
+    SpineTimes times = SpineTimes.of(List.of(p), 0).orElseThrow();
+    SpineTimes.Lookups group = new SpineTimes.Lookups(64);
+    int checked = 0;
+    for (int round = 0; round < 200; round++) {
+      int n = 1 + rnd.nextInt(64);
+      for (int k = 0; k < n; k++) {
+        group.hashes[k] = rnd.nextInt(55) * 0x1_0000_0001L - 20; // some entities absent
+        group.micros[k] = rnd.nextInt(2_100) - 50;
+        group.absent[k] = rnd.nextInt(20) == 0;
+      }
+      times.positions(group, n);
+      for (int k = 0; k < n; k++) {
+        int e = group.absent[k] ? -1 : times.entity(group.hashes[k]);
+        int first = e < 0 ? -1 : times.first(e, group.micros[k]);
+        int expected = e < 0 || first == times.end(e) ? -1 : first;
+        assertThat(group.positions[k]).as("round %d row %d", round, k).isEqualTo(expected);
+        checked += expected >= 0 ? 1 : 0;
+      }
+    }
+    assertThat(checked).as("rows that found a position").isGreaterThan(1_000);
+  }
+
   /** A partition packs its pairs up to the cap; past it, only its count and time range. */
   @Test
   void packingKeepsThePairsUpToTheCapAndAlwaysCountsAndRanges() {
