@@ -114,7 +114,8 @@ final class FeatureAnswers implements Serializable {
   /**
    * Runs in each scan task, after thinning: packs the rows some spine row can see (with their
    * positions) into one {@link Batch}; rows of entities not in the spine, or too old for the next
-   * spine row of their entity, are dropped. Rows must be {@link UnsafeRow}s.
+   * spine row of their entity, are dropped. Rows must be {@link UnsafeRow}s. Composed with the
+   * thinning ({@link #after}), it takes each row's position from it instead of looking it up.
    */
   static final class Collect implements FlatMapFunction<Iterator<InternalRow>, Batch> {
     private static final long serialVersionUID = 1L;
@@ -139,9 +140,17 @@ final class FeatureAnswers implements Serializable {
       this.limitBytes = limitBytes;
     }
 
+    /**
+     * This after {@code thin}: the rows' intervals are those thinning found, not looked up again.
+     */
+    FlatMapFunction<Iterator<InternalRow>, Batch> after(LatestPerInterval thin) {
+      return rows -> call(thin.call(rows));
+    }
+
     @Override
     public Iterator<Batch> call(Iterator<InternalRow> rows) {
       SpineTimes times = spine.value();
+      LatestPerInterval.Thinned thinned = rows instanceof LatestPerInterval.Thinned t ? t : null;
       long[] entries = new long[1024];
       int[] sizes = new int[512];
       byte[] bytes = new byte[1 << 16];
@@ -153,8 +162,11 @@ final class FeatureAnswers implements Serializable {
           throw new IllegalStateException("expected UnsafeRows, got " + r.getClass().getName());
         }
         long micros = row.getLong(timeColumn) >> 1;
-        int e = times.entity(row.getLong(hashColumn));
-        long p = e < 0 ? -1 : times.interval(e, micros, ttl);
+        long p = thinned == null ? LatestPerInterval.UNKNOWN : thinned.interval();
+        if (p == LatestPerInterval.UNKNOWN) {
+          int e = times.entity(row.getLong(hashColumn));
+          p = e < 0 ? -1 : times.interval(e, micros, ttl);
+        }
         if (p < 0) {
           continue;
         }
@@ -198,6 +210,8 @@ final class FeatureAnswers implements Serializable {
    * limitBytes} of them; past that it drops what it has and {@link #build} returns empty.
    */
   static final class Merger {
+    private static final int GROUP = 64;
+
     private final SpineTimes times;
     private final int fields;
     private final EntityKeys keys;
@@ -217,6 +231,7 @@ final class FeatureAnswers implements Serializable {
     private long received;
     private long rowsReceived;
     private Optional<String> givenUp = Optional.empty();
+    private long touched; // what reads ahead read (kept, so the reads are kept)
 
     /**
      * @param fields how many fields the rows have
@@ -270,6 +285,9 @@ final class FeatureAnswers implements Serializable {
       batches.add(batch);
       int o = 0;
       for (int k = 0; k < batch.rows(); k++) {
+        if (k % GROUP == 0) {
+          touchStates(batch, k);
+        }
         int s = 3 * (int) batch.entries[2 * k];
         long t = batch.entries[2 * k + 1];
         int size = batch.sizes[k];
@@ -291,6 +309,18 @@ final class FeatureAnswers implements Serializable {
         }
         o += size;
       }
+    }
+
+    /**
+     * Reads the states of the batch's next {@value #GROUP} rows' positions ahead of their use, so
+     * that these scattered reads overlap instead of following one another.
+     */
+    private void touchStates(Batch batch, int from) {
+      long touch = 0;
+      for (int k = from; k < Math.min(batch.rows(), from + GROUP); k++) {
+        touch += state[3 * (int) batch.entries[2 * k]];
+      }
+      touched += touch;
     }
 
     private void giveUp(String why) {
@@ -329,12 +359,16 @@ final class FeatureAnswers implements Serializable {
       }
       long[] entries = new long[2 * n];
       byte[] all = new byte[(int) total];
+      byte[][] bytesOf = batches.stream().map(x -> x.bytes).toArray(byte[][]::new);
       int used = 0;
       for (int e = 0; e < times.entities(); e++) {
         int start = times.start(e);
         int previous = -1; // the offset in all of the entity's previous row
         int previousSize = 0;
         for (int p = start; p < times.end(e); p++) {
+          if (p % GROUP == 0) {
+            touchRows(bytesOf, p, Math.min(n, p + GROUP));
+          }
           long where = state[3 * p + 1];
           if (where < 0) {
             // the latest row so far: position p - 1's answer, or none
@@ -344,7 +378,7 @@ final class FeatureAnswers implements Serializable {
           }
           long t = state[3 * p];
           int size = (int) (state[3 * p + 2] >>> 1);
-          System.arraycopy(batches.get((int) (where >>> 32)).bytes, (int) where, all, used, size);
+          System.arraycopy(bytesOf[(int) (where >>> 32)], (int) where, all, used, size);
           b.pointTo(all, Platform.BYTE_ARRAY_OFFSET + used, size);
           if (previous >= 0) {
             a.pointTo(all, Platform.BYTE_ARRAY_OFFSET + previous, previousSize);
@@ -366,6 +400,16 @@ final class FeatureAnswers implements Serializable {
       batches.clear();
       state = null;
       return Optional.of(new FeatureAnswers(fields, entries, all));
+    }
+
+    /** Reads the first byte of positions [from, to)'s rows ahead of their copy (see above). */
+    private void touchRows(byte[][] bytesOf, int from, int to) {
+      long touch = 0;
+      for (int p = from; p < to; p++) {
+        long where = state[3 * p + 1];
+        touch += where < 0 ? 0 : bytesOf[(int) (where >>> 32)][(int) where];
+      }
+      touched += touch;
     }
   }
 }

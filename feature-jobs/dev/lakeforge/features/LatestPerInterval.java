@@ -36,6 +36,10 @@ import org.apache.spark.unsafe.Platform;
 final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, InternalRow> {
   private static final long serialVersionUID = 1L;
   static final int PROBE_ROWS = 50_000;
+
+  /** {@link Thinned#interval} of a row sent on untested. */
+  static final long UNKNOWN = -2;
+
   private static final int GROUP = 64;
 
   /** The cache's share of a task's memory, in bytes (held rows and their slots' bookkeeping). */
@@ -107,7 +111,7 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
   }
 
   @Override
-  public Iterator<InternalRow> call(Iterator<InternalRow> rows) {
+  public Thinned call(Iterator<InternalRow> rows) {
     return new Thinned(rows);
   }
 
@@ -141,7 +145,7 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
    * spine's times — doubled plus the parity of its bucket when rows are bucketed (a row near a
    * bucket's end is copied into the next bucket, and the two copies take two slots).
    */
-  private final class Thinned implements Iterator<InternalRow> {
+  final class Thinned implements Iterator<InternalRow> {
     private final Iterator<InternalRow> in;
     private final SpineTimes times = spine.value();
     private final int mask =
@@ -156,6 +160,11 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
     private boolean passing;
     private int flushed;
     private InternalRow next;
+    private long nextInterval;
+    private long interval = UNKNOWN;
+
+    /** The interval of the row {@link #offer} returns, when it returns one. */
+    private long offeredInterval;
 
     /**
      * Rows read ahead ({@value #GROUP}, copies), with their entities: the entity lookups of a
@@ -182,8 +191,10 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
         if (offered < grouped) {
           int k = offered++;
           next = offer(group[k], entityOf[k]);
+          nextInterval = offeredInterval;
         } else if (passing && in.hasNext()) {
           next = in.next(); // sent on untested: the caller reads it before asking for the next
+          nextInterval = UNKNOWN;
         } else if (in.hasNext()) {
           readAhead();
         } else {
@@ -194,6 +205,7 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
           if (flushed == slots) {
             return false;
           }
+          nextInterval = cache[flushed * stride];
           cache[flushed * stride] = -1;
           next = held.release(flushed++);
         }
@@ -207,8 +219,17 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
         throw new NoSuchElementException();
       }
       InternalRow row = next;
+      interval = nextInterval;
       next = null;
       return row;
+    }
+
+    /**
+     * The interval ({@link SpineTimes#interval}) of the row {@link #next} returned last, as
+     * thinning found it; {@link #UNKNOWN} for a row sent on untested.
+     */
+    long interval() {
+      return interval;
     }
 
     /** Reads the next group of rows and looks up their entities and slots. */
@@ -217,10 +238,7 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
       offered = 0;
       while (grouped < GROUP && in.hasNext()) {
         InternalRow row = in.next();
-        group[grouped] =
-            row instanceof UnsafeRow u && group[grouped] instanceof UnsafeRow target
-                ? copyInto(u, target)
-                : row.copy();
+        group[grouped] = RowValues.copyOf(row, group[grouped]);
         entityOf[grouped] = times.entity(row.getLong(hashColumn));
         grouped++;
       }
@@ -242,6 +260,7 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
      * next).
      */
     private InternalRow offer(InternalRow row, int e) {
+      offeredInterval = UNKNOWN;
       if (passing) {
         return row;
       }
@@ -273,6 +292,7 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
         thinned++;
         return null; // no spine row can see it
       }
+      offeredInterval = interval;
       if (same) {
         if (interval == cache[m]) {
           if (micros < cache[m + 1]) {
@@ -294,10 +314,12 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
         // else a later interval: the held row is the latest of its own, and goes on
       }
       boolean occupied = cache[m] >= 0;
+      long previous = cache[m];
       InternalRow out = held.swap(slot, occupied, row);
       if (out == row) {
         return row; // not held (and the held row stays)
       }
+      offeredInterval = previous; // the held row's own, as it goes on (or none: null goes on)
       cache[m] = interval;
       cache[m + 1] = micros;
       int p = (int) interval;
@@ -432,7 +454,7 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
 
       @Override
       public boolean replace(int slot, InternalRow row) {
-        rowOf[slot] = copy(row, rowOf[slot]);
+        rowOf[slot] = RowValues.copyOf(row, rowOf[slot]);
         return true;
       }
 
@@ -440,7 +462,7 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
       public InternalRow swap(int slot, boolean occupied, InternalRow row) {
         InternalRow spare = sent;
         sent = occupied ? rowOf[slot] : null;
-        rowOf[slot] = copy(row, spare);
+        rowOf[slot] = RowValues.copyOf(row, spare);
         return sent;
       }
 
@@ -455,20 +477,6 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
       public InternalRow view(int slot) {
         return rowOf[slot];
       }
-
-      /** {@code row} copied into {@code into} when it can be reused, else into a new row. */
-      private static InternalRow copy(InternalRow row, InternalRow into) {
-        if (row instanceof UnsafeRow r && into instanceof UnsafeRow target) {
-          target.copyFrom(r);
-          return target;
-        }
-        return row.copy();
-      }
     }
-  }
-
-  private static InternalRow copyInto(UnsafeRow row, UnsafeRow into) {
-    into.copyFrom(row);
-    return into;
   }
 }

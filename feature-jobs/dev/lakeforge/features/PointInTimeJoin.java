@@ -586,20 +586,25 @@ public final class PointInTimeJoin {
 
   private JavaRDD<InternalRow> thinnedRows(
       Dataset<Row> rows, Broadcast<SpineTimes> times, FeatureSource src, boolean bucketed) {
-    StructType schema = rows.schema();
+    return SparkInternals.internalRows(rows)
+        .toJavaRDD()
+        .mapPartitions(thinning(rows.schema(), times, src, bucketed));
+  }
+
+  /** The thinning of a source's rows of {@code schema} (its own columns and its entity hash). */
+  private LatestPerInterval thinning(
+      StructType schema, Broadcast<SpineTimes> times, FeatureSource src, boolean bucketed) {
     List<String> entity = new ArrayList<>(spine.keys());
     entity.add(BUCKET);
-    LatestPerInterval thin =
-        new LatestPerInterval(
-            times,
-            micros(src.ttl()),
-            schema.fieldIndex(ENTITY_HASH),
-            schema.fieldIndex(TS),
-            schema.fieldIndex(BUCKET),
-            bucketed,
-            entity.stream().mapToInt(schema::fieldIndex).toArray(),
-            Arrays.stream(schema.fields()).map(StructField::dataType).toArray(DataType[]::new));
-    return SparkInternals.internalRows(rows).toJavaRDD().mapPartitions(thin);
+    return new LatestPerInterval(
+        times,
+        micros(src.ttl()),
+        schema.fieldIndex(ENTITY_HASH),
+        schema.fieldIndex(TS),
+        schema.fieldIndex(BUCKET),
+        bucketed,
+        entity.stream().mapToInt(schema::fieldIndex).toArray(),
+        Arrays.stream(schema.fields()).map(StructField::dataType).toArray(DataType[]::new));
   }
 
   /**
@@ -706,15 +711,17 @@ public final class PointInTimeJoin {
     long started = System.nanoTime();
     FeatureAnswers.Merger merger =
         new FeatureAnswers.Merger(times.value(), schema.size(), keys, src.name(), bytes);
+    FeatureAnswers.Collect collect =
+        new FeatureAnswers.Collect(
+            times,
+            micros(src.ttl()),
+            schema.fieldIndex(ENTITY_HASH),
+            schema.fieldIndex(TS),
+            taskBytes);
     JavaRDD<FeatureAnswers.Batch> batches =
-        thinnedRows(rows, times, src, false)
-            .mapPartitions(
-                new FeatureAnswers.Collect(
-                    times,
-                    micros(src.ttl()),
-                    schema.fieldIndex(ENTITY_HASH),
-                    schema.fieldIndex(TS),
-                    taskBytes));
+        SparkInternals.internalRows(rows)
+            .toJavaRDD()
+            .mapPartitions(collect.after(thinning(schema, times, src, false)));
     rows.sparkSession()
         .sparkContext()
         .runJob(

@@ -1,6 +1,7 @@
 package dev.lakeforge.features;
 
 import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.UnsafeRow;
 import org.apache.spark.sql.catalyst.types.PhysicalBooleanType;
 import org.apache.spark.sql.catalyst.types.PhysicalByteType;
 import org.apache.spark.sql.catalyst.types.PhysicalDataType;
@@ -72,5 +73,17 @@ final class RowValues {
         to.update(j, own ? InternalRow.copyValue(v) : v);
       }
     }
+  }
+
+  /**
+   * A copy of {@code row} that outlives it: written into {@code reuse} when both are in Spark's row
+   * format (no allocation once {@code reuse} is large enough), else a new row.
+   */
+  static InternalRow copyOf(InternalRow row, InternalRow reuse) {
+    if (row instanceof UnsafeRow r && reuse instanceof UnsafeRow target) {
+      target.copyFrom(r);
+      return target;
+    }
+    return row.copy();
   }
 }

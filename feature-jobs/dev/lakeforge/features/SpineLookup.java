@@ -149,10 +149,7 @@ final class SpineLookup implements FlatMapFunction<Iterator<InternalRow>, Intern
       next = 0;
       while (size < GROUP && in.hasNext()) {
         InternalRow row = in.next();
-        held[size] =
-            row instanceof UnsafeRow u && held[size] instanceof UnsafeRow h
-                ? copyInto(u, h)
-                : row.copy();
+        held[size] = RowValues.copyOf(row, held[size]);
         boolean absent = row.isNullAt(microsColumn) || spineKeys.anyNull(row);
         group.absent[size] = absent;
         group.hashes[size] = absent ? 0 : row.getLong(hashColumn);
@@ -173,10 +170,5 @@ final class SpineLookup implements FlatMapFunction<Iterator<InternalRow>, Intern
       }
       touched += touch;
     }
-  }
-
-  private static InternalRow copyInto(UnsafeRow row, UnsafeRow into) {
-    into.copyFrom(row);
-    return into;
   }
 }
