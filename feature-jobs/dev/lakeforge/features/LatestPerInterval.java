@@ -243,9 +243,15 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
         grouped++;
       }
       long touch = 0;
+      int last = times.size() - 1;
       for (int k = 0; k < grouped; k++) {
         int e = entityOf[k];
-        touch += e < 0 ? 0 : cache[slotOf(group[k], e) * stride];
+        if (e >= 0) {
+          int m = slotOf(group[k], e) * stride;
+          long p = cache[m];
+          // the slot's first and last words, and the spine time after its interval
+          touch += cache[m + stride - 1] + (p >= 0 ? times.time((int) Math.min(p + 1, last)) : 0);
+        }
       }
       touched += touch;
     }
@@ -279,12 +285,15 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
       if (same && micros > cache[m + 2] && micros <= cache[m + 3]) {
         // between the same two spine times as the held row: no search
         interval = cache[m + 3] - micros <= ttl ? cache[m] : -1;
-      } else if (same
-          && micros > cache[m + 3]
-          && cache[m] + 1 < times.end(e)
-          && micros <= times.time((int) cache[m] + 1)) {
-        // the next interval, where rows in time order go next: no search either
-        interval = times.time((int) cache[m] + 1) - micros <= ttl ? cache[m] + 1 : -1;
+      } else if (same && micros > cache[m + 3]) {
+        // after the held row's interval: in the next one, where rows in time order go next (no
+        // search either), or further on
+        int next = (int) cache[m] + 1;
+        if (next < times.end(e) && micros <= times.time(next)) {
+          interval = times.time(next) - micros <= ttl ? next : -1;
+        } else {
+          interval = times.interval(e, micros, ttl, next);
+        }
       } else {
         interval = times.interval(e, micros, ttl);
       }

@@ -161,7 +161,15 @@ final class SpineTimes implements Serializable {
    * of them can be any spine row's answer. Positions grow with time within an entity.
    */
   long interval(int e, long micros, long ttl) {
-    int p = first(e, micros);
+    return interval(e, micros, ttl, starts[e]);
+  }
+
+  /**
+   * {@link #interval(int, long, long)} when it is known to be at or after position {@code from} of
+   * the entity's (a row later than one whose interval is {@code from - 1}): a shorter search.
+   */
+  long interval(int e, long micros, long ttl, int from) {
+    int p = first(from, starts[e + 1], micros);
     return p < starts[e + 1] && times[p] - micros <= ttl ? p : -1;
   }
 
@@ -171,8 +179,11 @@ final class SpineTimes implements Serializable {
    * the first of the entity's spine rows at that time.
    */
   int first(int e, long micros) {
-    int lo = starts[e];
-    int hi = starts[e + 1];
+    return first(starts[e], starts[e + 1], micros);
+  }
+
+  /** The first position in [lo, hi) whose time is at or after {@code micros}; hi if none. */
+  private int first(int lo, int hi, long micros) {
     while (lo < hi) {
       int mid = (lo + hi) >>> 1;
       if (times[mid] < micros) {
