@@ -168,15 +168,16 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
 
     /**
      * Rows read ahead ({@value #GROUP}, copies), with their entities: the entity lookups of a
-     * group, then the first reads of their slots, run before the rows are offered one by one, so
-     * that these reads (a cache miss or two per row) overlap instead of following one another.
+     * group, then the reads of their slots and of the spine time after each slot's interval, run
+     * before the rows are offered one by one, so that these reads (a few cache misses per row)
+     * overlap instead of following one another.
      */
     private final InternalRow[] group = new InternalRow[GROUP];
 
     private final int[] entityOf = new int[GROUP];
     private int grouped;
     private int offered;
-    private long touched; // the slots' first words, read ahead (kept, so the reads are kept)
+    private long touched; // what the read-ahead read (kept, so the reads are kept)
 
     Thinned(Iterator<InternalRow> in) {
       this.in = in;

@@ -25,9 +25,9 @@ final class SpineTimes implements Serializable {
 
   /**
    * The entities by hash, open addressing: (hash, index + 1) pairs, (0, 0) where free, at least a
-   * third of them free. A lookup reads one pair, usually, where a search of the sorted hashes read
-   * several cache lines; thinning asks once per feature row. Not serialized: each JVM builds it
-   * where it first looks up (cheap next to reading the broadcast).
+   * third of them free. A lookup reads one pair, usually, where a binary search of sorted hashes
+   * reads several cache lines; thinning asks once per feature row. Not serialized: each JVM builds
+   * it where it first looks up (cheap next to reading the broadcast).
    */
   private transient volatile long[] index;
 
@@ -39,9 +39,9 @@ final class SpineTimes implements Serializable {
 
   /**
    * Builds the lists from packed (hash, time) pairs ({@link Packed#pairs}: {@code [h0, t0, h1, t1,
-   * …]}); empty — found from the distinct hashes, before the lists are built — when there are fewer
-   * than {@code minRowsPerEntity} pairs per entity on average. Entities are numbered in the order
-   * they first appear, through the index that lookups then use.
+   * …]}); empty — found as the distinct hashes are counted, before the lists are built — when there
+   * are fewer than {@code minRowsPerEntity} pairs per entity on average. Entities are numbered in
+   * the order they first appear, through the index that lookups then use.
    */
   static Optional<SpineTimes> of(List<long[]> packed, long minRowsPerEntity) {
     int n = 0;
@@ -67,6 +67,9 @@ final class SpineTimes implements Serializable {
           if (distinct == hashes.length) {
             hashes = Arrays.copyOf(hashes, 2 * distinct);
             counts = Arrays.copyOf(counts, 2 * distinct);
+          }
+          if ((long) distinct * minRowsPerEntity >= n) {
+            return Optional.empty(); // one more entity is too many already
           }
           e = distinct++;
           hashes[e] = hash;
