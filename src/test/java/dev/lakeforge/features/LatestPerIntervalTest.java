@@ -172,6 +172,13 @@ class LatestPerIntervalTest extends SparkTestBase {
    */
   private Broadcast<SpineTimes> broadcast;
 
+  /** The types of the rows below: (hash, order, key, bucket, value). */
+  private DataType[] rowTypes() {
+    return new DataType[] {
+      DataTypes.LongType, DataTypes.LongType, keyType, DataTypes.LongType, DataTypes.LongType
+    };
+  }
+
   /** Whether the rows below have time buckets (then parities take two slots per entity). */
   private boolean bucketed;
 
@@ -181,21 +188,7 @@ class LatestPerIntervalTest extends SparkTestBase {
         JavaSparkContext.fromSparkContext(spark.sparkContext())
             .broadcast(SpineTimes.of(List.of(packed), 0).orElseThrow());
     LatestPerInterval thin =
-        new LatestPerInterval(
-            broadcast,
-            TTL,
-            0,
-            1,
-            3,
-            bucketed,
-            new int[] {2, 3},
-            new DataType[] {
-              DataTypes.LongType,
-              DataTypes.LongType,
-              keyType,
-              DataTypes.LongType,
-              DataTypes.LongType
-            });
+        new LatestPerInterval(broadcast, TTL, 0, 1, 3, bucketed, new int[] {2, 3}, rowTypes());
     // as a task gets it: serialized and read back
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
@@ -260,15 +253,7 @@ class LatestPerIntervalTest extends SparkTestBase {
       }
     }
     LatestPerInterval thin = thinningOf(packed);
-    UnsafeProjection unsafe =
-        UnsafeProjection.create(
-            new DataType[] {
-              DataTypes.LongType,
-              DataTypes.LongType,
-              keyType,
-              DataTypes.LongType,
-              DataTypes.LongType
-            });
+    UnsafeProjection unsafe = UnsafeProjection.create(rowTypes());
     List<InternalRow> rows = new ArrayList<>();
     for (long t = 0; t <= 300; t += 5) {
       for (int e = 0; e < entities; e++) {
