@@ -580,15 +580,11 @@ public final class PointInTimeJoin {
    */
   private Dataset<Row> thinned(
       Dataset<Row> rows, Broadcast<SpineTimes> times, FeatureSource src, boolean bucketed) {
-    return SparkInternals.fromInternalRows(
-        rows.sparkSession(), thinnedRows(rows, times, src, bucketed).rdd(), rows.schema());
-  }
-
-  private JavaRDD<InternalRow> thinnedRows(
-      Dataset<Row> rows, Broadcast<SpineTimes> times, FeatureSource src, boolean bucketed) {
-    return SparkInternals.internalRows(rows)
-        .toJavaRDD()
-        .mapPartitions(thinning(rows.schema(), times, src, bucketed));
+    JavaRDD<InternalRow> kept =
+        SparkInternals.internalRows(rows)
+            .toJavaRDD()
+            .mapPartitions(thinning(rows.schema(), times, src, bucketed));
+    return SparkInternals.fromInternalRows(rows.sparkSession(), kept.rdd(), rows.schema());
   }
 
   /** The thinning of a source's rows of {@code schema} (its own columns and its entity hash). */

@@ -176,15 +176,6 @@ final class SpineTimes implements Serializable {
     return p < starts[e + 1] && times[p] - micros <= ttl ? p : -1;
   }
 
-  /**
-   * The position of the first spine time of the entity at index {@code e} at or after {@code
-   * micros}; {@link #end(int)} when there is none. For a spine row's own time it is the position of
-   * the first of the entity's spine rows at that time.
-   */
-  int first(int e, long micros) {
-    return first(starts[e], starts[e + 1], micros);
-  }
-
   /** The first position in [lo, hi) whose time is at or after {@code micros}; hi if none. */
   private int first(int lo, int hi, long micros) {
     while (lo < hi) {
@@ -199,11 +190,13 @@ final class SpineTimes implements Serializable {
   }
 
   /**
-   * The positions of the first {@code n} spine rows of {@code rows}: for each, {@link #first} of
-   * its own time among its entity's, or -1 when it is {@code absent} (no keys or time), its entity
-   * is not here or its time is not (the spine read differently from the pass that packed it). The
-   * searches advance together, one step of every row per round, so that the memory reads of
-   * different rows overlap: a search on its own waits for each of its reads in turn.
+   * The positions of the first {@code n} spine rows of {@code rows}: for each, the position of the
+   * first spine time of its entity at or after its own time (for a spine row, the first of its
+   * entity's spine rows at that time), or -1 when it is {@code absent} (no keys or time), its
+   * entity is not here or its time is after all of its entity's (the spine read differently from
+   * the pass that packed it). The searches advance together, one step of every row per round, so
+   * that the memory reads of different rows overlap: a search on its own waits for each of its
+   * reads in turn.
    */
   void positions(Lookups rows, int n) {
     int[] lo = rows.positions;
