@@ -15,7 +15,6 @@ import static org.apache.spark.sql.functions.min;
 import static org.apache.spark.sql.functions.shiftleft;
 import static org.apache.spark.sql.functions.shiftright;
 import static org.apache.spark.sql.functions.timestamp_micros;
-import static org.apache.spark.sql.functions.udf;
 import static org.apache.spark.sql.functions.unix_micros;
 import static org.apache.spark.sql.functions.when;
 import static org.apache.spark.sql.functions.xxhash64;
@@ -36,15 +35,12 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.DecimalType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
-import org.apache.spark.util.sketch.BloomFilter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.reflect.ClassTag$;
@@ -269,8 +265,8 @@ public final class PointInTimeJoin {
         times.isPresent()
             ? String.format(Locale.ROOT, "(%,d entities) broadcast", times.get().value().entities())
             : "not broadcast");
-    Optional<Broadcast<BloomFilter>> slots =
-        range.empty() || times.isPresent() ? Optional.empty() : slotFilter(spineData, range.rows());
+    Optional<Broadcast<NeededSlots>> slots =
+        range.empty() || times.isPresent() ? Optional.empty() : slotFilter(spineData, range);
     if (times.isPresent() && answerBytes > 0) {
       Optional<Dataset<Row>> looked = lookedUp(spineData, range, times.get());
       if (looked.isPresent()) {
@@ -379,7 +375,7 @@ public final class PointInTimeJoin {
   private Dataset<Row> src(
       int i,
       SpineScan range,
-      Optional<Broadcast<BloomFilter>> slots,
+      Optional<Broadcast<NeededSlots>> slots,
       long bucketMicros,
       boolean withHash) {
     FeatureSource src = sources.get(i);
@@ -392,12 +388,6 @@ public final class PointInTimeJoin {
       keep =
           keep.and(ts.geq(timestamp_micros(lit(range.min() - ttl))))
               .and(ts.leq(timestamp_micros(lit(range.max()))));
-      if (slots.isPresent()) {
-        UserDefinedFunction mayBeNeeded =
-            udf(new MayBeNeeded(slots.get()), DataTypes.BooleanType)
-                .withName("lakeforge_slot_needed");
-        keep = keep.and(mayBeNeeded.apply(slotHash(i, src.keys(), src.timestamp(), 0)));
-      }
     }
     List<Column> own = new ArrayList<>();
     own.add(lit(i).as(KIND));
@@ -423,10 +413,21 @@ public final class PointInTimeJoin {
     for (int j = 0; j < sel.size(); j++) {
       own.add(col(sel.get(j).column()).as(featureColumn(i, j)));
     }
-    if (withHash) {
-      own.add(entityHash(src.keys()).as(ENTITY_HASH)); // read by thinning, not shuffled
+    if (withHash || slots.isPresent()) {
+      // read by thinning or the slot filter, not shuffled
+      own.add(entityHash(src.keys()).as(ENTITY_HASH));
     }
-    return src.data().where(keep).select(own.toArray(Column[]::new));
+    Dataset<Row> rows = src.data().where(keep).select(own.toArray(Column[]::new));
+    if (slots.isEmpty()) {
+      return rows;
+    }
+    StructType schema = rows.schema();
+    NeededSlots.Keep needed =
+        new NeededSlots.Keep(slots.get(), i, schema.fieldIndex(ENTITY_HASH), schema.fieldIndex(TS));
+    return SparkInternals.fromInternalRows(
+        rows.sparkSession(),
+        SparkInternals.internalRows(rows).toJavaRDD().mapPartitions(needed).rdd(),
+        schema);
   }
 
   /**
@@ -470,51 +471,17 @@ public final class PointInTimeJoin {
   }
 
   /**
-   * Tests a feature row's (source, keys, slot) hash against the spine's Bloom filter. Where the
-   * spine needs nearly every slot (many spine rows per entity), testing costs more than it saves: a
-   * task that has tested {@value #PROBE_ROWS} rows and kept more than {@value #KEEP_RATIO} of them
-   * keeps the rest of its rows untested. Either way no needed row is dropped, so the output is the
-   * same; only which unneeded rows are shuffled differs. The counters live in the function object,
-   * which each task deserializes for itself; were one shared, a race could only switch testing off
-   * early, which drops nothing.
-   */
-  static final class MayBeNeeded implements UDF1<Long, Boolean> {
-    private static final long serialVersionUID = 1L;
-    static final int PROBE_ROWS = 20_000;
-    static final double KEEP_RATIO = 0.8;
-
-    private final Broadcast<BloomFilter> filter;
-    // transient: each deserialized copy starts at zero (and not skipping)
-    private transient long tested;
-    private transient long kept;
-    private transient boolean skipping;
-
-    MayBeNeeded(Broadcast<BloomFilter> filter) {
-      this.filter = filter;
-    }
-
-    @Override
-    public Boolean call(Long hash) {
-      if (skipping) {
-        return true;
-      }
-      boolean keep = filter.value().mightContainLong(hash);
-      tested++;
-      kept += keep ? 1 : 0;
-      if (tested == PROBE_ROWS && kept > KEEP_RATIO * tested) {
-        skipping = true;
-      }
-      return keep;
-    }
-  }
-
-  /**
    * What one pass over the spine's rows with keys and a time finds: their count and time range
    * ({@code min}, {@code max} in microseconds; meaningless when {@code rows} is 0) and, broadcast
    * for each source's scan to thin its rows exactly ({@link LatestPerInterval}), their times per
    * entity.
    */
-  record SpineScan(long rows, long min, long max, Optional<Broadcast<SpineTimes>> times) {
+  record SpineScan(
+      long rows,
+      long min,
+      long max,
+      Optional<Broadcast<SpineTimes>> times,
+      Optional<List<long[]>> pairs) {
     boolean empty() {
       return rows == 0;
     }
@@ -539,8 +506,9 @@ public final class PointInTimeJoin {
     if (spineTimesLimit == 0 || !hashableKeys(spineData.schema())) {
       Row r = pairs.agg(min("t"), max("t"), count(lit(1))).first();
       return r.getLong(2) == 0
-          ? new SpineScan(0, 0, 0, Optional.empty())
-          : new SpineScan(r.getLong(2), r.getLong(0), r.getLong(1), Optional.empty());
+          ? new SpineScan(0, 0, 0, Optional.empty(), Optional.empty())
+          : new SpineScan(
+              r.getLong(2), r.getLong(0), r.getLong(1), Optional.empty(), Optional.empty());
     }
     JavaRDD<InternalRow> rows = SparkInternals.internalRows(pairs).toJavaRDD();
     long cap = Math.max(1024, 2 * spineTimesLimit / Math.max(1, rows.getNumPartitions()));
@@ -554,10 +522,10 @@ public final class PointInTimeJoin {
       hi = Math.max(hi, p.max);
     }
     if (n == 0) {
-      return new SpineScan(0, 0, 0, Optional.empty());
+      return new SpineScan(0, 0, 0, Optional.empty(), Optional.empty());
     }
     if (n > spineTimesLimit) {
-      return new SpineScan(n, lo, hi, Optional.empty());
+      return new SpineScan(n, lo, hi, Optional.empty(), Optional.empty());
     }
     if (packs.stream().anyMatch(p -> p.pairs == null)) {
       LOG.info(
@@ -567,11 +535,11 @@ public final class PointInTimeJoin {
           n);
       packs = rows.mapPartitions(new SpineTimes.Pack(Long.MAX_VALUE)).collect();
     }
-    Optional<SpineTimes> times =
-        SpineTimes.of(packs.stream().map(p -> p.pairs).toList(), minSpineRowsPerEntity);
+    List<long[]> packed = packs.stream().map(p -> p.pairs).toList();
+    Optional<SpineTimes> times = SpineTimes.of(packed, minSpineRowsPerEntity);
     JavaSparkContext jsc =
         JavaSparkContext.fromSparkContext(spineData.sparkSession().sparkContext());
-    return new SpineScan(n, lo, hi, times.map(jsc::broadcast));
+    return new SpineScan(n, lo, hi, times.map(jsc::broadcast), Optional.of(packed));
   }
 
   /**
@@ -792,44 +760,44 @@ public final class PointInTimeJoin {
   }
 
   /**
-   * A spine row at time t needs, from source i, only the feature rows in [t - ttl_i, t]; they lie
-   * in the ttl-wide time slot of t or the one before it. One pass over the spine puts the hash of
-   * (source, keys, slot) of both slots of every spine row in a Bloom filter (3% false positives),
-   * and each source's scan keeps only the rows whose (source, keys, slot) it may contain: a Bloom
-   * filter never misses what it holds, so no needed row is dropped, while rows no spine row can see
-   * (an entity's history far from its spine rows, entities not in the spine) are not shuffled.
-   * Empty when a key's type has values that are equal with different bytes (floating point, a
-   * collated string), whose hashes could differ.
+   * The Bloom filter of the (source, entity, time slot) triples the spine needs ({@link
+   * NeededSlots}), built on the driver from the spine's pairs when its one pass packed them, else
+   * by a second pass over the spine. Empty when a key's type has values that are equal with
+   * different bytes (floating point, a collated string), whose hashes could differ.
    */
-  private Optional<Broadcast<BloomFilter>> slotFilter(Dataset<Row> spineData, long spineRows) {
+  private Optional<Broadcast<NeededSlots>> slotFilter(Dataset<Row> spineData, SpineScan range) {
     if (!hashableKeys(spineData.schema())) {
       return Optional.empty();
     }
-    List<Column> hashes = new ArrayList<>();
-    for (int i = 0; i < sources.size(); i++) {
-      hashes.add(slotHash(i, spine.keys(), spine.timestamp(), 0));
-      hashes.add(slotHash(i, spine.keys(), spine.timestamp(), -1));
+    long started = System.nanoTime();
+    long[] ttls = sources.stream().mapToLong(s -> micros(s.ttl())).toArray();
+    NeededSlots filter;
+    if (range.pairs().isPresent()) {
+      filter = NeededSlots.of(range.pairs().get(), range.rows(), ttls);
+    } else {
+      Dataset<Row> pairs =
+          spineData
+              .where(present(spine.keys(), spine.timestamp()))
+              .select(entityHash(spine.keys()), unix_micros(col(spine.timestamp())));
+      filter =
+          SparkInternals.internalRows(pairs)
+              .toJavaRDD()
+              .mapPartitions(new NeededSlots.Fill(range.rows(), ttls))
+              .reduce(
+                  (a, b) -> {
+                    a.or(b);
+                    return a;
+                  });
     }
-    long expected = Math.max(1_000, Math.multiplyExact(spineRows, hashes.size()));
-    BloomFilter filter =
-        spineData
-            .where(present(spine.keys(), spine.timestamp()))
-            .select(explode(array(hashes.toArray(Column[]::new))).as(SLOT))
-            .stat()
-            .bloomFilter(SLOT, expected, 0.03);
+    LOG.info(
+        "{}: the filter of the spine's time slots ({} KiB) built in {} s{}",
+        this,
+        filter.bytes() >> 10,
+        seconds(started),
+        range.pairs().isPresent() ? " from its packed times" : " by a second pass");
     return Optional.of(
         JavaSparkContext.fromSparkContext(spineData.sparkSession().sparkContext())
             .broadcast(filter));
-  }
-
-  /** The hash of (source, keys, the ttl-wide time slot of the timestamp + shift). */
-  private Column slotHash(int source, List<String> keys, String timestamp, int shift) {
-    List<Column> parts = new ArrayList<>();
-    parts.add(lit(source));
-    keys.forEach(k -> parts.add(col(k)));
-    long ttl = Math.max(1, micros(sources.get(source).ttl()));
-    parts.add(floor(unix_micros(col(timestamp)).divide(ttl)).cast(DataTypes.LongType).plus(shift));
-    return xxhash64(parts.toArray(Column[]::new));
   }
 
   /** Whether equal values of the type always have equal bytes, hence equal hashes. */
@@ -878,7 +846,6 @@ public final class PointInTimeJoin {
   private static final String KIND = JoinChecks.RESERVED + "kind";
   private static final String TS = JoinChecks.RESERVED + "ts";
   private static final String BUCKET = JoinChecks.RESERVED + "bucket";
-  private static final String SLOT = JoinChecks.RESERVED + "slot";
   private static final String GROUP = JoinChecks.RESERVED + "group";
   private static final String ENTITY_HASH = JoinChecks.RESERVED + "entity";
 

@@ -37,6 +37,7 @@ class SessionFactoryTest {
         .containsEntry("spark.sql.catalog.iceberg.jdbc.journal_mode", "WAL")
         .containsEntry("spark.sql.warehouse.dir", home + "/warehouse")
         .containsEntry("spark.sql.catalogImplementation", "in-memory")
+        .containsEntry("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .containsEntry("spark.lakeforge.home", home)
         .containsEntry(
             "spark.sql.extensions",
@@ -50,6 +51,7 @@ class SessionFactoryTest {
         new SparkConf(false)
             .set("spark.master", "yarn")
             .set("spark.sql.shuffle.partitions", "400")
+            .set("spark.sql.parquet.outputTimestampType", "INT96")
             .set("spark.sql.catalog.spark_catalog", "com.example.TheirCatalog")
             .set("spark.sql.extensions", "com.example.TheirExtension");
     Map<String, String> s = settings(PlatformConfig.defaults(), cluster, Map.of());
@@ -57,6 +59,7 @@ class SessionFactoryTest {
         .doesNotContainKeys(
             "spark.master",
             "spark.sql.shuffle.partitions",
+            "spark.sql.parquet.outputTimestampType",
             "spark.sql.catalog.spark_catalog",
             "spark.ui.enabled",
             "spark.sql.catalogImplementation",

@@ -29,6 +29,7 @@ import java.util.stream.IntStream;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -711,53 +712,68 @@ class PointInTimeJoinTest extends SparkTestBase {
   }
 
   /**
-   * A task stops testing rows against the Bloom filter once its first rows show that nearly all of
-   * them are kept, and keeps testing when the filter drops rows; each task starts afresh.
+   * A task stops testing rows against the filter of the spine's time slots once its first rows show
+   * that nearly all of them are kept, and keeps testing when the filter drops rows; each task
+   * starts afresh.
    */
   @Test
   void theSlotFilterStopsTestingATaskWhoseRowsItNearlyAllKeeps() throws Exception {
-    int probe = PointInTimeJoin.MayBeNeeded.PROBE_ROWS;
-    org.apache.spark.util.sketch.BloomFilter everyOther =
-        org.apache.spark.util.sketch.BloomFilter.create(probe, 0.001);
-    for (long h = 0; h < 2L * probe; h += 2) {
-      everyOther.putLong(h);
+    int probe = NeededSlots.Keep.PROBE_ROWS;
+    long ttl = 3_600_000_000L;
+    long t = 100 * ttl;
+    List<long[]> everyOther = new ArrayList<>();
+    long[] pairs = new long[2 * probe];
+    for (int k = 0; k < probe; k++) {
+      pairs[2 * k] = 2L * k;
+      pairs[2 * k + 1] = t;
     }
-    long absent = -1; // a hash the filter surely lacks (no false positive)
-    while (everyOther.mightContainLong(absent)) {
+    everyOther.add(pairs);
+    NeededSlots slots = NeededSlots.of(everyOther, probe, new long[] {ttl});
+    long absent = -1; // an entity the filter surely lacks (no false positive)
+    while (slots.mayNeed(0, absent, t)) {
       absent--;
     }
     var broadcast =
-        new org.apache.spark.api.java.JavaSparkContext(spark.sparkContext()).broadcast(everyOther);
-    PointInTimeJoin.MayBeNeeded filter = new PointInTimeJoin.MayBeNeeded(broadcast);
+        new org.apache.spark.api.java.JavaSparkContext(spark.sparkContext()).broadcast(slots);
+    NeededSlots.Keep keep = new NeededSlots.Keep(broadcast, 0, 0, 1);
 
-    PointInTimeJoin.MayBeNeeded kept = roundTrip(filter);
+    List<InternalRow> allNeeded = new ArrayList<>();
     for (long h = 0; h < probe; h++) {
-      assertThat(kept.call(2 * h)).isTrue();
+      allNeeded.add(hashAndOrder(2 * h, t));
     }
-    assertThat(kept.call(absent)).as("after %d rows all kept, rows pass untested", probe).isTrue();
+    allNeeded.add(hashAndOrder(absent, t));
+    assertThat(count(keep.call(allNeeded.iterator())))
+        .as("after %d rows all kept, rows pass untested", probe)
+        .isEqualTo(probe + 1);
 
-    PointInTimeJoin.MayBeNeeded half = roundTrip(filter);
-    long keptRows = 0;
+    List<InternalRow> half = new ArrayList<>();
     for (long h = 0; h < probe; h++) {
-      keptRows += half.call(h) ? 1 : 0;
+      half.add(hashAndOrder(h, t));
     }
-    assertThat(keptRows).isBetween(probe / 2L, probe / 2L + probe / 50);
-    assertThat(half.call(absent)).as("a task whose rows the filter halves keeps testing").isFalse();
+    half.add(hashAndOrder(absent, t));
+    long keptRows = count(keep.call(half.iterator()));
+    assertThat(keptRows)
+        .as("half the rows needed, the absent one tested and dropped")
+        .isBetween(probe / 2L, probe / 2L + probe / 50);
 
-    assertThat(roundTrip(filter).call(absent)).as("a new task tests from its first row").isFalse();
+    assertThat(count(keep.call(List.of(hashAndOrder(absent, t)).iterator())))
+        .as("a new task tests from its first row")
+        .isZero();
   }
 
-  /** A copy of {@code f} as a task gets it: serialized and read back. */
-  private static PointInTimeJoin.MayBeNeeded roundTrip(PointInTimeJoin.MayBeNeeded f)
-      throws Exception {
-    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-    try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
-      out.writeObject(f);
+  /** A row of (entity hash, the join's order column: microseconds times two). */
+  private static InternalRow hashAndOrder(long hash, long micros) {
+    return new org.apache.spark.sql.catalyst.expressions.GenericInternalRow(
+        new Object[] {hash, 2 * micros});
+  }
+
+  private static long count(java.util.Iterator<InternalRow> rows) {
+    long n = 0;
+    while (rows.hasNext()) {
+      rows.next();
+      n++;
     }
-    try (java.io.ObjectInputStream in =
-        new java.io.ObjectInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
-      return (PointInTimeJoin.MayBeNeeded) in.readObject();
-    }
+    return n;
   }
 
   /** The generated data holds every case the rule names, and the oracle hit them. */
