@@ -244,10 +244,10 @@ public final class PointInTimeJoin {
 
   /**
    * The joined rows. Runs one small Spark job over the spine now (its time range, row count and
-   * times per entity), and a second for the filter of the time slots it needs when its times are
-   * not broadcast; with the spine's times broadcast, also reads each source now and gathers its
-   * answers ({@link FeatureAnswers}), so that the result is one pass over the spine. The rest runs
-   * when the result is used.
+   * times per entity), and a second for the filter of the time slots it needs when the spine had
+   * too many rows to pack its times; with the spine's times broadcast, also reads each source now
+   * and gathers its answers ({@link FeatureAnswers}), so that the result is one pass over the
+   * spine. The rest runs when the result is used.
    *
    * @throws FeatureException when gathering finds two rows of one entity at the time of a spine
    *     row's answer (on the shuffled path that error comes when the result is used)
