@@ -474,7 +474,8 @@ public final class PointInTimeJoin {
    * What one pass over the spine's rows with keys and a time finds: their count and time range
    * ({@code min}, {@code max} in microseconds; meaningless when {@code rows} is 0) and, broadcast
    * for each source's scan to thin its rows exactly ({@link LatestPerInterval}), their times per
-   * entity.
+   * entity; {@code pairs}, the (hash, time) pairs it packed, from which the driver builds the
+   * filter of the time slots ({@link NeededSlots}) when the times are not broadcast.
    */
   record SpineScan(
       long rows,
