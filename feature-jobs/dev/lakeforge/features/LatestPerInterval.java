@@ -67,9 +67,10 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
   /**
    * @param hashColumn the row's entity hash (the one {@code spine} was built with)
    * @param timeColumn the row's order column (microseconds × 2)
-   * @param bucketColumn the row's time bucket (a bigint; 0 without buckets)
+   * @param bucketColumn the row's time bucket (a bigint; read only when {@code bucketed})
    * @param bucketed whether rows have time buckets (one slot per entity and bucket parity)
-   * @param entityColumns the columns that identify an entity in the union (keys and bucket)
+   * @param entityColumns the columns that identify an entity (keys, and the bucket where rows have
+   *     one)
    * @param rowTypes the types of the rows' columns
    */
   LatestPerInterval(

@@ -298,7 +298,7 @@ public final class PointInTimeJoin {
     Dataset<Row> union = spineData.select(unionColumns.toArray(Column[]::new));
 
     for (int i = 0; i < n; i++) {
-      Dataset<Row> rows = src(i, range, slots, bucketMicros, times.isPresent());
+      Dataset<Row> rows = src(i, range, slots, bucketMicros, times.isPresent(), true);
       if (times.isPresent()) {
         rows = thinned(rows, times.get(), sources.get(i), bucketMicros > 0);
       }
@@ -368,16 +368,19 @@ public final class PointInTimeJoin {
    * Source {@code i}'s rows that some spine row may see, in its own narrow layout: kind, order
    * time, bucket (one row per bucket it belongs to), its keys under the spine's key names (in the
    * spine's column order), its selected features under their union names, then — {@code withHash},
-   * for thinning — the entity hash. Rows outside the spine's time range (less the ttl), with a null
-   * key or time, or (given {@code slots}) in no slot the spine needs are dropped; the time bounds
-   * are literals on the raw column, so that Delta and Iceberg skip files and row groups.
+   * for thinning — the entity hash. Without {@code forUnion} (rows gathered on the driver, never
+   * unioned) there is no kind, nor a bucket when {@code bucketMicros} is 0: a narrower row to hold,
+   * send and broadcast. Rows outside the spine's time range (less the ttl), with a null key or
+   * time, or (given {@code slots}) in no slot the spine needs are dropped; the time bounds are
+   * literals on the raw column, so that Delta and Iceberg skip files and row groups.
    */
   private Dataset<Row> src(
       int i,
       SpineScan range,
       Optional<Broadcast<NeededSlots>> slots,
       long bucketMicros,
-      boolean withHash) {
+      boolean withHash,
+      boolean forUnion) {
     FeatureSource src = sources.get(i);
     Column ts = col(src.timestamp());
     Column keep = present(src.keys(), src.timestamp());
@@ -390,7 +393,9 @@ public final class PointInTimeJoin {
               .and(ts.leq(timestamp_micros(lit(range.max()))));
     }
     List<Column> own = new ArrayList<>();
-    own.add(lit(i).as(KIND));
+    if (forUnion) {
+      own.add(lit(i).as(KIND));
+    }
     own.add(order(ts, false).as(TS));
     if (bucketMicros > 0) {
       Column bucket = floor(unix_micros(ts).divide(bucketMicros)).cast(DataTypes.LongType);
@@ -400,7 +405,7 @@ public final class PointInTimeJoin {
       own.add(
           explode(when(validAtNext, array(bucket, bucket.plus(1))).otherwise(array(bucket)))
               .as(BUCKET));
-    } else {
+    } else if (forUnion) {
       own.add(lit(0L).as(BUCKET));
     }
     for (StructField f : spine.data().schema().fields()) {
@@ -560,13 +565,16 @@ public final class PointInTimeJoin {
   private LatestPerInterval thinning(
       StructType schema, Broadcast<SpineTimes> times, FeatureSource src, boolean bucketed) {
     List<String> entity = new ArrayList<>(spine.keys());
-    entity.add(BUCKET);
+    boolean withBucket = Arrays.asList(schema.fieldNames()).contains(BUCKET);
+    if (withBucket) {
+      entity.add(BUCKET);
+    }
     return new LatestPerInterval(
         times,
         micros(src.ttl()),
         schema.fieldIndex(ENTITY_HASH),
         schema.fieldIndex(TS),
-        schema.fieldIndex(BUCKET),
+        withBucket ? schema.fieldIndex(BUCKET) : -1,
         bucketed,
         entity.stream().mapToInt(schema::fieldIndex).toArray(),
         Arrays.stream(schema.fields()).map(StructField::dataType).toArray(DataType[]::new));
@@ -598,7 +606,7 @@ public final class PointInTimeJoin {
     int[][] featureColumns = new int[n][];
     for (int i = 0; i < n; i++) {
       FeatureSource src = sources.get(i);
-      Dataset<Row> rows = src(i, range, Optional.empty(), 0, true);
+      Dataset<Row> rows = src(i, range, Optional.empty(), 0, true, false);
       StructType schema = rows.schema();
       if (Math.multiplyHigh(range.rows(), schema.defaultSize()) != 0
           || range.rows() * schema.defaultSize() + positions > left) {
