@@ -28,7 +28,14 @@ final class NeededSlots implements Serializable {
   /** Bits per key: about 1 % false positives for a split-block filter. */
   static final int BITS_PER_KEY = 10;
 
-  private static final int WORDS = 8; // per block: 512 bits, one cache line
+  /**
+   * The largest filter, 64 MiB (broadcast to every executor): past ~50M keys (25M spine rows for
+   * one source) it holds fewer bits per key, so more unneeded rows pass; none that is needed drops.
+   */
+  static final long MAX_BYTES = 64L << 20;
+
+  private static final int WORDS = 8; // per block: one cache line
+  private static final int BLOCK_BITS = 64 * WORDS;
   private static final long[] SALTS = {
     0x47b6137b44974d91L, 0x8824ad5ba2b7289dL, 0x705495c72df1424bL, 0x9efc49475c6bfb31L,
     0x3e1c0a0f4e1b7f87L, 0xd2a98b26625eee7bL, 0xdd0f6f8b3a2c5a11L, 0x5c6bfb31a2b7289dL
@@ -50,7 +57,8 @@ final class NeededSlots implements Serializable {
    */
   static NeededSlots sized(long spineRows, long[] ttls) {
     long keys = Math.max(1, Math.multiplyExact(2 * spineRows, ttls.length));
-    long blocks = Math.max(1, Math.multiplyExact(keys, BITS_PER_KEY) / (64L * WORDS));
+    long wanted = Math.multiplyExact(keys, BITS_PER_KEY) / BLOCK_BITS;
+    long blocks = Math.max(1, Math.min(8 * MAX_BYTES / BLOCK_BITS, wanted));
     long[] positive = new long[ttls.length];
     for (int i = 0; i < ttls.length; i++) {
       positive[i] = Math.max(1, ttls[i]);

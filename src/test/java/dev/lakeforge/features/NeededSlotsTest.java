@@ -110,6 +110,9 @@ class NeededSlotsTest {
     assertThat(slots.mayNeed(0, entity(1), -HOUR)).isTrue(); // the slot before
     assertThat(NeededSlots.key(0, entity(1), 5)).isNotEqualTo(NeededSlots.key(1, entity(1), 5));
     assertThat(NeededSlots.key(0, entity(1), 5)).isNotEqualTo(NeededSlots.key(0, entity(1), 6));
+    assertThat(NeededSlots.sized(1_000_000_000L, new long[] {HOUR}).bytes())
+        .as("a spine of a billion rows gets the largest filter, not 2.5 GB")
+        .isEqualTo(NeededSlots.MAX_BYTES);
     assertThatThrownBy(() -> slots.or(NeededSlots.sized(1_000_000, new long[] {HOUR})))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("different sizes");
