@@ -788,15 +788,20 @@ public final class PointInTimeJoin {
           spineData
               .where(present(spine.keys(), spine.timestamp()))
               .select(entityHash(spine.keys()), unix_micros(col(spine.timestamp())));
-      filter =
+      JavaRDD<NeededSlots> filled =
           SparkInternals.internalRows(pairs)
               .toJavaRDD()
-              .mapPartitions(new NeededSlots.Fill(range.rows(), ttls))
-              .reduce(
-                  (a, b) -> {
-                    a.or(b);
-                    return a;
-                  });
+              .mapPartitions(new NeededSlots.Fill(range.rows(), ttls));
+      // OR-ed on the executors, about 8 at a time, so that the driver receives a few filters (up
+      // to 64 MiB each), not one per partition, within spark.driver.maxResultSize
+      int depth = (int) Math.ceil(Math.log(Math.max(2, filled.getNumPartitions())) / Math.log(8));
+      filter =
+          filled.treeReduce(
+              (a, b) -> {
+                a.or(b);
+                return a;
+              },
+              Math.max(2, depth));
     }
     LOG.info(
         "{}: the filter of the spine's time slots ({} KiB) built in {} s{}",

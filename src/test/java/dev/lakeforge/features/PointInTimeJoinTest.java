@@ -291,6 +291,11 @@ class PointInTimeJoinTest extends SparkTestBase {
     PointInTimeJoin bloom =
         PointInTimeJoin.builder(spine).add(risk).add(activity).optBroadcastSpineRows(0).build();
     assertThat(values(bloom.join())).containsExactlyInAnyOrderElementsOf(expected);
+    // ... and with the spine in 40 partitions, whose filters are OR-ed on the executors first.
+    Spine spread = new Spine("spine", spineTable.repartition(40), List.of("k1", "k2"), "as_of");
+    PointInTimeJoin bloomSpread =
+        PointInTimeJoin.builder(spread).add(risk).add(activity).optBroadcastSpineRows(0).build();
+    assertThat(values(bloomSpread.join())).containsExactlyInAnyOrderElementsOf(expected);
 
     assertEdgeCasesWereExercised(d, expected);
   }
