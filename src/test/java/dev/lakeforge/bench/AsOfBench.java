@@ -177,8 +177,9 @@ public final class AsOfBench {
         for (Plan p : plans) {
           runs.put(p.name(), new ArrayList<>());
         }
-        // The first run at a new scale is slower for every plan (the JIT, the page cache): in one
-        // run on B, 17.0 s against 10.3 s for the Feast plan, 5.3 s against 2.5 s for Lakeforge.
+        // The first run at a new scale was slower for every plan (why is not established: a fixed,
+        // pre-touched heap did not change it): in one run on B, 17.0 s against 10.3 s for the Feast
+        // plan, 5.3 s against 2.5 s for Lakeforge.
         for (int round = 0; round < warmups; round++) {
           for (Plan p : plans) {
             if (skip.contains(p.name() + ":" + shape.name()) || capped.contains(p.name())) {
