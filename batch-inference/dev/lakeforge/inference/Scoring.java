@@ -55,13 +55,8 @@ public final class Scoring {
               "model %s: rows to score have schema %s, not the %s this scoring was prepared on",
               model, rows.schema().simpleString(), input.schema().simpleString()));
     }
-    return SparkInternals.fromInternalRows(
-        rows.sparkSession(),
-        SparkInternals.internalRows(rows)
-            .toJavaRDD()
-            .mapPartitions(new PartitionScorer(plan, hadoop, metrics))
-            .rdd(),
-        plan.schema());
+    return SparkInternals.mapPartitions(
+        rows, new PartitionScorer(plan, hadoop, metrics), plan.schema());
   }
 
   /** The schema of {@link #output()}: the input's columns, then the output columns. */

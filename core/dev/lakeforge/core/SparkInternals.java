@@ -92,6 +92,22 @@ public final class SparkInternals {
     return classic(spark).internalCreateDataFrame(rows, schema, false);
   }
 
+  /**
+   * {@code rows} passed through {@code f} in each partition, on Spark's internal rows (no
+   * conversion to {@link Row} and back), as a DataFrame of {@code schema}: what {@code f} returns
+   * must be rows of that schema. Lazy, like {@link #internalRows}.
+   */
+  public static Dataset<Row> mapPartitions(
+      Dataset<Row> rows,
+      org.apache.spark.api.java.function.FlatMapFunction<
+              java.util.Iterator<org.apache.spark.sql.catalyst.InternalRow>,
+              org.apache.spark.sql.catalyst.InternalRow>
+          f,
+      org.apache.spark.sql.types.StructType schema) {
+    return fromInternalRows(
+        rows.sparkSession(), internalRows(rows).toJavaRDD().mapPartitions(f).rdd(), schema);
+  }
+
   /** The analysed plan of a DataFrame. */
   public static LogicalPlan plan(Dataset<?> df) {
     return ((org.apache.spark.sql.classic.Dataset<?>) df).logicalPlan();

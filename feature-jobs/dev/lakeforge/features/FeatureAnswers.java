@@ -144,13 +144,20 @@ final class FeatureAnswers implements Serializable {
      * This after {@code thin}: the rows' intervals are those thinning found, not looked up again.
      */
     FlatMapFunction<Iterator<InternalRow>, Batch> after(LatestPerInterval thin) {
-      return rows -> call(thin.call(rows));
+      return rows -> {
+        LatestPerInterval.Thinned thinned = thin.call(rows);
+        return collect(thinned, thinned);
+      };
     }
 
     @Override
     public Iterator<Batch> call(Iterator<InternalRow> rows) {
+      return collect(rows, null);
+    }
+
+    /** Packs {@code rows}; their intervals from {@code thinned} (those rows), else looked up. */
+    private Iterator<Batch> collect(Iterator<InternalRow> rows, LatestPerInterval.Thinned thinned) {
       SpineTimes times = spine.value();
-      LatestPerInterval.Thinned thinned = rows instanceof LatestPerInterval.Thinned t ? t : null;
       long[] entries = new long[1024];
       int[] sizes = new int[512];
       byte[] bytes = new byte[1 << 16];
@@ -210,8 +217,6 @@ final class FeatureAnswers implements Serializable {
    * limitBytes} of them; past that it drops what it has and {@link #build} returns empty.
    */
   static final class Merger {
-    private static final int GROUP = 64;
-
     private final SpineTimes times;
     private final int fields;
     private final EntityKeys keys;
@@ -285,7 +290,7 @@ final class FeatureAnswers implements Serializable {
       batches.add(batch);
       int o = 0;
       for (int k = 0; k < batch.rows(); k++) {
-        if (k % GROUP == 0) {
+        if (k % RowValues.READ_AHEAD == 0) {
           touchStates(batch, k);
         }
         int s = 3 * (int) batch.entries[2 * k];
@@ -312,12 +317,12 @@ final class FeatureAnswers implements Serializable {
     }
 
     /**
-     * Reads the states of the batch's next {@value #GROUP} rows' positions ahead of their use, so
-     * that these scattered reads overlap instead of following one another.
+     * Reads the states of the batch's next {@value RowValues#READ_AHEAD} rows' positions ahead of
+     * their use, so that these scattered reads overlap instead of following one another.
      */
     private void touchStates(Batch batch, int from) {
       long touch = 0;
-      for (int k = from; k < Math.min(batch.rows(), from + GROUP); k++) {
+      for (int k = from; k < Math.min(batch.rows(), from + RowValues.READ_AHEAD); k++) {
         touch += state[3 * (int) batch.entries[2 * k]];
       }
       touched += touch;
@@ -366,8 +371,8 @@ final class FeatureAnswers implements Serializable {
         int previous = -1; // the offset in all of the entity's previous row
         int previousSize = 0;
         for (int p = start; p < times.end(e); p++) {
-          if (p % GROUP == 0) {
-            touchRows(bytesOf, p, Math.min(n, p + GROUP));
+          if (p % RowValues.READ_AHEAD == 0) {
+            touchRows(bytesOf, p, Math.min(n, p + RowValues.READ_AHEAD));
           }
           long where = state[3 * p + 1];
           if (where < 0) {

@@ -40,8 +40,6 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
   /** {@link Thinned#interval} of a row sent on untested. */
   static final long UNKNOWN = -2;
 
-  private static final int GROUP = 64;
-
   /** The cache's share of a task's memory, in bytes (held rows and their slots' bookkeeping). */
   private static final long CACHE_BYTES = 16L << 20;
 
@@ -168,14 +166,14 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
     private long offeredInterval;
 
     /**
-     * Rows read ahead ({@value #GROUP}, copies), with their entities: the entity lookups of a
-     * group, then the reads of their slots and of the spine time after each slot's interval, run
-     * before the rows are offered one by one, so that these reads (a few cache misses per row)
-     * overlap instead of following one another.
+     * Rows read ahead ({@value RowValues#READ_AHEAD}, copies), with their entities: the entity
+     * lookups of a group, then the reads of their slots and of the spine time after each slot's
+     * interval, run before the rows are offered one by one, so that these reads (a few cache misses
+     * per row) overlap instead of following one another.
      */
-    private final InternalRow[] group = new InternalRow[GROUP];
+    private final InternalRow[] group = new InternalRow[RowValues.READ_AHEAD];
 
-    private final int[] entityOf = new int[GROUP];
+    private final int[] entityOf = new int[RowValues.READ_AHEAD];
     private int grouped;
     private int offered;
     private long touched; // what the read-ahead read (kept, so the reads are kept)
@@ -236,13 +234,10 @@ final class LatestPerInterval implements FlatMapFunction<Iterator<InternalRow>, 
 
     /** Reads the next group of rows and looks up their entities and slots. */
     private void readAhead() {
-      grouped = 0;
+      grouped = RowValues.copyNext(in, group);
       offered = 0;
-      while (grouped < GROUP && in.hasNext()) {
-        InternalRow row = in.next();
-        group[grouped] = RowValues.copyOf(row, group[grouped]);
-        entityOf[grouped] = times.entity(row.getLong(hashColumn));
-        grouped++;
+      for (int k = 0; k < grouped; k++) {
+        entityOf[k] = times.entity(group[k].getLong(hashColumn));
       }
       long touch = 0;
       int last = times.size() - 1;

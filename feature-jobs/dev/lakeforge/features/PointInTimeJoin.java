@@ -300,7 +300,10 @@ public final class PointInTimeJoin {
     for (int i = 0; i < n; i++) {
       Dataset<Row> rows = src(i, range, slots, bucketMicros, times.isPresent(), true);
       if (times.isPresent()) {
-        rows = thinned(rows, times.get(), sources.get(i), bucketMicros > 0);
+        // less the rows thinning lets go
+        LatestPerInterval thin =
+            thinning(rows.schema(), times.get(), sources.get(i), bucketMicros > 0);
+        rows = SparkInternals.mapPartitions(rows, thin, rows.schema());
       }
       List<Column> wide = new ArrayList<>();
       wide.add(col(KIND));
@@ -358,10 +361,7 @@ public final class PointInTimeJoin {
             widths,
             names,
             sorted.schema().fieldIndex(GROUP));
-    return SparkInternals.fromInternalRows(
-        sorted.sparkSession(),
-        SparkInternals.internalRows(sorted).toJavaRDD().mapPartitions(merge).rdd(),
-        checked.output());
+    return SparkInternals.mapPartitions(sorted, merge, checked.output());
   }
 
   /**
@@ -429,10 +429,7 @@ public final class PointInTimeJoin {
     StructType schema = rows.schema();
     NeededSlots.Keep needed =
         new NeededSlots.Keep(slots.get(), i, schema.fieldIndex(ENTITY_HASH), schema.fieldIndex(TS));
-    return SparkInternals.fromInternalRows(
-        rows.sparkSession(),
-        SparkInternals.internalRows(rows).toJavaRDD().mapPartitions(needed).rdd(),
-        schema);
+    return SparkInternals.mapPartitions(rows, needed, schema);
   }
 
   /**
@@ -548,19 +545,6 @@ public final class PointInTimeJoin {
     return new SpineScan(n, lo, hi, times.map(jsc::broadcast), Optional.of(packed));
   }
 
-  /**
-   * {@code rows} (a source's own columns and its entity hash) less those that {@link
-   * LatestPerInterval} lets go.
-   */
-  private Dataset<Row> thinned(
-      Dataset<Row> rows, Broadcast<SpineTimes> times, FeatureSource src, boolean bucketed) {
-    JavaRDD<InternalRow> kept =
-        SparkInternals.internalRows(rows)
-            .toJavaRDD()
-            .mapPartitions(thinning(rows.schema(), times, src, bucketed));
-    return SparkInternals.fromInternalRows(rows.sparkSession(), kept.rdd(), rows.schema());
-  }
-
   /** The thinning of a source's rows of {@code schema} (its own columns and its entity hash). */
   private LatestPerInterval thinning(
       StructType schema, Broadcast<SpineTimes> times, FeatureSource src, boolean bucketed) {
@@ -660,11 +644,7 @@ public final class PointInTimeJoin {
             sourceKeys,
             featureColumns);
     Dataset<Row> in = spineData.select(columns.toArray(Column[]::new));
-    return Optional.of(
-        SparkInternals.fromInternalRows(
-            spineData.sparkSession(),
-            SparkInternals.internalRows(in).toJavaRDD().mapPartitions(lookup).rdd(),
-            checked.output()));
+    return Optional.of(SparkInternals.mapPartitions(in, lookup, checked.output()));
   }
 
   /**

@@ -76,6 +76,25 @@ final class RowValues {
   }
 
   /**
+   * How many rows the join's passes read ahead ({@link #copyNext}) or touch ahead: their lookups
+   * run step by step for the whole group, so that the memory reads of different rows overlap.
+   */
+  static final int READ_AHEAD = 64;
+
+  /**
+   * Copies the next rows of {@code in}, up to {@code into.length}, into {@code into} (reusing its
+   * rows: the reader reuses its own); returns how many.
+   */
+  static int copyNext(java.util.Iterator<InternalRow> in, InternalRow[] into) {
+    int n = 0;
+    while (n < into.length && in.hasNext()) {
+      into[n] = copyOf(in.next(), into[n]);
+      n++;
+    }
+    return n;
+  }
+
+  /**
    * A copy of {@code row} that outlives it: written into {@code reuse} when both are in Spark's row
    * format (no allocation once {@code reuse} is large enough), else a new row.
    */

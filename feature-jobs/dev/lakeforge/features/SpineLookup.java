@@ -73,20 +73,19 @@ final class SpineLookup implements FlatMapFunction<Iterator<InternalRow>, Intern
   }
 
   /**
-   * The spine's rows with their features, looked up {@value #GROUP} at a time: each step of the
-   * lookup (entity, position, answer, answer row) runs for the whole group before the next, so that
-   * the group's memory reads — a handful of cache misses per row into the broadcast times and
-   * answers — overlap instead of following one another.
+   * The spine's rows with their features, looked up {@value RowValues#READ_AHEAD} at a time: each
+   * step of the lookup (entity, position, answer, answer row) runs for the whole group before the
+   * next, so that the group's memory reads — a handful of cache misses per row into the broadcast
+   * times and answers — overlap instead of following one another.
    */
   private final class Looked implements Iterator<InternalRow> {
-    private static final int GROUP = 64;
-
     private final Iterator<InternalRow> in;
     private final SpineTimes times = spine.value();
     private final FeatureAnswers[] all = answers.value();
-    private final SpineTimes.Lookups group = new SpineTimes.Lookups(GROUP);
-    private final InternalRow[] held = new InternalRow[GROUP];
-    private final long[][] at = new long[all.length][GROUP]; // per source: its answer row, or -1
+    private final SpineTimes.Lookups group = new SpineTimes.Lookups(RowValues.READ_AHEAD);
+    private final InternalRow[] held = new InternalRow[RowValues.READ_AHEAD];
+    // per source: its answer row, or -1
+    private final long[][] at = new long[all.length][RowValues.READ_AHEAD];
     private final UnsafeRow[] answerRows = new UnsafeRow[all.length];
     private final InternalRow out = new SpecificInternalRow(output);
     private final int hashColumn = spineWidth;
@@ -145,16 +144,14 @@ final class SpineLookup implements FlatMapFunction<Iterator<InternalRow>, Intern
 
     /** Reads the next group of rows (copies: the reader reuses its row) and looks them up. */
     private void lookUp() {
-      size = 0;
+      size = RowValues.copyNext(in, held);
       next = 0;
-      while (size < GROUP && in.hasNext()) {
-        InternalRow row = in.next();
-        held[size] = RowValues.copyOf(row, held[size]);
+      for (int k = 0; k < size; k++) {
+        InternalRow row = held[k];
         boolean absent = row.isNullAt(microsColumn) || spineKeys.anyNull(row);
-        group.absent[size] = absent;
-        group.hashes[size] = absent ? 0 : row.getLong(hashColumn);
-        group.micros[size] = absent ? 0 : row.getLong(microsColumn);
-        size++;
+        group.absent[k] = absent;
+        group.hashes[k] = absent ? 0 : row.getLong(hashColumn);
+        group.micros[k] = absent ? 0 : row.getLong(microsColumn);
       }
       times.positions(group, size);
       long touch = 0;
