@@ -84,8 +84,9 @@ final class FeatureAnswers implements Serializable {
   }
 
   /**
-   * One scan task's feature rows that some spine row may see, with their positions: what it sends
-   * to the driver. {@code overflow} when the task had more than the limit (no rows then).
+   * Some of one scan task's feature rows that some spine row may see, with their positions: what it
+   * sends to the driver, in one or more batches. {@code overflow} when the task had more than the
+   * limit (its only batch then, with no rows).
    */
   static final class Batch implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -102,6 +103,17 @@ final class FeatureAnswers implements Serializable {
       this.overflow = overflow;
     }
 
+    /**
+     * The first {@code n} rows ({@code used} bytes) of the arrays, trimmed where they are not full.
+     */
+    static Batch of(long[] entries, int[] sizes, byte[] bytes, int n, int used) {
+      return new Batch(
+          n == sizes.length ? entries : Arrays.copyOf(entries, 2 * n),
+          n == sizes.length ? sizes : Arrays.copyOf(sizes, n),
+          used == bytes.length ? bytes : Arrays.copyOf(bytes, used),
+          false);
+    }
+
     int rows() {
       return sizes.length;
     }
@@ -113,12 +125,18 @@ final class FeatureAnswers implements Serializable {
 
   /**
    * Runs in each scan task, after thinning: packs the rows some spine row can see (with their
-   * positions) into one {@link Batch}; rows of entities not in the spine, or too old for the next
+   * positions) into {@link Batch}es; rows of entities not in the spine, or too old for the next
    * spine row of their entity, are dropped. Rows must be {@link UnsafeRow}s. Composed with the
    * thinning ({@link #after}), it takes each row's position from it instead of looking it up.
    */
   static final class Collect implements FlatMapFunction<Iterator<InternalRow>, Batch> {
     private static final long serialVersionUID = 1L;
+
+    /** The most rows in one {@link Batch}. */
+    static final int BATCH_ROWS = 4096;
+
+    /** The most bytes of rows in one {@link Batch}, unless one row is larger. */
+    static final int BATCH_BYTES = 256 << 10;
 
     private final Broadcast<SpineTimes> spine;
     private final long ttl;
@@ -155,14 +173,21 @@ final class FeatureAnswers implements Serializable {
       return collect(rows, null);
     }
 
-    /** Packs {@code rows}; their intervals from {@code thinned} (those rows), else looked up. */
+    /**
+     * Packs {@code rows}; their intervals from {@code thinned} (those rows), else looked up. The
+     * rows go into batches of at most {@value #BATCH_ROWS} rows and {@value #BATCH_BYTES} bytes (a
+     * larger row takes a batch of its own), so that no array grows by copies and none is large
+     * enough for the collector to treat it apart (a task's rows are tens of megabytes).
+     */
     private Iterator<Batch> collect(Iterator<InternalRow> rows, LatestPerInterval.Thinned thinned) {
       SpineTimes times = spine.value();
-      long[] entries = new long[1024];
-      int[] sizes = new int[512];
-      byte[] bytes = new byte[1 << 16];
+      List<Batch> full = new ArrayList<>();
+      long[] entries = new long[2 * BATCH_ROWS];
+      int[] sizes = new int[BATCH_ROWS];
+      byte[] bytes = new byte[BATCH_BYTES];
       int n = 0;
       int used = 0;
+      long sent = 0; // bytes of the full batches
       while (rows.hasNext()) {
         InternalRow r = rows.next();
         if (!(r instanceof UnsafeRow row)) {
@@ -178,16 +203,18 @@ final class FeatureAnswers implements Serializable {
           continue;
         }
         int size = row.getSizeInBytes();
-        if ((long) used + size + 12L * (n + 1) > limitBytes) {
+        if (sent + used + size + 12L * (n + 1) > limitBytes) {
           return Collections.singletonList(new Batch(new long[0], new int[0], new byte[0], true))
               .iterator();
         }
-        if (n == sizes.length) {
-          sizes = Arrays.copyOf(sizes, n * 2);
-          entries = Arrays.copyOf(entries, n * 4);
-        }
-        if (used + size > bytes.length) {
-          bytes = Arrays.copyOf(bytes, Math.max(used + size, bytes.length * 2));
+        if (n == BATCH_ROWS || used + size > bytes.length) {
+          full.add(Batch.of(entries, sizes, bytes, n, used));
+          sent += used + 12L * n;
+          entries = new long[2 * BATCH_ROWS];
+          sizes = new int[BATCH_ROWS];
+          bytes = new byte[Math.max(BATCH_BYTES, size)];
+          n = 0;
+          used = 0;
         }
         Platform.copyMemory(
             row.getBaseObject(),
@@ -200,13 +227,10 @@ final class FeatureAnswers implements Serializable {
         sizes[n++] = size;
         used += size;
       }
-      return Collections.singletonList(
-              new Batch(
-                  Arrays.copyOf(entries, 2 * n),
-                  Arrays.copyOf(sizes, n),
-                  Arrays.copyOf(bytes, used),
-                  false))
-          .iterator();
+      if (n > 0 || full.isEmpty()) {
+        full.add(Batch.of(entries, sizes, bytes, n, used));
+      }
+      return full.iterator();
     }
   }
 

@@ -679,15 +679,17 @@ public final class PointInTimeJoin {
         .sparkContext()
         .runJob(
             batches.rdd(),
-            new OnlyBatch(),
-            new AbstractFunction2<Object, FeatureAnswers.Batch, BoxedUnit>() {
+            new TaskBatches(),
+            new AbstractFunction2<Object, FeatureAnswers.Batch[], BoxedUnit>() {
               @Override
-              public BoxedUnit apply(Object partition, FeatureAnswers.Batch batch) {
-                merger.add(batch);
+              public BoxedUnit apply(Object partition, FeatureAnswers.Batch[] batches) {
+                for (FeatureAnswers.Batch batch : batches) {
+                  merger.add(batch);
+                }
                 return BoxedUnit.UNIT;
               }
             },
-            ClassTag$.MODULE$.apply(FeatureAnswers.Batch.class));
+            ClassTag$.MODULE$.apply(FeatureAnswers.Batch[].class));
     String read = seconds(started);
     long building = System.nanoTime();
     Optional<FeatureAnswers> built = merger.build();
@@ -717,16 +719,20 @@ public final class PointInTimeJoin {
     return String.format(Locale.ROOT, "%.2f", (System.nanoTime() - since) / 1e9);
   }
 
-  /** A scan task's one batch (what {@link FeatureAnswers.Collect} returns). */
-  private static final class OnlyBatch
+  /** A scan task's batches (what {@link FeatureAnswers.Collect} returns), sent as one result. */
+  private static final class TaskBatches
       extends AbstractFunction1<
-          scala.collection.Iterator<FeatureAnswers.Batch>, FeatureAnswers.Batch>
+          scala.collection.Iterator<FeatureAnswers.Batch>, FeatureAnswers.Batch[]>
       implements Serializable {
     private static final long serialVersionUID = 1L;
 
     @Override
-    public FeatureAnswers.Batch apply(scala.collection.Iterator<FeatureAnswers.Batch> batches) {
-      return batches.next();
+    public FeatureAnswers.Batch[] apply(scala.collection.Iterator<FeatureAnswers.Batch> batches) {
+      List<FeatureAnswers.Batch> all = new ArrayList<>();
+      while (batches.hasNext()) {
+        all.add(batches.next());
+      }
+      return all.toArray(FeatureAnswers.Batch[]::new);
     }
   }
 

@@ -123,6 +123,36 @@ class FeatureAnswersTest extends SparkTestBase {
    * The spine pass: a spine row takes its position's answer only when the answer row has its keys,
    * so an entity whose keys hash like another's never gets the other's features.
    */
+  /**
+   * A task's rows leave in batches of at most {@link FeatureAnswers.Collect#BATCH_ROWS} rows; the
+   * merger finds each position's latest row across them.
+   */
+  @Test
+  void aTaskWithManyRowsSendsThemInSeveralBatchesThatMergeToTheSameAnswers() {
+    Broadcast<SpineTimes> spine = broadcast(times);
+    List<InternalRow> rows = new ArrayList<>();
+    for (int i = 0; i < 10_000; i++) {
+      long t = i % 2 == 0 ? 2 + i % 7 : 12 + i % 6; // 2..8 (position 0), 12..17 (position 1)
+      rows.add(row("a", t, t));
+    }
+    rows.add(row("a", 9, 9.0));
+    rows.add(row("a", 18, 18.0));
+    List<FeatureAnswers.Batch> batches = new ArrayList<>();
+    new FeatureAnswers.Collect(spine, TTL, 3, 1, 1 << 30)
+        .call(rows.iterator())
+        .forEachRemaining(batches::add);
+
+    assertThat(batches).hasSize(3); // 10,002 rows: 4,096 + 4,096 + 1,810
+    assertThat(batches).allSatisfy(b -> assertThat(b.overflow).isFalse());
+    assertThat(batches.stream().mapToInt(FeatureAnswers.Batch::rows).sum()).isEqualTo(10_002);
+    FeatureAnswers.Merger merger = merger(1 << 30);
+    batches.forEach(merger::add);
+    FeatureAnswers answers = merger.build().orElseThrow();
+    assertThat(answer(answers, 0, 10)).isEqualTo(9.0);
+    assertThat(answer(answers, 1, 20)).isEqualTo(18.0);
+    assertThat(answer(answers, 2, 30)).isNull(); // 18 is out of 30's ttl
+  }
+
   @Test
   void theSpinePassTakesAnAnswerOnlyFromTheSameEntityAndWithinTheTtl() {
     Broadcast<SpineTimes> spine = broadcast(times);
