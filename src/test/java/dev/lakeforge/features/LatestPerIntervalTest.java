@@ -69,6 +69,17 @@ class LatestPerIntervalTest extends SparkTestBase {
       } else {
         assertThat(interval).as("hash %d at %d", hash, t).isEqualTo(-1);
       }
+      // searched from any position not past the answer (a few steps, or a search further on)
+      int e = times.entity(hash);
+      if (e >= 0) {
+        int q = times.start(e);
+        while (q < times.end(e) && times.time(q) < t) {
+          q++;
+        }
+        for (int from = times.start(e); from <= q; from++) {
+          assertThat(times.interval(e, t, TTL, from)).as("from %d", from).isEqualTo(interval);
+        }
+      }
     }
   }
 
