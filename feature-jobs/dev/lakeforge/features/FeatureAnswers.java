@@ -7,6 +7,7 @@ import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.IntStream;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.catalyst.InternalRow;
@@ -241,6 +242,9 @@ final class FeatureAnswers implements Serializable {
    * limitBytes} of them; past that it drops what it has and {@link #build} returns empty.
    */
   static final class Merger {
+    /** How many blocks of entities {@link #build} copies side by side (on the common pool). */
+    private static final int BUILD_BLOCKS = 64;
+
     private final SpineTimes times;
     private final int fields;
     private final EntityKeys keys;
@@ -370,8 +374,9 @@ final class FeatureAnswers implements Serializable {
     /**
      * The answers; empty if it gave up (see {@link #givenUp}), including when two entities' rows
      * meet at one entity's positions. A {@link FeatureException} when a position's latest row has a
-     * twin at the same time: that row is some spine row's answer. Call it once, after the last
-     * batch: it lets the batches go.
+     * twin at the same time: that row is some spine row's answer. Blocks of entities are copied
+     * side by side, and the first problem in entity order is the one reported. Call it once, after
+     * the last batch: it lets the batches go.
      */
     synchronized Optional<FeatureAnswers> build() {
       if (givenUp.isPresent()) {
@@ -386,17 +391,75 @@ final class FeatureAnswers implements Serializable {
         giveUp(String.format("its answer rows are more than %,d bytes", Integer.MAX_VALUE));
         return Optional.empty();
       }
+      // Entities' positions are contiguous, so blocks of entities copy into disjoint ranges of the
+      // answers, side by side: where each block's rows start is the bytes of the blocks before.
+      int entities = times.entities();
+      int blocks = Math.max(1, Math.min(BUILD_BLOCKS, entities));
+      int[] firstEntity = new int[blocks + 1];
+      int[] offset = new int[blocks + 1];
+      for (int k = 0; k < blocks; k++) {
+        firstEntity[k + 1] = (int) ((long) entities * (k + 1) / blocks);
+        long bytes = 0;
+        for (int p = positionOf(firstEntity[k]); p < positionOf(firstEntity[k + 1]); p++) {
+          bytes += state[3 * p + 1] >= 0 ? state[3 * p + 2] >>> 1 : 0;
+        }
+        offset[k + 1] = (int) (offset[k] + bytes);
+      }
       long[] entries = new long[2 * n];
       byte[] all = new byte[(int) total];
       byte[][] bytesOf = batches.stream().map(x -> x.bytes).toArray(byte[][]::new);
-      int used = 0;
-      for (int e = 0; e < times.entities(); e++) {
+      Block[] built =
+          IntStream.range(0, blocks)
+              .parallel()
+              .mapToObj(
+                  k ->
+                      copyBlock(
+                          firstEntity[k], firstEntity[k + 1], offset[k], entries, all, bytesOf))
+              .toArray(Block[]::new);
+      for (Block block : built) { // the first problem in entity order, as one pass would find it
+        touched += block.touched();
+        if (block.collision()) {
+          giveUp("two of its entities have the same 64-bit key hash");
+          return Optional.empty();
+        }
+        if (block.duplicate() != null) {
+          throw FeatureException.duplicateRows(source, block.duplicate(), block.time());
+        }
+      }
+      batches.clear();
+      state = null;
+      return Optional.of(new FeatureAnswers(fields, entries, all));
+    }
+
+    /** The first position of entity {@code e}; the number of positions for {@code e} = all. */
+    private int positionOf(int e) {
+      return e < times.entities() ? times.start(e) : times.size();
+    }
+
+    /**
+     * What copying one block of entities found: its first problem, if any (two entities with one
+     * hash; or the keys of a position's latest row that has a twin at its time), and what it read
+     * ahead.
+     */
+    private record Block(boolean collision, String duplicate, long time, long touched) {}
+
+    /**
+     * Copies the answer rows of entities [from, to) into {@code all} from {@code used} on and fills
+     * their positions' entries; stops at the block's first problem.
+     */
+    private Block copyBlock(
+        int from, int to, int used, long[] entries, byte[] all, byte[][] bytesOf) {
+      UnsafeRow previousRow = new UnsafeRow(fields);
+      UnsafeRow row = new UnsafeRow(fields);
+      int n = times.size();
+      long touch = 0;
+      for (int e = from; e < to; e++) {
         int start = times.start(e);
         int previous = -1; // the offset in all of the entity's previous row
         int previousSize = 0;
         for (int p = start; p < times.end(e); p++) {
           if (p % RowValues.READ_AHEAD == 0) {
-            touchRows(bytesOf, p, Math.min(n, p + RowValues.READ_AHEAD));
+            touch += touchRows(bytesOf, p, Math.min(n, p + RowValues.READ_AHEAD));
           }
           long where = state[3 * p + 1];
           if (where < 0) {
@@ -408,16 +471,15 @@ final class FeatureAnswers implements Serializable {
           long t = state[3 * p];
           int size = (int) (state[3 * p + 2] >>> 1);
           System.arraycopy(bytesOf[(int) (where >>> 32)], (int) where, all, used, size);
-          b.pointTo(all, Platform.BYTE_ARRAY_OFFSET + used, size);
+          row.pointTo(all, Platform.BYTE_ARRAY_OFFSET + used, size);
           if (previous >= 0) {
-            a.pointTo(all, Platform.BYTE_ARRAY_OFFSET + previous, previousSize);
-            if (!keys.same(a, keys, b)) {
-              giveUp("two of its entities have the same 64-bit key hash");
-              return Optional.empty();
+            previousRow.pointTo(all, Platform.BYTE_ARRAY_OFFSET + previous, previousSize);
+            if (!keys.same(previousRow, keys, row)) {
+              return new Block(true, null, 0, touch);
             }
           }
           if ((state[3 * p + 2] & 1) != 0) {
-            throw FeatureException.duplicateRows(source, keys.describe(b), t);
+            return new Block(false, keys.describe(row), t, touch);
           }
           entries[2 * p] = t;
           entries[2 * p + 1] = ((long) used << 32) | size;
@@ -426,19 +488,20 @@ final class FeatureAnswers implements Serializable {
           used += size;
         }
       }
-      batches.clear();
-      state = null;
-      return Optional.of(new FeatureAnswers(fields, entries, all));
+      return new Block(false, null, 0, touch);
     }
 
-    /** Reads the first byte of positions [from, to)'s rows ahead of their copy (see above). */
-    private void touchRows(byte[][] bytesOf, int from, int to) {
+    /**
+     * Reads the first byte of positions [from, to)'s rows ahead of their copy (see above); returns
+     * what it read, for the caller to keep.
+     */
+    private long touchRows(byte[][] bytesOf, int from, int to) {
       long touch = 0;
       for (int p = from; p < to; p++) {
         long where = state[3 * p + 1];
         touch += where < 0 ? 0 : bytesOf[(int) (where >>> 32)][(int) where];
       }
-      touched += touch;
+      return touch;
     }
   }
 }
